@@ -1,0 +1,21 @@
+// The catalog from YAML: the built-in data compiled into the binary, or user files that add to it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "aifactory/catalog/catalog.h"
+
+namespace aif::config {
+
+// Reads one catalog file's text (any of the top-level keys accelerators, systems, fabrics,
+// models, calibration) into `catalog`. Every value must carry a source.
+Status LoadCatalogText(std::string_view text, const std::string& file, catalog::Catalog* catalog);
+
+// The built-in catalog (data/catalog/*.yaml, embedded at build time), cross-checked.
+Result<catalog::Catalog> LoadBuiltinCatalog();
+
+// Text of an embedded data file by its repository path ("data/scenarios/default.yaml").
+Result<std::string_view> BuiltinFile(std::string_view path);
+
+}  // namespace aif::config

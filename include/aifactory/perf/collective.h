@@ -1,0 +1,39 @@
+// Collective cost, alpha-beta: latency per algorithm step plus bytes over the bus bandwidth of
+// the slowest tier the group crosses. Groups that span several NVLink domains choose, as NCCL
+// does by size, the cheaper of a flat ring and a two-level (hierarchical) algorithm.
+#pragma once
+
+#include "aifactory/core/units.h"
+
+namespace aif::perf {
+
+// One tier of the network as a GPU sees it.
+struct LinkTier {
+  BytesPerSecond bandwidth;  // per GPU, per direction, achievable bus bandwidth
+  Seconds latency;           // per algorithm step
+};
+
+// A communicator: `size` ranks of which `ranks_per_domain` share one NVLink domain.
+struct CommGroup {
+  int size = 1;
+  int ranks_per_domain = 1;
+  LinkTier scale_up;
+  LinkTier scale_out;
+
+  bool spans_domains() const { return size > ranks_per_domain; }
+};
+
+// Placement of a group of `size` ranks whose members are `stride` ranks apart in a job laid out
+// domain by domain, with `domain` GPUs per NVLink domain.
+int RanksPerDomain(int size, int stride, int domain);
+
+// `bytes` is the full buffer of each rank (all-reduce), the full output (all-gather) or the full
+// input (reduce-scatter); for all-to-all, the bytes each rank sends in total (its own share
+// included); for send/recv, the message.
+Seconds AllReduceTime(const CommGroup& g, Bytes bytes);
+Seconds ReduceScatterTime(const CommGroup& g, Bytes bytes);
+Seconds AllGatherTime(const CommGroup& g, Bytes bytes);
+Seconds AllToAllTime(const CommGroup& g, Bytes bytes);
+Seconds SendRecvTime(const LinkTier& link, Bytes bytes);
+
+}  // namespace aif::perf

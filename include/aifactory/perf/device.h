@@ -1,0 +1,32 @@
+// Kernel cost on one accelerator: a roofline (compute peak vs HBM bandwidth) scaled by the
+// accelerator's calibrated efficiency for each kernel class.
+#pragma once
+
+#include "aifactory/catalog/hardware.h"
+#include "aifactory/core/units.h"
+
+namespace aif::perf {
+
+// One accelerator and its calibration, as the kernel cost functions need them.
+struct Device {
+  const catalog::Accelerator* accelerator = nullptr;
+  const catalog::KernelEfficiency* efficiency = nullptr;
+};
+
+// C[m,n] = A[m,k] B[k,n] in precision `p`, `count` times (grouped GEMMs: one per expert).
+// Time is the roofline of 2mnk FLOPs against the operand and output bytes, with the calibrated
+// efficiency of the precision's GEMM class and a tile-quantization loss on dimensions that are
+// not multiples of the 128-wide tensor-core tile.
+Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count = 1);
+
+// Fused (flash) attention: `flops` of QK^T and AV matmuls run at the 16-bit peak times the
+// calibrated attention efficiency (FP8 training recipes keep attention in BF16).
+Seconds AttentionTime(const Device& d, Flops flops);
+
+// Streaming (elementwise, normalization, casting, optimizer) kernels moving `bytes` of HBM traffic.
+Seconds MemoryTime(const Device& d, Bytes bytes);
+
+// FLOPs of one GEMM.
+inline Flops GemmFlops(double m, double n, double k) { return Flops(2.0 * m * n * k); }
+
+}  // namespace aif::perf

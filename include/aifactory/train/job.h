@@ -1,0 +1,65 @@
+// What is trained (model, sequence, batch, precision), on what (cluster), and how (parallel plan).
+#pragma once
+
+#include <string>
+
+#include "aifactory/catalog/catalog.h"
+
+namespace aif::train {
+
+enum class TaskKind { kPretrain, kSft, kLora };
+enum class Recompute { kNone, kSelective, kFull };
+
+const char* TaskKindName(TaskKind k);
+Result<TaskKind> ParseTaskKind(std::string_view s);
+const char* RecomputeName(Recompute r);
+Result<Recompute> ParseRecompute(std::string_view s);
+
+struct TrainingJob {
+  catalog::Model model;
+  int seq_len = 4096;
+  int global_batch = 1;  // sequences per optimizer step
+  catalog::Precision precision = catalog::Precision::kBf16;
+  TaskKind task = TaskKind::kPretrain;
+};
+
+// The accelerators a job runs on, with the system that houses them and its scale-out fabric.
+struct Cluster {
+  catalog::Accelerator accelerator;
+  catalog::System system;
+  catalog::Fabric fabric;
+  catalog::KernelEfficiency efficiency;
+  int gpus = 1;
+
+  // GPUs of this job in one NVLink domain: the largest divisor of `gpus` not above the system's
+  // domain (jobs fill whole domains; 256 GPUs on 72-GPU racks use 64 per rack).
+  int DomainSize() const;
+};
+
+// Builds a cluster of `gpus` accelerators of `system` from the catalog.
+Result<Cluster> MakeCluster(const catalog::Catalog& catalog, const std::string& system_id, int gpus);
+
+struct ParallelPlan {
+  int tp = 1;  // tensor parallel (with sequence parallelism when > 1)
+  int pp = 1;  // pipeline stages
+  int vp = 1;  // virtual stages per pipeline rank (interleaved 1F1B)
+  int cp = 1;  // context parallel
+  int ep = 1;  // expert parallel (MoE layers)
+  int dp = 1;  // data parallel; tp*pp*cp*dp = gpus
+  int micro_batch = 1;
+  // 0: plain data parallel; 1: distributed optimizer (optimizer state sharded over dp);
+  // 2: gradients sharded too; 3: parameters sharded too (FSDP).
+  int zero_stage = 1;
+  Recompute recompute = Recompute::kNone;
+  bool sequence_parallel = true;
+
+  int GradientAccumulation(int global_batch) const { return global_batch / (micro_batch * dp); }
+  std::string ToString() const;
+};
+
+// Checks divisibility and sizes: tp*pp*cp*dp = gpus, heads and kv heads divisible by tp, layers
+// by pp*vp, experts by ep, global batch by micro_batch*dp, sequence by 2*cp. The message names
+// the failing quantity and its values.
+Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
+
+}  // namespace aif::train

@@ -1,0 +1,65 @@
+// Analytic step time and memory of one training configuration: per-layer kernel costs from
+// `perf`, communication over the cluster's NVLink domains and scale-out fabric, pipeline
+// bubbles, gradient-accumulation overlap and the optimizer step.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "aifactory/train/job.h"
+
+namespace aif::train {
+
+// Where the time of one step goes, on the critical path of the slowest pipeline rank.
+enum class TimeComponent {
+  kGemm,           // dense linear layers (and logits)
+  kAttention,      // fused attention kernels
+  kMoeGemm,        // expert grouped GEMMs
+  kElementwise,    // norms, activations, casts, permutation, loss
+  kRecompute,      // forward recomputed in backward
+  kTpComm,         // tensor-parallel collectives left exposed by overlap
+  kCpComm,         // context-parallel KV exchange left exposed
+  kEpComm,         // expert-parallel all-to-all
+  kPipelineBubble, // warm-up and cool-down of the pipeline schedule
+  kPpComm,         // stage-to-stage sends on the critical path
+  kDpComm,         // gradient reduce-scatter / parameter all-gather left exposed
+  kOptimizer,      // optimizer step
+  kCount
+};
+const char* TimeComponentName(TimeComponent c);
+
+enum class MemoryComponent { kWeights, kGradients, kOptimizer, kActivations, kCommBuffers, kCount };
+const char* MemoryComponentName(MemoryComponent c);
+
+struct StepEstimate {
+  Seconds step_time;
+  std::array<Seconds, static_cast<size_t>(TimeComponent::kCount)> time{};
+  std::array<Bytes, static_cast<size_t>(MemoryComponent::kCount)> memory{};  // per GPU, peak
+  Bytes memory_total;
+  Bytes memory_capacity;
+  bool fits_in_memory = true;
+  int grad_accumulation = 1;
+  Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
+  double model_flops = 0;     // per step, whole job: Megatron formula, no recompute
+  double hardware_flops = 0;  // per step, whole job: Megatron formula with recompute counted
+  double tokens_per_second_per_gpu = 0;
+  double mfu = 0;             // model_flops / step / gpus / dense peak of the precision
+
+  Seconds& at(TimeComponent c) { return time[static_cast<size_t>(c)]; }
+  Seconds at(TimeComponent c) const { return time[static_cast<size_t>(c)]; }
+  Bytes& at(MemoryComponent c) { return memory[static_cast<size_t>(c)]; }
+  Bytes at(MemoryComponent c) const { return memory[static_cast<size_t>(c)]; }
+};
+
+// Estimates one optimizer step. Fails on an invalid plan; a plan that does not fit in memory is
+// still estimated, with fits_in_memory = false.
+Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
+
+// Tries recompute none, then selective, then full, and returns the first that fits (or full).
+Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
+                                                   ParallelPlan plan);
+
+// "where the time and the memory go", one component per line.
+std::string ExplainStep(const StepEstimate& e);
+
+}  // namespace aif::train

@@ -1,0 +1,63 @@
+// Predicting measured training runs (the `aifactory validate` contract of
+// shared/validation/README.md): metrics, per-row errors and their summary statistics.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aifactory/train/step_model.h"
+
+namespace aif::train {
+
+enum class Metric { kStepTime, kTokensPerSecondPerGpu, kTokensPerSecondTotal, kModelTflopsPerGpu, kHwTflopsPerGpu };
+const char* MetricName(Metric m);
+Result<Metric> ParseMetric(std::string_view name);
+
+// The metric's value for an estimated step. TFLOP/s use the Megatron FLOP formula that the
+// published figures use (flops.h), so their error equals the step-time error.
+double PredictMetric(Metric metric, const StepEstimate& estimate, const TrainingJob& job, const Cluster& cluster);
+
+// One measured run, ready to predict.
+struct ValidationCase {
+  Metric metric = Metric::kStepTime;
+  double measured = 0;
+  TrainingJob job;
+  Cluster cluster;
+  ParallelPlan plan;
+  bool recompute_given = false;  // else the lightest mode that fits is used
+};
+
+// One row of the result; `status` is "ok" or "skipped" (with the reason).
+struct ValidationRow {
+  std::string row_id;
+  int line = 0;
+  std::string metric;
+  std::string accelerator_id;
+  std::optional<double> measured;
+  double predicted = 0;
+  double ape_pct = 0;
+  bool ok = false;
+  std::string reason;
+  std::vector<std::string> assumptions;  // what was chosen where the row was silent
+  std::optional<ValidationCase> input;    // present for rows that can be predicted
+};
+
+// Predicts `row.input` in place: fills predicted and ape_pct, or marks the row skipped.
+void EvaluateRow(ValidationRow& row);
+
+struct ErrorStats {
+  int rows = 0, predicted = 0, skipped = 0;
+  double mape_pct = 0, median_ape_pct = 0, p90_ape_pct = 0;
+};
+
+struct ValidationSummary {
+  ErrorStats all;
+  std::map<std::string, ErrorStats> by_accelerator;
+};
+
+// Percentiles interpolate linearly between order statistics.
+ValidationSummary Summarize(const std::vector<ValidationRow>& rows);
+
+}  // namespace aif::train

@@ -1,0 +1,282 @@
+#include "commands.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "aifactory/config/catalog_loader.h"
+#include "aifactory/config/csv.h"
+#include "aifactory/config/scenario.h"
+#include "aifactory/config/validation_csv.h"
+#include "aifactory/core/file.h"
+#include "aifactory/core/strings.h"
+#include "aifactory/report/json_report.h"
+#include "aifactory/train/step_model.h"
+#include "aifactory/train/validation.h"
+
+namespace aif::cli {
+namespace {
+
+int Fail(std::ostream& err, const Status& s) {
+  err << "error: " << s.message() << "\n";
+  return 1;
+}
+
+Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
+  AIF_ASSIGN_OR_RETURN(catalog::Catalog cat, config::LoadBuiltinCatalog());
+  if (!calibration_file.empty()) {
+    AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(calibration_file, 16 << 20));
+    catalog::Catalog overrides;
+    AIF_RETURN_IF_ERROR(config::LoadCatalogText(text, calibration_file, &overrides));
+    for (const auto& [id, k] : overrides.efficiencies()) {
+      AIF_RETURN_IF_ERROR(cat.FindAccelerator(id).status().WithContext(calibration_file + ": "));
+      cat.SetEfficiency(k);
+    }
+  }
+  return cat;
+}
+
+struct EstimateOptions {
+  bool explain = false;
+  std::string json_path;
+};
+
+int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, const train::ParallelPlan& plan,
+                  const EstimateOptions& opt, std::ostream& out, std::ostream& err) {
+  auto e = train::EstimateStep(job, cluster, plan);
+  if (!e.ok()) return Fail(err, e.status());
+  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\nplan: {}\n", job.model.id, cluster.gpus,
+                     cluster.accelerator.id, cluster.system.id, catalog::PrecisionName(job.precision), job.seq_len,
+                     job.global_batch, plan.ToString());
+  if (opt.explain) {
+    out << train::ExplainStep(*e);
+  } else {
+    out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
+                       e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
+                       e->memory_capacity.value() / 1e9, e->fits_in_memory ? "" : " (does not fit)");
+  }
+  if (!opt.json_path.empty()) {
+    Status s = WriteFileAtomic(opt.json_path, report::StepJson(*e, job, cluster, plan));
+    if (!s.ok()) return Fail(err, s);
+  }
+  return 0;
+}
+
+int RunScenario(const std::string& path, const EstimateOptions& opt, std::ostream& out, std::ostream& err) {
+  auto cat = LoadCatalog("");
+  if (!cat.ok()) return Fail(err, cat.status());
+  auto scenario = path.empty() ? config::LoadDefaultScenario(*cat) : config::LoadScenarioFile(path, *cat);
+  if (!scenario.ok()) return Fail(err, scenario.status());
+  if (!scenario->plan) {
+    return Fail(err, InvalidArgument(fmt::format("{}: no 'plan' given; this version evaluates the plan the scenario names",
+                                                 path.empty() ? "default scenario" : path)));
+  }
+  if (!scenario->name.empty()) out << scenario->name << "\n";
+  int rc = PrintEstimate(scenario->job, scenario->cluster, *scenario->plan, opt, out, err);
+  if (rc == 0 && scenario->tokens > 0) {
+    auto e = train::EstimateStep(scenario->job, scenario->cluster, *scenario->plan);
+    double steps = scenario->tokens / (1.0 * scenario->job.global_batch * scenario->job.seq_len);
+    double seconds = steps * e->step_time.value();
+    out << fmt::format("time to train {:.3g} tokens: {:.1f} days ({:.3g} GPU-hours), failures not included\n",
+                       scenario->tokens, seconds / 86400, seconds * scenario->cluster.gpus / 3600);
+  }
+  return rc;
+}
+
+int Validate(const std::string& csv, const std::string& json, const std::string& calibration, bool quiet,
+             std::ostream& out, std::ostream& err) {
+  auto cat = LoadCatalog(calibration);
+  if (!cat.ok()) return Fail(err, cat.status());
+  auto table = config::ReadCsvFile(csv);
+  if (!table.ok()) return Fail(err, table.status());
+  auto rows = config::ReadValidationRows(*table, *cat);
+  if (!rows.ok()) return Fail(err, rows.status());
+  for (auto& r : *rows) train::EvaluateRow(r);
+  train::ValidationSummary summary = train::Summarize(*rows);
+  if (!quiet) {
+    out << fmt::format("{:<8} {:<14} {:<22} {:>12} {:>12} {:>8}  {}\n", "row_id", "accelerator", "metric", "measured",
+                       "predicted", "err%", "status");
+    for (const auto& r : *rows) {
+      if (r.ok) {
+        out << fmt::format("{:<8} {:<14} {:<22} {:>12.4g} {:>12.4g} {:>8.1f}  ok\n", r.row_id, r.accelerator_id, r.metric,
+                           *r.measured, r.predicted, r.ape_pct);
+      } else {
+        out << fmt::format("{:<8} {:<14} {:<22} {:>12} {:>12} {:>8}  skipped: {}\n", r.row_id, r.accelerator_id, r.metric,
+                           r.measured ? fmt::format("{:.4g}", *r.measured) : "-", "-", "-", r.reason);
+      }
+    }
+    out << "\n";
+  }
+  out << fmt::format("{:<16} {:>5} {:>9} {:>7} {:>7} {:>8} {:>7}\n", "accelerator", "rows", "predicted", "skipped",
+                     "MAPE%", "median%", "p90%");
+  auto line = [&](const std::string& name, const train::ErrorStats& s) {
+    out << fmt::format("{:<16} {:>5} {:>9} {:>7} {:>7.1f} {:>8.1f} {:>7.1f}\n", name, s.rows, s.predicted, s.skipped,
+                       s.mape_pct, s.median_ape_pct, s.p90_ape_pct);
+  };
+  for (const auto& [acc, s] : summary.by_accelerator) line(acc, s);
+  line("all", summary.all);
+  if (!json.empty()) {
+    Status s = WriteFileAtomic(json, report::ValidationJson(*rows, summary));
+    if (!s.ok()) return Fail(err, s);
+  }
+  return 0;
+}
+
+int Catalog(const std::string& what, const std::string& id, std::ostream& out, std::ostream& err) {
+  auto cat = LoadCatalog("");
+  if (!cat.ok()) return Fail(err, cat.status());
+  if (what == "list") {
+    out << "accelerators:";
+    for (const auto& [k, v] : cat->accelerators()) out << " " << k;
+    out << "\nsystems:";
+    for (const auto& [k, v] : cat->systems()) out << " " << k;
+    out << "\nfabrics:";
+    for (const auto& [k, v] : cat->fabrics()) out << " " << k;
+    out << "\nmodels:";
+    for (const auto& [k, v] : cat->models()) out << " " << k;
+    out << "\n";
+    return 0;
+  }
+  if (auto a = cat->FindAccelerator(id); a.ok()) {
+    const auto& x = **a;
+    out << fmt::format("{} ({})\n  bf16 {}  fp8 {}  fp4 {}\n  HBM {} at {}\n  scale-up {} per direction\n  TDP {}\n",
+                       x.id, x.name, FormatSi(x.peak_bf16.value(), "FLOP/s"), FormatSi(x.peak_fp8.value(), "FLOP/s"),
+                       FormatSi(x.peak_fp4.value(), "FLOP/s"), FormatSi(x.hbm_capacity.value(), "B"),
+                       FormatSi(x.hbm_bandwidth.value(), "B/s"), FormatSi(x.scale_up_bandwidth.value(), "B/s"),
+                       FormatSi(x.tdp.value(), "W"));
+    out << "  sources:\n";
+    for (const auto& [k, v] : x.sources) out << "    " << k << ": " << v << "\n";
+    return 0;
+  }
+  if (auto m = cat->FindModel(id); m.ok()) {
+    const auto& x = **m;
+    out << fmt::format("{} ({})\n  layers {} hidden {} heads {} kv_heads {} head_dim {} ffn {} vocab {} mlp {}\n", x.id,
+                       x.name, x.layers, x.hidden, x.heads, x.kv_heads, x.head_dim, x.ffn_hidden, x.vocab,
+                       catalog::MlpKindName(x.mlp));
+    if (x.moe) {
+      out << fmt::format("  moe: {} experts top-{} size {}, {} shared of {}, {} dense layers, every {} layer(s)\n",
+                         x.moe->experts, x.moe->top_k, x.moe->expert_ffn_hidden, x.moe->shared_experts,
+                         x.moe->shared_expert_ffn_hidden, x.moe->dense_layers, x.moe->layer_freq);
+    }
+    out << "  sources:\n";
+    for (const auto& [k, v] : x.sources) out << "    " << k << ": " << v << "\n";
+    return 0;
+  }
+  if (auto s = cat->FindSystem(id); s.ok()) {
+    const auto& x = **s;
+    out << fmt::format("{} ({})\n  {} x {} per node, NVLink domain {}, scale-out {} ({} NIC per GPU)\n", x.id, x.name,
+                       x.gpus_per_node, x.accelerator, x.nvlink_domain, x.scale_out_fabric, x.nics_per_gpu);
+    return 0;
+  }
+  std::vector<std::string> ids;
+  for (const auto& [k, v] : cat->accelerators()) ids.push_back(k);
+  for (const auto& [k, v] : cat->models()) ids.push_back(k);
+  for (const auto& [k, v] : cat->systems()) ids.push_back(k);
+  return Fail(err, NotFound(fmt::format("no catalog entry '{}'{}", id, DidYouMean(id, ids))));
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"aifactory: a digital twin of an AI factory"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "aifactory 0.1.0");
+
+  EstimateOptions run_opt;
+  std::string scenario;
+  auto* run = app.add_subcommand("run", "Evaluate a scenario (default: the built-in GB300 NVL72 factory)");
+  run->add_option("scenario", scenario, "Scenario YAML file");
+  run->add_flag("--explain", run_opt.explain, "Print where the time and the memory go");
+  run->add_option("--json", run_opt.json_path, "Write the estimate as JSON to this file");
+
+  std::string csv, json, calibration;
+  bool quiet = false;
+  auto* validate = app.add_subcommand("validate", "Predict measured training runs and report the error");
+  validate->add_option("file", csv, "CSV of measured runs (shared/validation/README.md)")->required();
+  validate->add_option("--json", json, "Write rows and summary as JSON to this file");
+  validate->add_option("--calibration", calibration, "YAML file whose calibration entries replace the built-in ones");
+  validate->add_flag("--quiet", quiet, "Print only the summary");
+
+  // One configuration from flags.
+  EstimateOptions est_opt;
+  std::string model_id, system_id, accelerator_id, precision, recompute = "none", task = "pretrain";
+  int gpus = 8, seq = 4096, gbs = 0;
+  train::ParallelPlan plan;
+  auto* estimate = app.add_subcommand("estimate", "Step time and memory of one configuration");
+  estimate->add_option("--model", model_id, "Catalog model id")->required();
+  estimate->add_option("--system", system_id, "Catalog system id (default: the accelerator's usual system)");
+  estimate->add_option("--accelerator", accelerator_id, "Catalog accelerator id");
+  estimate->add_option("--gpus", gpus, "GPUs in the job")->check(CLI::PositiveNumber);
+  estimate->add_option("--seq", seq, "Sequence length")->check(CLI::PositiveNumber);
+  estimate->add_option("--global-batch", gbs, "Global batch in sequences (default: micro_batch * dp)");
+  estimate->add_option("--precision", precision, "bf16, fp16, fp8, mxfp8, nvfp4 (default: the accelerator's usual)");
+  estimate->add_option("--tp", plan.tp)->check(CLI::PositiveNumber);
+  estimate->add_option("--pp", plan.pp)->check(CLI::PositiveNumber);
+  estimate->add_option("--vp", plan.vp)->check(CLI::PositiveNumber);
+  estimate->add_option("--cp", plan.cp)->check(CLI::PositiveNumber);
+  estimate->add_option("--ep", plan.ep)->check(CLI::PositiveNumber);
+  estimate->add_option("--micro-batch", plan.micro_batch)->check(CLI::PositiveNumber);
+  estimate->add_option("--zero", plan.zero_stage, "0, 1 (distributed optimizer), 2, 3 (FSDP)")->check(CLI::Range(0, 3));
+  estimate->add_option("--recompute", recompute, "none, selective, full");
+  estimate->add_option("--task", task, "pretrain, sft, lora");
+  estimate->add_flag("--explain", est_opt.explain, "Print where the time and the memory go");
+  estimate->add_option("--json", est_opt.json_path, "Write the estimate as JSON to this file");
+
+  std::string catalog_what, catalog_id;
+  auto* cat_cmd = app.add_subcommand("catalog", "List the catalog or show one entry with its sources");
+  cat_cmd->add_option("what", catalog_what, "list | show")->required()->check(CLI::IsMember({"list", "show"}));
+  cat_cmd->add_option("id", catalog_id, "Entry id for show");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err) == 0 ? 0 : 2;
+  }
+
+  if (run->parsed()) return RunScenario(scenario, run_opt, out, err);
+  if (validate->parsed()) return Validate(csv, json, calibration, quiet, out, err);
+  if (cat_cmd->parsed()) {
+    if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));
+    return Catalog(catalog_what, catalog_id, out, err);
+  }
+  if (estimate->parsed()) {
+    auto cat = LoadCatalog("");
+    if (!cat.ok()) return Fail(err, cat.status());
+    train::TrainingJob job;
+    auto model = cat->FindModel(model_id);
+    if (!model.ok()) return Fail(err, model.status());
+    job.model = **model;
+    if (system_id.empty()) {
+      if (accelerator_id.empty()) return Fail(err, InvalidArgument("give --system or --accelerator"));
+      auto s = cat->DefaultSystemFor(accelerator_id);
+      if (!s.ok()) return Fail(err, s.status());
+      system_id = (*s)->id;
+    }
+    auto cluster = train::MakeCluster(*cat, system_id, gpus);
+    if (!cluster.ok()) return Fail(err, cluster.status());
+    job.seq_len = seq;
+    job.precision = cluster->accelerator.usual_training_precision;
+    if (!precision.empty()) {
+      auto p = catalog::ParsePrecision(precision);
+      if (!p.ok()) return Fail(err, p.status());
+      job.precision = *p;
+    }
+    auto r = train::ParseRecompute(recompute);
+    if (!r.ok()) return Fail(err, r.status());
+    plan.recompute = *r;
+    auto t = train::ParseTaskKind(task);
+    if (!t.ok()) return Fail(err, t.status());
+    job.task = *t;
+    if (gpus % (plan.tp * plan.pp * plan.cp) != 0) {
+      return Fail(err, InvalidArgument(fmt::format("gpus ({}) not divisible by tp*pp*cp = {}", gpus, plan.tp * plan.pp * plan.cp)));
+    }
+    plan.dp = gpus / (plan.tp * plan.pp * plan.cp);
+    job.global_batch = gbs > 0 ? gbs : plan.micro_batch * plan.dp;
+    return PrintEstimate(job, *cluster, plan, est_opt, out, err);
+  }
+  return 2;
+}
+
+}  // namespace aif::cli

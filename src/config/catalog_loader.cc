@@ -1,0 +1,270 @@
+#include "aifactory/config/catalog_loader.h"
+
+#include <fmt/format.h>
+
+#include "aifactory/builtin_data.h"
+#include "aifactory/config/yaml_reader.h"
+
+namespace aif::config {
+namespace {
+
+using catalog::Sources;
+
+// Reads the `sources` map and checks that every value key in `present` has one.
+Status ReadSources(const YamlDocument& doc, const YAML::Node& entry, const std::string& path,
+                   const std::vector<std::string>& present, Sources* out) {
+  const YAML::Node node = entry["sources"];
+  if (!node) return doc.Error(entry, path, "missing 'sources': every catalog value needs a source");
+  AIF_RETURN_IF_ERROR(doc.ExpectMap(node, JoinPath(path, "sources")));
+  for (const auto& kv : node) {
+    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(kv.second, JoinPath(JoinPath(path, "sources"), kv.first.Scalar())));
+    (*out)[kv.first.Scalar()] = text;
+  }
+  for (const auto& key : present) {
+    if (!out->count(key)) {
+      return doc.Error(node, JoinPath(path, "sources"), fmt::format("no source for '{}'", key));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
+                                              "scale_up_bandwidth", "tdp", "usual_training_precision", "sources", "notes"}));
+  catalog::Accelerator a;
+  std::vector<std::string> present;
+  AIF_ASSIGN_OR_RETURN(a.id, doc.String(n["id"], JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(a.name, doc.String(n["name"], JoinPath(path, "name"))); }
+  if (n["vendor"]) { AIF_ASSIGN_OR_RETURN(a.vendor, doc.String(n["vendor"], JoinPath(path, "vendor"))); }
+  if (const YAML::Node peak = n["peak"]) {
+    std::string pp = JoinPath(path, "peak");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(peak, pp, {"bf16", "fp16", "fp8", "fp4"}));
+    for (auto [key, field] : {std::pair{"bf16", &a.peak_bf16}, {"fp16", &a.peak_fp16}, {"fp8", &a.peak_fp8}, {"fp4", &a.peak_fp4}}) {
+      if (!peak[key]) continue;
+      AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(peak[key], JoinPath(pp, key), Dimension::kFlopsPerSecond));
+      *field = FlopsPerSecond(v);
+      present.push_back(std::string("peak.") + key);
+    }
+  }
+  if (n["hbm_capacity"]) {
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["hbm_capacity"], JoinPath(path, "hbm_capacity"), Dimension::kBytes));
+    a.hbm_capacity = Bytes(v);
+    present.push_back("hbm_capacity");
+  }
+  for (auto [key, field] : {std::pair{"hbm_bandwidth", &a.hbm_bandwidth}, {"scale_up_bandwidth", &a.scale_up_bandwidth}}) {
+    if (!n[key]) continue;
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n[key], JoinPath(path, key), Dimension::kBytesPerSecond));
+    *field = BytesPerSecond(v);
+    present.push_back(key);
+  }
+  if (n["tdp"]) {
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["tdp"], JoinPath(path, "tdp"), Dimension::kWatts));
+    a.tdp = Watts(v);
+    present.push_back("tdp");
+  }
+  if (n["usual_training_precision"]) {
+    std::string p = JoinPath(path, "usual_training_precision");
+    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(n["usual_training_precision"], p));
+    auto precision = catalog::ParsePrecision(text);
+    if (!precision.ok()) return doc.Error(n["usual_training_precision"], p, precision.status().message());
+    a.usual_training_precision = *precision;
+    present.push_back("usual_training_precision");
+  }
+  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &a.sources));
+  Status s = cat->Add(std::move(a));
+  return s.ok() ? s : doc.Error(n, path, s.message());
+}
+
+Status ReadFabric(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "kind", "port_bandwidth", "latency",
+                                              "in_network_reduction", "sources", "notes"}));
+  catalog::Fabric f;
+  std::vector<std::string> present;
+  AIF_ASSIGN_OR_RETURN(f.id, doc.String(n["id"], JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(f.name, doc.String(n["name"], JoinPath(path, "name"))); }
+  AIF_ASSIGN_OR_RETURN(f.kind, doc.String(n["kind"], JoinPath(path, "kind")));
+  if (f.kind != "infiniband" && f.kind != "roce" && f.kind != "ethernet") {
+    return doc.Error(n["kind"], JoinPath(path, "kind"), "expected infiniband, roce or ethernet");
+  }
+  AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(n["port_bandwidth"], JoinPath(path, "port_bandwidth"), Dimension::kBytesPerSecond));
+  f.port_bandwidth = BytesPerSecond(bw);
+  present.push_back("port_bandwidth");
+  if (n["latency"]) {
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["latency"], JoinPath(path, "latency"), Dimension::kSeconds));
+    f.latency = Seconds(v);
+    present.push_back("latency");
+  }
+  if (n["in_network_reduction"]) {
+    AIF_ASSIGN_OR_RETURN(f.in_network_reduction, doc.Bool(n["in_network_reduction"], JoinPath(path, "in_network_reduction")));
+    present.push_back("in_network_reduction");
+  }
+  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &f.sources));
+  Status s = cat->Add(std::move(f));
+  return s.ok() ? s : doc.Error(n, path, s.message());
+}
+
+Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "accelerator", "gpus_per_node", "nvlink_domain",
+                                              "scale_out_fabric", "nics_per_gpu", "sources", "notes"}));
+  catalog::System s;
+  AIF_ASSIGN_OR_RETURN(s.id, doc.String(n["id"], JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(n["name"], JoinPath(path, "name"))); }
+  AIF_ASSIGN_OR_RETURN(s.accelerator, doc.String(n["accelerator"], JoinPath(path, "accelerator")));
+  AIF_ASSIGN_OR_RETURN(s.scale_out_fabric, doc.String(n["scale_out_fabric"], JoinPath(path, "scale_out_fabric")));
+  AIF_ASSIGN_OR_RETURN(long long g, doc.Integer(n["gpus_per_node"], JoinPath(path, "gpus_per_node"), 1, 4096));
+  AIF_ASSIGN_OR_RETURN(long long d, doc.Integer(n["nvlink_domain"], JoinPath(path, "nvlink_domain"), 1, 1 << 20));
+  long long nics = 1;
+  if (n["nics_per_gpu"]) { AIF_ASSIGN_OR_RETURN(nics, doc.Integer(n["nics_per_gpu"], JoinPath(path, "nics_per_gpu"), 1, 64)); }
+  s.gpus_per_node = static_cast<int>(g);
+  s.nvlink_domain = static_cast<int>(d);
+  s.nics_per_gpu = static_cast<int>(nics);
+  std::vector<std::string> present = {"gpus_per_node", "nvlink_domain", "scale_out_fabric"};
+  if (n["nics_per_gpu"]) present.push_back("nics_per_gpu");
+  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &s.sources));
+  Status st = cat->Add(std::move(s));
+  return st.ok() ? st : doc.Error(n, path, st.message());
+}
+
+Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim",
+                                              "ffn_hidden", "vocab", "mlp", "tied_embeddings", "params_b",
+                                              "active_params_b", "moe", "mla", "attention", "mtp_layers",
+                                              "sources", "notes"}));
+  catalog::Model m;
+  AIF_ASSIGN_OR_RETURN(m.id, doc.String(n["id"], JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(m.name, doc.String(n["name"], JoinPath(path, "name"))); }
+  auto integer = [&](const YAML::Node& parent, const std::string& p, const char* key, int* out, bool required) -> Status {
+    if (!parent[key]) {
+      if (required) return doc.Error(parent, JoinPath(p, key), "missing");
+      return Status::Ok();
+    }
+    AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(parent[key], JoinPath(p, key), 0, 1LL << 31));
+    *out = static_cast<int>(v);
+    return Status::Ok();
+  };
+  AIF_RETURN_IF_ERROR(integer(n, path, "layers", &m.layers, true));
+  AIF_RETURN_IF_ERROR(integer(n, path, "hidden", &m.hidden, true));
+  AIF_RETURN_IF_ERROR(integer(n, path, "heads", &m.heads, true));
+  AIF_RETURN_IF_ERROR(integer(n, path, "kv_heads", &m.kv_heads, false));
+  if (m.kv_heads == 0) m.kv_heads = m.heads;
+  AIF_RETURN_IF_ERROR(integer(n, path, "head_dim", &m.head_dim, false));
+  if (m.head_dim == 0 && m.heads > 0) m.head_dim = m.hidden / m.heads;
+  AIF_RETURN_IF_ERROR(integer(n, path, "ffn_hidden", &m.ffn_hidden, false));
+  AIF_RETURN_IF_ERROR(integer(n, path, "vocab", &m.vocab, true));
+  AIF_RETURN_IF_ERROR(integer(n, path, "mtp_layers", &m.mtp_layers, false));
+  if (n["mlp"]) {
+    AIF_ASSIGN_OR_RETURN(std::string mlp, doc.String(n["mlp"], JoinPath(path, "mlp")));
+    if (mlp == "swiglu") m.mlp = catalog::MlpKind::kSwiGlu;
+    else if (mlp == "gelu") m.mlp = catalog::MlpKind::kGelu;
+    else if (mlp == "relu2") m.mlp = catalog::MlpKind::kRelu2;
+    else return doc.Error(n["mlp"], JoinPath(path, "mlp"), "expected swiglu, gelu or relu2");
+  }
+  if (n["tied_embeddings"]) {
+    AIF_ASSIGN_OR_RETURN(m.tied_embeddings, doc.Bool(n["tied_embeddings"], JoinPath(path, "tied_embeddings")));
+  }
+  std::vector<std::string> present = {"architecture"};
+  if (n["params_b"]) {
+    AIF_ASSIGN_OR_RETURN(m.params_b, doc.Number(n["params_b"], JoinPath(path, "params_b")));
+    present.push_back("params_b");
+  }
+  if (n["active_params_b"]) {
+    AIF_ASSIGN_OR_RETURN(m.active_params_b, doc.Number(n["active_params_b"], JoinPath(path, "active_params_b")));
+    present.push_back("active_params_b");
+  }
+  if (const YAML::Node moe = n["moe"]) {
+    std::string p = JoinPath(path, "moe");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(moe, p, {"experts", "top_k", "expert_ffn_hidden", "shared_experts",
+                                               "shared_expert_ffn_hidden", "dense_layers", "layer_freq"}));
+    catalog::MoeSpec e;
+    AIF_RETURN_IF_ERROR(integer(moe, p, "experts", &e.experts, true));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "top_k", &e.top_k, true));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "expert_ffn_hidden", &e.expert_ffn_hidden, true));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "shared_experts", &e.shared_experts, false));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "shared_expert_ffn_hidden", &e.shared_expert_ffn_hidden, false));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "dense_layers", &e.dense_layers, false));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "layer_freq", &e.layer_freq, false));
+    if (e.layer_freq == 0) e.layer_freq = 1;
+    m.moe = e;
+  }
+  if (const YAML::Node mla = n["mla"]) {
+    std::string p = JoinPath(path, "mla");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(mla, p, {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"}));
+    catalog::MlaSpec a;
+    AIF_RETURN_IF_ERROR(integer(mla, p, "q_lora_rank", &a.q_lora_rank, false));
+    AIF_RETURN_IF_ERROR(integer(mla, p, "kv_lora_rank", &a.kv_lora_rank, true));
+    AIF_RETURN_IF_ERROR(integer(mla, p, "qk_nope_head_dim", &a.qk_nope_head_dim, true));
+    AIF_RETURN_IF_ERROR(integer(mla, p, "qk_rope_head_dim", &a.qk_rope_head_dim, true));
+    AIF_RETURN_IF_ERROR(integer(mla, p, "v_head_dim", &a.v_head_dim, true));
+    m.mla = a;
+  }
+  if (const YAML::Node att = n["attention"]) {
+    std::string p = JoinPath(path, "attention");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(att, p, {"sliding_window", "sliding_every"}));
+    AIF_RETURN_IF_ERROR(integer(att, p, "sliding_window", &m.sliding_window, false));
+    AIF_RETURN_IF_ERROR(integer(att, p, "sliding_every", &m.sliding_every, false));
+  }
+  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &m.sources));
+  Status s = cat->Add(std::move(m));
+  return s.ok() ? s : doc.Error(n, path, s.message());
+}
+
+Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "attention",
+                                              "memory", "scale_up", "scale_out", "scale_up_latency", "sources", "notes"}));
+  catalog::KernelEfficiency k;
+  AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n["accelerator"], JoinPath(path, "accelerator")));
+  std::vector<std::string> present;
+  for (auto [key, field] : {std::pair{"gemm_16bit", &k.gemm_16bit}, {"gemm_8bit", &k.gemm_8bit}, {"gemm_4bit", &k.gemm_4bit},
+                            {"attention", &k.attention}, {"memory", &k.memory}, {"scale_up", &k.scale_up},
+                            {"scale_out", &k.scale_out}}) {
+    if (!n[key]) return doc.Error(n, JoinPath(path, key), "missing");
+    AIF_ASSIGN_OR_RETURN(double v, doc.Number(n[key], JoinPath(path, key)));
+    if (v <= 0 || v > 1) return doc.Error(n[key], JoinPath(path, key), "an efficiency must be in (0, 1]");
+    *field = v;
+    present.push_back(key);
+  }
+  AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(n["scale_up_latency"], JoinPath(path, "scale_up_latency"), Dimension::kSeconds));
+  k.scale_up_latency = Seconds(lat);
+  present.push_back("scale_up_latency");
+  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &k.sources));
+  Status s = cat->Add(std::move(k));
+  return s.ok() ? s : doc.Error(n, path, s.message());
+}
+
+}  // namespace
+
+Status LoadCatalogText(std::string_view text, const std::string& file, catalog::Catalog* cat) {
+  AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
+  const YAML::Node& root = doc.root();
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"accelerators", "systems", "fabrics", "models", "calibration"}));
+  using Reader = Status (*)(const YamlDocument&, const YAML::Node&, const std::string&, catalog::Catalog*);
+  for (auto [key, reader] : {std::pair<const char*, Reader>{"accelerators", ReadAccelerator}, {"fabrics", ReadFabric},
+                             {"systems", ReadSystem}, {"models", ReadModel}, {"calibration", ReadCalibration}}) {
+    const YAML::Node list = root[key];
+    if (!list) continue;
+    AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, key));
+    for (size_t i = 0; i < list.size(); ++i) {
+      AIF_RETURN_IF_ERROR(reader(doc, list[i], JoinPath(key, i), cat));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string_view> BuiltinFile(std::string_view path) {
+  for (const auto& [name, text] : builtin::Files()) {
+    if (name == path) return text;
+  }
+  return NotFound(fmt::format("no built-in file '{}'", path));
+}
+
+Result<catalog::Catalog> LoadBuiltinCatalog() {
+  catalog::Catalog cat;
+  for (const auto& [name, text] : builtin::Files()) {
+    if (name.substr(0, 13) != "data/catalog/") continue;
+    AIF_RETURN_IF_ERROR(LoadCatalogText(text, std::string(name), &cat));
+  }
+  AIF_RETURN_IF_ERROR(cat.CheckReferences());
+  return cat;
+}
+
+}  // namespace aif::config

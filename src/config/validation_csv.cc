@@ -1,0 +1,240 @@
+#include "aifactory/config/validation_csv.h"
+
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace aif::config {
+namespace {
+
+using train::ValidationRow;
+
+struct Cell {
+  std::string column;
+  std::string text;  // empty when the column is absent or the cell is empty
+  int line = 0;
+};
+
+class RowReader {
+ public:
+  RowReader(const CsvTable& t, const CsvRow& r) : table_(t), row_(r) {}
+
+  Cell Get(const char* column) const {
+    Cell c{column, "", row_.line};
+    int i = table_.ColumnIndex(column);
+    if (i >= 0 && static_cast<size_t>(i) < row_.fields.size()) c.text = Trim(row_.fields[static_cast<size_t>(i)]);
+    return c;
+  }
+  bool Has(const char* column) const { return !Get(column).text.empty(); }
+
+  Status Error(const Cell& c, const std::string& message) const {
+    return InvalidArgument(fmt::format("{}:{}: column '{}': {}", table_.file, c.line, c.column, message));
+  }
+
+  Result<double> Number(const char* column) const {
+    Cell c = Get(column);
+    double v = 0;
+    const char* b = c.text.data();
+    const char* e = b + c.text.size();
+    auto [p, ec] = std::from_chars(b, e, v);
+    if (c.text.empty() || ec != std::errc() || p != e || !std::isfinite(v)) {
+      return Error(c, fmt::format("expected a number, got '{}'", c.text));
+    }
+    return v;
+  }
+
+  // A positive integer, or `fallback` when empty.
+  Result<int> Count(const char* column, int fallback) const {
+    Cell c = Get(column);
+    if (c.text.empty()) return fallback;
+    AIF_ASSIGN_OR_RETURN(double v, Number(column));
+    if (v < 1 || v > 1e8 || v != std::floor(v)) return Error(c, fmt::format("expected a positive integer, got '{}'", c.text));
+    return static_cast<int>(v);
+  }
+
+ private:
+  static std::string Trim(const std::string& s) {
+    size_t b = s.find_first_not_of(" \t");
+    if (b == std::string::npos) return "";
+    size_t e = s.find_last_not_of(" \t");
+    return s.substr(b, e - b + 1);
+  }
+  const CsvTable& table_;
+  const CsvRow& row_;
+};
+
+// Shape columns that override the catalog model (or define a `custom` one).
+Status ApplyShape(const RowReader& r, catalog::Model* m, bool custom) {
+  struct F { const char* column; int* field; };
+  for (F f : {F{"layers", &m->layers}, F{"hidden", &m->hidden}, F{"heads", &m->heads},
+              F{"kv_heads", &m->kv_heads}, F{"ffn_hidden", &m->ffn_hidden}, F{"vocab", &m->vocab}}) {
+    AIF_ASSIGN_OR_RETURN(int v, r.Count(f.column, *f.field));
+    *f.field = v;
+  }
+  if (custom) {
+    // A GPT shape given inline: multi-head attention and a 4h GELU MLP unless the row says more
+    // (Brown et al. 2020 sec. 2.1; Megatron-LM GPT defaults).
+    if (!r.Has("kv_heads")) m->kv_heads = m->heads;
+    if (!r.Has("ffn_hidden")) m->ffn_hidden = 4 * m->hidden;
+    m->mlp = catalog::MlpKind::kGelu;
+  }
+  if (r.Has("hidden") || r.Has("heads") || custom) {
+    if (m->heads > 0 && !m->mla) m->head_dim = m->hidden / m->heads;
+  }
+  return m->Validate();
+}
+
+// Builds the case of one row, or returns why it cannot be predicted.
+Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow* out) {
+  train::ValidationCase c;
+  Cell metric_cell = r.Get("metric");
+  if (metric_cell.text.empty()) return r.Error(metric_cell, "no metric given");
+  auto metric = train::ParseMetric(metric_cell.text);
+  if (!metric.ok()) return r.Error(metric_cell, metric.status().message());
+  c.metric = *metric;
+  AIF_ASSIGN_OR_RETURN(c.measured, r.Number("measured"));
+  if (c.measured <= 0) return r.Error(r.Get("measured"), "measured value must be positive");
+  out->measured = c.measured;
+
+  // Model.
+  Cell model_cell = r.Get("model_id");
+  if (model_cell.text.empty()) return r.Error(model_cell, "no model_id: the run's model is not in the catalog");
+  bool custom = model_cell.text == "custom";
+  if (custom) {
+    for (const char* col : {"layers", "hidden", "heads", "vocab"}) {
+      if (!r.Has(col)) return r.Error(r.Get(col), "a custom model needs layers, hidden, heads and vocab");
+    }
+    c.job.model.id = "custom";
+    c.job.model.name = "custom";
+  } else {
+    auto model = cat.FindModel(model_cell.text);
+    if (!model.ok()) return r.Error(model_cell, model.status().message());
+    c.job.model = **model;
+  }
+  AIF_RETURN_IF_ERROR(ApplyShape(r, &c.job.model, custom));
+
+  // Cluster.
+  Cell acc_cell = r.Get("accelerator_id");
+  if (acc_cell.text.empty()) return r.Error(acc_cell, "no accelerator_id");
+  auto acc = cat.FindAccelerator(acc_cell.text);
+  if (!acc.ok()) return r.Error(acc_cell, acc.status().message());
+  auto system = cat.DefaultSystemFor(acc_cell.text);
+  if (!system.ok()) return r.Error(acc_cell, system.status().message());
+  if (!r.Has("gpus")) return r.Error(r.Get("gpus"), "number of GPUs not given");
+  AIF_ASSIGN_OR_RETURN(int gpus, r.Count("gpus", 0));
+  auto cluster = train::MakeCluster(cat, (*system)->id, gpus);
+  if (!cluster.ok()) return r.Error(acc_cell, cluster.status().message());
+  c.cluster = std::move(*cluster);
+
+  // Training.
+  if (!r.Has("seq_len")) return r.Error(r.Get("seq_len"), "sequence length not given");
+  AIF_ASSIGN_OR_RETURN(c.job.seq_len, r.Count("seq_len", 0));
+  if (!r.Has("global_batch")) return r.Error(r.Get("global_batch"), "global batch not given");
+  AIF_ASSIGN_OR_RETURN(c.job.global_batch, r.Count("global_batch", 0));
+  Cell dtype = r.Get("dtype");
+  if (dtype.text.empty()) {
+    c.job.precision = (*acc)->usual_training_precision;
+    out->assumptions.push_back(fmt::format("dtype={} (the accelerator's usual training precision)",
+                                           catalog::PrecisionName(c.job.precision)));
+  } else {
+    auto p = catalog::ParsePrecision(dtype.text);
+    if (!p.ok()) return r.Error(dtype, p.status().message());
+    c.job.precision = *p;
+  }
+  Cell task = r.Get("task_kind");
+  if (!task.text.empty()) {
+    auto k = train::ParseTaskKind(task.text);
+    if (!k.ok()) return r.Error(task, k.status().message());
+    c.job.task = *k;
+  }
+  Cell recompute = r.Get("recompute_mode");
+  if (!recompute.text.empty()) {
+    auto rm = train::ParseRecompute(recompute.text);
+    if (!rm.ok()) return r.Error(recompute, rm.status().message());
+    c.plan.recompute = *rm;
+    c.recompute_given = true;
+  }
+
+  // Plan.
+  auto& p = c.plan;
+  AIF_ASSIGN_OR_RETURN(p.tp, r.Count("tp", 1));
+  AIF_ASSIGN_OR_RETURN(p.pp, r.Count("pp", 1));
+  AIF_ASSIGN_OR_RETURN(p.cp, r.Count("cp", 1));
+  AIF_ASSIGN_OR_RETURN(p.ep, r.Count("ep", 1));
+  AIF_ASSIGN_OR_RETURN(p.vp, r.Count("vp", 1));
+  int model_parallel = p.tp * p.pp * p.cp;
+  if (gpus % model_parallel != 0) {
+    return r.Error(r.Get("gpus"), fmt::format("gpus ({}) not divisible by tp*pp*cp = {}", gpus, model_parallel));
+  }
+  AIF_ASSIGN_OR_RETURN(p.dp, r.Count("dp", gpus / model_parallel));
+  // FSDP column: a number > 0 is the sharding group (parameters sharded: ZeRO-3), 0 is plain DDP
+  // with the distributed optimizer; text describes the sharding in words.
+  Cell fsdp = r.Get("fsdp");
+  if (!fsdp.text.empty()) {
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(fsdp.text.data(), fsdp.text.data() + fsdp.text.size(), v);
+    if (ec == std::errc() && ptr == fsdp.text.data() + fsdp.text.size()) {
+      p.zero_stage = v > 0 ? 3 : 1;
+    } else {
+      bool keeps_params = fsdp.text.find("optimizer+grads") != std::string::npos;
+      p.zero_stage = keeps_params ? 2 : 3;
+      out->assumptions.push_back(fmt::format("fsdp '{}' read as ZeRO stage {}", fsdp.text, p.zero_stage));
+    }
+  }
+  // Micro-batch: given, or from grad_accum, or 1.
+  if (r.Has("micro_batch")) {
+    AIF_ASSIGN_OR_RETURN(p.micro_batch, r.Count("micro_batch", 1));
+  } else if (r.Has("grad_accum")) {
+    AIF_ASSIGN_OR_RETURN(int ga, r.Count("grad_accum", 1));
+    p.micro_batch = std::max(1, c.job.global_batch / (ga * p.dp));
+  } else {
+    out->assumptions.push_back("micro_batch=1 (not stated)");
+  }
+  Status valid = train::ValidatePlan(c.job, c.cluster, p);
+  if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
+  out->input = std::move(c);
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<std::string>& RequiredValidationColumns() {
+  static const std::vector<std::string> kColumns = {"row_id", "model_id", "accelerator_id", "metric", "measured"};
+  return kColumns;
+}
+
+Result<std::vector<ValidationRow>> ReadValidationRows(const CsvTable& table, const catalog::Catalog& cat) {
+  for (const auto& col : RequiredValidationColumns()) {
+    if (table.ColumnIndex(col) < 0) {
+      return InvalidArgument(fmt::format("{}:1: missing required column '{}'", table.file, col));
+    }
+  }
+  std::vector<ValidationRow> rows;
+  rows.reserve(table.rows.size());
+  for (const CsvRow& csv_row : table.rows) {
+    RowReader r(table, csv_row);
+    ValidationRow row;
+    row.line = csv_row.line;
+    row.row_id = r.Get("row_id").text;
+    if (row.row_id.empty()) row.row_id = fmt::format("line{}", csv_row.line);
+    row.metric = r.Get("metric").text;
+    row.accelerator_id = r.Get("accelerator_id").text;
+    Status s = Status::Ok();
+    if (csv_row.fields.size() != table.header.size()) {
+      s = InvalidArgument(fmt::format("{}:{}: row has {} fields, the header has {}", table.file, csv_row.line,
+                                      csv_row.fields.size(), table.header.size()));
+    } else {
+      s = BuildCase(r, cat, &row);
+    }
+    if (!s.ok()) {
+      row.ok = false;
+      row.reason = s.message();
+      row.input.reset();
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace aif::config

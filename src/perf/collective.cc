@@ -1,0 +1,73 @@
+#include "aifactory/perf/collective.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace aif::perf {
+namespace {
+
+// Ring reduce-scatter or all-gather over n ranks at bus bandwidth bw: (n-1) steps, each moving
+// bytes/n.
+double RingPhase(int n, double bytes, const LinkTier& link) {
+  if (n <= 1 || bytes <= 0) return 0;
+  return (n - 1) * link.latency.value() + bytes * (n - 1) / n / link.bandwidth.value();
+}
+
+// The tier that limits a flat ring over a group that spans domains.
+LinkTier Bottleneck(const CommGroup& g) {
+  if (!g.spans_domains()) return g.scale_up;
+  LinkTier t;
+  t.bandwidth = std::min(g.scale_up.bandwidth, g.scale_out.bandwidth);
+  t.latency = std::max(g.scale_up.latency, g.scale_out.latency);
+  return t;
+}
+
+// Reduce-scatter (or all-gather, by symmetry): the cheaper of a flat ring and two levels (inside
+// each domain, then across domains on 1/r of the data).
+double ScatterOrGather(const CommGroup& g, double bytes) {
+  if (g.size <= 1 || bytes <= 0) return 0;
+  double flat = RingPhase(g.size, bytes, Bottleneck(g));
+  if (!g.spans_domains()) return flat;
+  int r = std::max(1, g.ranks_per_domain);
+  int domains = (g.size + r - 1) / r;
+  double two_level = RingPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out);
+  return std::min(flat, two_level);
+}
+
+}  // namespace
+
+int RanksPerDomain(int size, int stride, int domain) {
+  if (size <= 1) return 1;
+  stride = std::max(stride, 1);
+  if (stride >= domain) return 1;
+  return std::min(size, std::max(1, domain / stride));
+}
+
+Seconds ReduceScatterTime(const CommGroup& g, Bytes bytes) { return Seconds(ScatterOrGather(g, bytes.value())); }
+Seconds AllGatherTime(const CommGroup& g, Bytes bytes) { return Seconds(ScatterOrGather(g, bytes.value())); }
+
+Seconds AllReduceTime(const CommGroup& g, Bytes bytes) {
+  if (g.size <= 1) return Seconds(0);
+  // Ring all-reduce = reduce-scatter + all-gather. Small messages take a tree: 2 log2(n) steps.
+  double ring = 2 * ScatterOrGather(g, bytes.value());
+  LinkTier b = Bottleneck(g);
+  double tree = 2 * std::ceil(std::log2(g.size)) * b.latency.value() + 2 * bytes.value() / b.bandwidth.value();
+  return Seconds(std::min(ring, tree));
+}
+
+Seconds AllToAllTime(const CommGroup& g, Bytes bytes) {
+  int n = g.size;
+  if (n <= 1 || bytes.value() <= 0) return Seconds(0);
+  int r = std::min(n, std::max(1, g.ranks_per_domain));
+  // Of what a rank sends, (r-1)/n stays in its domain and (n-r)/n leaves it; both run at once.
+  double inside = bytes.value() * (r - 1) / n / g.scale_up.bandwidth.value();
+  double outside = g.spans_domains() ? bytes.value() * (n - r) / n / g.scale_out.bandwidth.value() : 0;
+  double latency = g.spans_domains() ? g.scale_out.latency.value() : g.scale_up.latency.value();
+  return Seconds(latency + std::max(inside, outside));
+}
+
+Seconds SendRecvTime(const LinkTier& link, Bytes bytes) {
+  return Seconds(link.latency.value() + bytes.value() / link.bandwidth.value());
+}
+
+}  // namespace aif::perf

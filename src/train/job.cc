@@ -1,0 +1,118 @@
+#include "aifactory/train/job.h"
+
+#include <fmt/format.h>
+
+namespace aif::train {
+
+const char* TaskKindName(TaskKind k) {
+  switch (k) {
+    case TaskKind::kPretrain: return "pretrain";
+    case TaskKind::kSft: return "sft";
+    case TaskKind::kLora: return "lora";
+  }
+  return "?";
+}
+
+Result<TaskKind> ParseTaskKind(std::string_view s) {
+  for (TaskKind k : {TaskKind::kPretrain, TaskKind::kSft, TaskKind::kLora}) {
+    if (s == TaskKindName(k)) return k;
+  }
+  return InvalidArgument(fmt::format("unknown task kind '{}', expected pretrain, sft or lora", s));
+}
+
+const char* RecomputeName(Recompute r) {
+  switch (r) {
+    case Recompute::kNone: return "none";
+    case Recompute::kSelective: return "selective";
+    case Recompute::kFull: return "full";
+  }
+  return "?";
+}
+
+Result<Recompute> ParseRecompute(std::string_view s) {
+  for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+    if (s == RecomputeName(r)) return r;
+  }
+  return InvalidArgument(fmt::format("unknown recompute mode '{}', expected none, selective or full", s));
+}
+
+int Cluster::DomainSize() const {
+  int limit = std::max(1, std::min(system.nvlink_domain, gpus));
+  for (int d = limit; d > 1; --d) {
+    if (gpus % d == 0) return d;
+  }
+  return 1;
+}
+
+Result<Cluster> MakeCluster(const catalog::Catalog& catalog, const std::string& system_id, int gpus) {
+  if (gpus <= 0) return InvalidArgument(fmt::format("gpus must be positive, got {}", gpus));
+  Cluster c;
+  AIF_ASSIGN_OR_RETURN(const catalog::System* system, catalog.FindSystem(system_id));
+  AIF_ASSIGN_OR_RETURN(const catalog::Accelerator* acc, catalog.FindAccelerator(system->accelerator));
+  AIF_ASSIGN_OR_RETURN(const catalog::Fabric* fabric, catalog.FindFabric(system->scale_out_fabric));
+  AIF_ASSIGN_OR_RETURN(const catalog::KernelEfficiency* eff, catalog.FindEfficiency(acc->id));
+  c.system = *system;
+  c.accelerator = *acc;
+  c.fabric = *fabric;
+  c.efficiency = *eff;
+  c.gpus = gpus;
+  return c;
+}
+
+std::string ParallelPlan::ToString() const {
+  std::string s = fmt::format("tp{} pp{} dp{}", tp, pp, dp);
+  if (vp > 1) s += fmt::format(" vp{}", vp);
+  if (cp > 1) s += fmt::format(" cp{}", cp);
+  if (ep > 1) s += fmt::format(" ep{}", ep);
+  s += fmt::format(" mbs{}", micro_batch);
+  if (zero_stage == 3) s += " fsdp";
+  else if (zero_stage > 0) s += fmt::format(" zero{}", zero_stage);
+  if (recompute != Recompute::kNone) s += fmt::format(" recompute={}", RecomputeName(recompute));
+  return s;
+}
+
+Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& p) {
+  const auto& m = job.model;
+  for (auto [name, v] : {std::pair{"tp", p.tp}, {"pp", p.pp}, {"vp", p.vp}, {"cp", p.cp},
+                         {"ep", p.ep}, {"dp", p.dp}, {"micro_batch", p.micro_batch}}) {
+    if (v <= 0) return InvalidArgument(fmt::format("{} must be positive, got {}", name, v));
+  }
+  long long product = 1LL * p.tp * p.pp * p.cp * p.dp;
+  if (product != cluster.gpus) {
+    return InvalidArgument(fmt::format("tp*pp*cp*dp = {}*{}*{}*{} = {} does not equal gpus = {}",
+                                       p.tp, p.pp, p.cp, p.dp, product, cluster.gpus));
+  }
+  if (m.heads % p.tp != 0) {
+    return InvalidArgument(fmt::format("attention heads ({}) not divisible by tp ({})", m.heads, p.tp));
+  }
+  if (!m.mla && m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
+    return InvalidArgument(fmt::format("kv heads ({}) and tp ({}) do not divide one another", m.kv_heads, p.tp));
+  }
+  if (m.layers < p.pp * p.vp) {
+    return InvalidArgument(fmt::format("layers ({}) fewer than pipeline chunks pp*vp = {}", m.layers, p.pp * p.vp));
+  }
+  if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
+  if (m.is_moe()) {
+    if (m.moe->experts % p.ep != 0) {
+      return InvalidArgument(fmt::format("experts ({}) not divisible by ep ({})", m.moe->experts, p.ep));
+    }
+    if ((1LL * p.tp * p.cp * p.dp) % p.ep != 0) {
+      return InvalidArgument(fmt::format("ep ({}) must divide tp*cp*dp = {}", p.ep, p.tp * p.cp * p.dp));
+    }
+  } else if (p.ep != 1) {
+    return InvalidArgument(fmt::format("ep = {} on a dense model", p.ep));
+  }
+  if (job.global_batch % (p.micro_batch * p.dp) != 0) {
+    return InvalidArgument(fmt::format("global batch ({}) not divisible by micro_batch*dp = {}*{}",
+                                       job.global_batch, p.micro_batch, p.dp));
+  }
+  if (p.cp > 1 && job.seq_len % (2 * p.cp) != 0) {
+    return InvalidArgument(fmt::format("sequence length ({}) not divisible by 2*cp = {}", job.seq_len, 2 * p.cp));
+  }
+  if (p.zero_stage < 0 || p.zero_stage > 3) {
+    return InvalidArgument(fmt::format("zero_stage must be 0..3, got {}", p.zero_stage));
+  }
+  return Status::Ok();
+}
+
+}  // namespace aif::train

@@ -1,0 +1,464 @@
+#include "aifactory/train/step_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "aifactory/perf/collective.h"
+#include "aifactory/perf/device.h"
+#include "aifactory/train/flops.h"
+
+namespace aif::train {
+namespace {
+
+using catalog::MlpKind;
+using catalog::Precision;
+
+constexpr double kBf16 = 2;  // bytes of a BF16 activation element
+constexpr double kFp32 = 4;
+
+// Times of one layer (or head) for one micro-batch on one GPU, in seconds.
+struct Pass {
+  double gemm = 0, attention = 0, moe_gemm = 0, elementwise = 0;
+  double tp = 0, cp = 0, ep = 0;  // exposed communication
+  double total() const { return gemm + attention + moe_gemm + elementwise + tp + cp + ep; }
+  Pass& operator+=(const Pass& o) {
+    gemm += o.gemm; attention += o.attention; moe_gemm += o.moe_gemm; elementwise += o.elementwise;
+    tp += o.tp; cp += o.cp; ep += o.ep;
+    return *this;
+  }
+  Pass Scaled(double k) const {
+    Pass r = *this;
+    r.gemm *= k; r.attention *= k; r.moe_gemm *= k; r.elementwise *= k; r.tp *= k; r.cp *= k; r.ep *= k;
+    return r;
+  }
+};
+
+struct LayerCost {
+  Pass fwd, bwd;
+};
+
+class StepModel {
+ public:
+  StepModel(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan)
+      : job_(job), m_(job.model), c_(cluster), p_(plan) {
+    dev_.accelerator = &c_.accelerator;
+    dev_.efficiency = &c_.efficiency;
+    prec_ = job.precision;
+    lora_ = job.task == TaskKind::kLora;
+    t_ = 1.0 * p_.micro_batch * job.seq_len / p_.cp;
+    t_sp_ = p_.sequence_parallel ? t_ / p_.tp : t_;
+    domain_ = c_.DomainSize();
+    scale_up_.bandwidth = BytesPerSecond(c_.accelerator.scale_up_bandwidth.value() * c_.efficiency.scale_up);
+    scale_up_.latency = c_.efficiency.scale_up_latency;
+    scale_out_.bandwidth = BytesPerSecond(c_.fabric.port_bandwidth.value() * c_.system.nics_per_gpu *
+                                          c_.efficiency.scale_out);
+    scale_out_.latency = c_.fabric.latency;
+    tp_group_ = Group(p_.tp, 1);
+    cp_group_ = Group(p_.cp, p_.tp);
+    ep_group_ = Group(p_.ep, 1);
+    dp_group_ = Group(p_.dp * p_.cp, p_.tp);
+    int expert_dp = std::max(1, p_.dp * p_.cp * p_.tp / p_.ep);
+    expert_dp_group_ = Group(expert_dp, p_.ep);
+  }
+
+  StepEstimate Run();
+
+ private:
+  perf::CommGroup Group(int size, int stride) const {
+    perf::CommGroup g;
+    g.size = size;
+    g.ranks_per_domain = perf::RanksPerDomain(size, stride, domain_);
+    g.scale_up = scale_up_;
+    g.scale_out = scale_out_;
+    return g;
+  }
+  double Gemm(double m, double n, double k, double count = 1) const {
+    return perf::GemmTime(dev_, m, n, k, prec_, count).value();
+  }
+  double Mem(double bytes) const { return perf::MemoryTime(dev_, Bytes(bytes)).value(); }
+  // Backward GEMMs: input gradient and weight gradient, each as costly as the forward; LoRA
+  // freezes the base weights and computes only the input gradient.
+  double BackwardGemmFactor() const { return lora_ ? 1.0 : 2.0; }
+  double MlpInputMultiplier() const { return m_.mlp == MlpKind::kSwiGlu ? 2.0 : 1.0; }
+  double CastBytesPerElement() const {
+    // FP8 recipes quantize each GEMM input: read BF16, write the low-precision copy and its
+    // transpose for the weight gradient.
+    return catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : kBf16 + 2 * catalog::OperandBytes(prec_);
+  }
+
+  LayerCost Layer(int layer) const;
+  LayerCost Head() const;  // logits and loss (+ multi-token prediction)
+  double ActivationBytesPerLayer(int layer, Recompute r) const;
+
+  const TrainingJob& job_;
+  const catalog::Model& m_;
+  const Cluster& c_;
+  const ParallelPlan& p_;
+  perf::Device dev_;
+  Precision prec_;
+  bool lora_ = false;
+  double t_ = 0, t_sp_ = 0;
+  int domain_ = 1;
+  perf::LinkTier scale_up_, scale_out_;
+  perf::CommGroup tp_group_, cp_group_, ep_group_, dp_group_, expert_dp_group_;
+};
+
+LayerCost StepModel::Layer(int layer) const {
+  LayerCost c;
+  const double h = m_.hidden, tp = p_.tp, t = t_, tsp = t_sp_;
+  const double nq = m_.heads;
+  const double dqk = m_.QkHeadDim(), dv = m_.VHeadDim();
+  const double bwd_gemm = BackwardGemmFactor();
+  const double cast = CastBytesPerElement();
+  double fwd_linear = 0, elem_fwd = 0;
+
+  // Attention projections.
+  if (m_.mla) {
+    const auto& a = *m_.mla;
+    if (a.q_lora_rank > 0) {
+      fwd_linear += Gemm(t, a.q_lora_rank, h) + Gemm(t, nq * dqk / tp, a.q_lora_rank);
+    } else {
+      fwd_linear += Gemm(t, nq * dqk / tp, h);
+    }
+    fwd_linear += Gemm(t, a.kv_lora_rank + a.qk_rope_head_dim, h) +
+                  Gemm(t, nq * (a.qk_nope_head_dim + dv) / tp, a.kv_lora_rank);
+    elem_fwd += tsp * (nq + 1) * a.qk_rope_head_dim * 2 * kBf16;  // rotary on the rope dims
+    elem_fwd += tsp * (h + a.kv_lora_rank + a.q_lora_rank) * cast;
+  } else {
+    double kv_local = std::max(1.0, m_.kv_heads / tp);
+    fwd_linear += Gemm(t, (nq / tp + 2 * kv_local) * dqk, h);
+    elem_fwd += t * (nq / tp + kv_local) * dqk * 2 * kBf16;  // rotary on q and k
+    elem_fwd += tsp * h * cast;
+  }
+  fwd_linear += Gemm(t, h, nq * dv / tp);
+  elem_fwd += tsp * nq * dv * cast;
+
+  // Attention scores: causal, or a sliding window; queries split by cp, heads by tp.
+  double s = job_.seq_len;
+  double kv_avg = s / 2;
+  if (m_.UsesSlidingWindow(layer) && m_.sliding_window < s) {
+    double w = m_.sliding_window;
+    kv_avg = w - w * w / (2 * s);
+  }
+  double attn_flops = p_.micro_batch * (s / p_.cp) * kv_avg * 2 * (nq / tp) * (dqk + dv);
+  c.fwd.attention = perf::AttentionTime(dev_, Flops(attn_flops)).value();
+  // FlashAttention's backward runs five matmuls to the forward's two.
+  c.bwd.attention = 2.5 * c.fwd.attention;
+
+  // Norms and residual adds on the sequence-parallel shard.
+  elem_fwd += tsp * h * (2 * 2 * kBf16 + 2 * 3 * kBf16);
+
+  // Tensor-parallel collectives (sequence parallel): all-gather before, reduce-scatter after
+  // each block, overlapped with the block's GEMMs.
+  double tp_block = 0;
+  if (p_.tp > 1) {
+    Bytes act(t * h * kBf16);
+    tp_block = perf::AllGatherTime(tp_group_, act).value() + perf::ReduceScatterTime(tp_group_, act).value();
+  }
+  double tp_comm = tp_block;
+
+  // MLP.
+  const double mult = MlpInputMultiplier();
+  if (m_.IsMoeLayer(layer)) {
+    const auto& e = *m_.moe;
+    double pairs = tsp * e.top_k;  // token-expert pairs routed from this GPU
+    double local_experts = 1.0 * e.experts / p_.ep;
+    double rows = pairs * p_.ep / e.experts;  // tokens per local expert (balanced routing)
+    fwd_linear += perf::GemmTime(dev_, tsp, e.experts, h, Precision::kBf16).value();  // router
+    c.fwd.moe_gemm = Gemm(rows, mult * e.expert_ffn_hidden, h, local_experts) +
+                     Gemm(rows, h, e.expert_ffn_hidden, local_experts);
+    c.bwd.moe_gemm = bwd_gemm * c.fwd.moe_gemm;
+    if (e.shared_experts > 0) {
+      double fs = 1.0 * e.shared_experts * e.shared_expert_ffn_hidden;
+      fwd_linear += Gemm(t, mult * fs / tp, h) + Gemm(t, h, fs / tp);
+      elem_fwd += tsp * fs * (mult + 1) * kBf16 + tsp * (h + fs) * cast;
+      tp_comm += tp_block;
+    }
+    // Permute and unpermute (read and write every routed row), activation, casts.
+    elem_fwd += 2 * pairs * h * 2 * kBf16;
+    elem_fwd += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16 + pairs * (h + e.expert_ffn_hidden) * cast;
+    // Dispatch and combine all-to-all in BF16.
+    double a2a = perf::AllToAllTime(ep_group_, Bytes(pairs * h * kBf16)).value();
+    c.fwd.ep = 2 * a2a;
+    c.bwd.ep = 2 * a2a;
+  } else {
+    double f = m_.ffn_hidden;
+    fwd_linear += Gemm(t, mult * f / tp, h) + Gemm(t, h, f / tp);
+    elem_fwd += tsp * f * (mult + 1) * kBf16 + tsp * (h + f) * cast;
+    tp_comm += tp_block;
+  }
+
+  c.fwd.gemm = fwd_linear;
+  c.bwd.gemm = bwd_gemm * fwd_linear;
+  c.fwd.elementwise = Mem(elem_fwd);
+  c.bwd.elementwise = 2 * c.fwd.elementwise;
+  c.fwd.tp = std::max(0.0, tp_comm - c.fwd.gemm);
+  c.bwd.tp = std::max(0.0, tp_comm - c.bwd.gemm);
+
+  // Context parallel: ring exchange of this rank's K and V (and their gradients in backward),
+  // overlapped with the attention kernels.
+  if (p_.cp > 1) {
+    double kv_local = m_.mla ? nq / tp : std::max(1.0, m_.kv_heads / tp);
+    Bytes kv(t * kv_local * (dqk + dv) * kBf16);
+    double ring = (p_.cp - 1) * perf::SendRecvTime(cp_group_.spans_domains() ? scale_out_ : scale_up_, kv).value();
+    c.fwd.cp = std::max(0.0, ring - c.fwd.attention);
+    c.bwd.cp = std::max(0.0, 2 * ring - c.bwd.attention);
+  }
+  return c;
+}
+
+LayerCost StepModel::Head() const {
+  LayerCost c;
+  const double h = m_.hidden, v = m_.vocab;
+  double logits = Gemm(t_, v / p_.tp, h);
+  c.fwd.gemm = logits;
+  c.bwd.gemm = BackwardGemmFactor() * logits;
+  // Fused cross-entropy: write BF16 logits, read them for the softmax, read and write gradients.
+  double ce = Mem(t_ * v / p_.tp * 4 * kBf16);
+  c.fwd.elementwise = ce / 2;
+  c.bwd.elementwise = ce / 2;
+  if (m_.mtp_layers > 0) {
+    // Each MTP module: a 2h -> h projection, one transformer layer, and its own logits.
+    LayerCost layer = Layer(m_.layers - 1);
+    double proj = Gemm(t_, h, 2 * h / p_.tp);
+    for (int i = 0; i < m_.mtp_layers; ++i) {
+      c.fwd += layer.fwd;
+      c.bwd += layer.bwd;
+      c.fwd.gemm += proj + logits;
+      c.bwd.gemm += BackwardGemmFactor() * (proj + logits);
+      c.fwd.elementwise += ce / 2;
+      c.bwd.elementwise += ce / 2;
+    }
+  }
+  return c;
+}
+
+// Activation bytes one layer keeps for its backward, per micro-batch (Korthikanti et al. 2022,
+// sec. 4, counted tensor by tensor for GQA, gated MLPs, MoE and fused attention).
+double StepModel::ActivationBytesPerLayer(int layer, Recompute r) const {
+  const double h = m_.hidden, tp = p_.tp, t = t_, tsp = t_sp_;
+  if (r == Recompute::kFull) return tsp * h * kBf16;  // only the layer input
+  const double nq = m_.heads, dqk = m_.QkHeadDim(), dv = m_.VHeadDim();
+  const double kv_local = m_.mla ? nq / tp : std::max(1.0, m_.kv_heads / tp);
+  double bytes = 0;
+  bytes += 2 * tsp * h * kBf16;                                  // norm input, QKV input
+  bytes += t * (nq / tp * dqk + kv_local * (dqk + dv)) * kBf16;  // Q, K, V
+  bytes += t * (nq / tp) * dv * kBf16 + t * (nq / tp) * kFp32;   // attention output, softmax stats
+  if (m_.mla) bytes += t * (m_.mla->kv_lora_rank + m_.mla->q_lora_rank) * kBf16;  // latent inputs
+  bytes += 2 * tsp * h * kBf16;                                  // norm input, MLP input
+  const double mult = MlpInputMultiplier();
+  if (m_.IsMoeLayer(layer)) {
+    const auto& e = *m_.moe;
+    double pairs = tsp * e.top_k;
+    bytes += pairs * (h + (mult + 1) * e.expert_ffn_hidden) * kBf16;
+    bytes += tsp * e.experts * kFp32;  // router probabilities
+    if (e.shared_experts > 0) {
+      double fs = 1.0 * e.shared_experts * e.shared_expert_ffn_hidden;
+      bytes += t * (mult + 1) * fs / tp * kBf16;
+    }
+  } else {
+    bytes += t * (mult + 1) * m_.ffn_hidden / tp * kBf16;  // MLP hidden before and after activation
+  }
+  return bytes;
+}
+
+StepEstimate StepModel::Run() {
+  StepEstimate e;
+  const int pp = p_.pp, vp = p_.vp;
+  const int m = p_.GradientAccumulation(job_.global_batch);
+  e.grad_accumulation = m;
+  e.recompute = p_.recompute;
+
+  // Sum the layers once; each pipeline rank runs 1/pp of them (frameworks balance stages,
+  // counting the embedding and the loss as layers).
+  Pass fwd, bwd, recompute;
+  double act_per_stage_layers = 0;
+  for (int l = 0; l < m_.layers; ++l) {
+    LayerCost lc = Layer(l);
+    fwd += lc.fwd;
+    bwd += lc.bwd;
+    if (p_.recompute == Recompute::kFull) recompute += lc.fwd;
+    act_per_stage_layers += ActivationBytesPerLayer(l, p_.recompute);
+  }
+  LayerCost head = Head();
+  fwd += head.fwd;
+  bwd += head.bwd;
+  fwd = fwd.Scaled(1.0 / pp);
+  bwd = bwd.Scaled(1.0 / pp);
+  recompute = recompute.Scaled(1.0 / pp);
+  const double f = fwd.total(), b = bwd.total() + recompute.total();
+
+  // Pipeline: gradient accumulation over m micro-batches plus the (pp-1)/vp bubble of the
+  // (interleaved) 1F1B schedule (Narayanan et al. 2021).
+  const double bubble = pp > 1 ? (pp - 1.0) / vp * (f + b) : 0;
+  double pp_comm = 0;
+  if (pp > 1) {
+    perf::LinkTier link = (p_.tp * p_.cp * p_.dp) >= domain_ ? scale_out_ : scale_up_;
+    double msg = perf::SendRecvTime(link, Bytes(t_sp_ * m_.hidden * kBf16)).value();
+    pp_comm = 2.0 * (pp - 1) * msg;  // first forward and last backward cross every stage
+  }
+
+  // Parameters held by one GPU (the heaviest stage carries the embedding).
+  ParameterCount params = CountParameters(m_);
+  double dense = params.attention + params.dense_mlp + params.shared_experts + params.router + params.norms;
+  double experts = params.routed_experts;
+  if (m_.mtp_layers > 0) dense += params.mtp;  // MTP experts are few next to the trunk
+  double embed_local = 1.0 * m_.vocab * m_.hidden / p_.tp;
+  double dense_local = dense / pp / p_.tp + embed_local;
+  double expert_local = experts / pp / p_.ep;
+  double params_local = dense_local + expert_local;
+  int dp_shard = p_.dp * p_.cp;
+  int expert_dp = expert_dp_group_.size;
+
+  // Data parallel: FP32 gradient reduce-scatter and BF16 parameter all-gather (distributed
+  // optimizer), overlapped with the last micro-batch's backward and the first one's forward.
+  double dp_exposed = 0;
+  if (!lora_) {
+    double grad_rs = perf::ReduceScatterTime(dp_group_, Bytes(dense_local * kFp32)).value() +
+                     perf::ReduceScatterTime(expert_dp_group_, Bytes(expert_local * kFp32)).value();
+    double param_ag = perf::AllGatherTime(dp_group_, Bytes(dense_local * kBf16)).value() +
+                      perf::AllGatherTime(expert_dp_group_, Bytes(expert_local * kBf16)).value();
+    if (p_.zero_stage == 0) {
+      double ar = perf::AllReduceTime(dp_group_, Bytes(dense_local * kFp32)).value() +
+                  perf::AllReduceTime(expert_dp_group_, Bytes(expert_local * kFp32)).value();
+      dp_exposed = std::max(0.0, ar - b);
+    } else if (p_.zero_stage == 3) {
+      // FSDP: parameters gathered for forward and again for backward, gradients scattered, on
+      // every micro-batch, overlapped layer by layer with its compute.
+      double per_mb = std::max(0.0, param_ag - f) + std::max(0.0, param_ag + grad_rs - b);
+      dp_exposed = m * per_mb;
+    } else {
+      dp_exposed = std::max(0.0, grad_rs - b) + std::max(0.0, param_ag - f);
+    }
+  }
+
+  // Optimizer (Adam, mixed precision): per sharded parameter read FP32 master, m, v, gradient;
+  // write master, m, v and the BF16 copy; zero the FP32 gradient buffer.
+  double trainable_local = lora_ ? 0 : params_local;
+  double shard = p_.zero_stage >= 1 ? dense_local / dp_shard + expert_local / expert_dp : trainable_local;
+  double optimizer = lora_ ? 0 : Mem(shard * (4 * kFp32 + 3 * kFp32 + kBf16) + trainable_local * kFp32);
+
+  // Assemble.
+  auto add = [&](TimeComponent tc, double s) { e.at(tc) += Seconds(s); };
+  add(TimeComponent::kGemm, m * (fwd.gemm + bwd.gemm));
+  add(TimeComponent::kAttention, m * (fwd.attention + bwd.attention));
+  add(TimeComponent::kMoeGemm, m * (fwd.moe_gemm + bwd.moe_gemm));
+  add(TimeComponent::kElementwise, m * (fwd.elementwise + bwd.elementwise));
+  add(TimeComponent::kRecompute, m * recompute.total());
+  add(TimeComponent::kTpComm, m * (fwd.tp + bwd.tp));
+  add(TimeComponent::kCpComm, m * (fwd.cp + bwd.cp));
+  add(TimeComponent::kEpComm, m * (fwd.ep + bwd.ep));
+  add(TimeComponent::kPipelineBubble, bubble);
+  add(TimeComponent::kPpComm, pp_comm);
+  add(TimeComponent::kDpComm, dp_exposed);
+  add(TimeComponent::kOptimizer, optimizer);
+  Seconds total;
+  for (Seconds s : e.time) total += s;
+  e.step_time = total;
+
+  // Memory per GPU on the first pipeline rank, which holds the most micro-batches in flight.
+  double weight_bytes = kBf16 + (catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : catalog::OperandBytes(prec_));
+  double weights = params_local * weight_bytes;
+  double grads = lora_ ? 0 : params_local * kFp32;
+  double optim = lora_ ? 0 : (dense_local / dp_shard + expert_local / expert_dp) * 3 * kFp32;
+  if (p_.zero_stage == 0) optim = lora_ ? 0 : params_local * 3 * kFp32;
+  if (p_.zero_stage >= 2) grads /= dp_shard;
+  if (p_.zero_stage == 3) weights = weights / dp_shard + (dense / m_.layers) * weight_bytes / p_.tp * 2;
+  double in_flight = pp > 1 ? std::min<double>(m, pp) * (1.0 + (pp - 1.0) / (pp * vp)) : 1.0;
+  double activations = act_per_stage_layers / pp * in_flight;
+  double buffers = std::max(t_ * m_.hidden * kBf16, t_ * m_.vocab / p_.tp * kFp32);
+  e.at(MemoryComponent::kWeights) = Bytes(weights);
+  e.at(MemoryComponent::kGradients) = Bytes(grads);
+  e.at(MemoryComponent::kOptimizer) = Bytes(optim);
+  e.at(MemoryComponent::kActivations) = Bytes(activations);
+  e.at(MemoryComponent::kCommBuffers) = Bytes(buffers);
+  Bytes mem_total;
+  for (Bytes b2 : e.memory) mem_total += b2;
+  e.memory_total = mem_total;
+  e.memory_capacity = c_.accelerator.hbm_capacity;
+  e.fits_in_memory = mem_total <= c_.accelerator.hbm_capacity;
+
+  e.model_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, false);
+  e.hardware_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, p_.recompute == Recompute::kFull);
+  double seconds = e.step_time.value();
+  e.tokens_per_second_per_gpu = 1.0 * job_.global_batch * job_.seq_len / seconds / c_.gpus;
+  auto peak = c_.accelerator.Peak(prec_);
+  e.mfu = peak.ok() ? e.model_flops / seconds / c_.gpus / peak->value() : 0;
+  return e;
+}
+
+}  // namespace
+
+const char* TimeComponentName(TimeComponent c) {
+  switch (c) {
+    case TimeComponent::kGemm: return "linear GEMMs";
+    case TimeComponent::kAttention: return "attention";
+    case TimeComponent::kMoeGemm: return "expert GEMMs";
+    case TimeComponent::kElementwise: return "elementwise";
+    case TimeComponent::kRecompute: return "recompute";
+    case TimeComponent::kTpComm: return "TP comm (exposed)";
+    case TimeComponent::kCpComm: return "CP comm (exposed)";
+    case TimeComponent::kEpComm: return "EP all-to-all";
+    case TimeComponent::kPipelineBubble: return "pipeline bubble";
+    case TimeComponent::kPpComm: return "PP send/recv";
+    case TimeComponent::kDpComm: return "DP comm (exposed)";
+    case TimeComponent::kOptimizer: return "optimizer";
+    case TimeComponent::kCount: break;
+  }
+  return "?";
+}
+
+const char* MemoryComponentName(MemoryComponent c) {
+  switch (c) {
+    case MemoryComponent::kWeights: return "weights";
+    case MemoryComponent::kGradients: return "gradients";
+    case MemoryComponent::kOptimizer: return "optimizer state";
+    case MemoryComponent::kActivations: return "activations";
+    case MemoryComponent::kCommBuffers: return "transient buffers";
+    case MemoryComponent::kCount: break;
+  }
+  return "?";
+}
+
+Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan) {
+  AIF_RETURN_IF_ERROR(ValidatePlan(job, cluster, plan));
+  AIF_RETURN_IF_ERROR(cluster.accelerator.Peak(catalog::Precision::kBf16).status());
+  if (cluster.accelerator.hbm_bandwidth.value() <= 0) {
+    return Unsupported(fmt::format("accelerator '{}' has no sourced HBM bandwidth", cluster.accelerator.id));
+  }
+  StepModel model(job, cluster, plan);
+  return model.Run();
+}
+
+Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
+                                                   ParallelPlan plan) {
+  Result<StepEstimate> last = Internal("no recompute mode tried");
+  for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+    plan.recompute = r;
+    last = EstimateStep(job, cluster, plan);
+    if (!last.ok() || last->fits_in_memory) return last;
+  }
+  return last;
+}
+
+std::string ExplainStep(const StepEstimate& e) {
+  std::string out = fmt::format("step time {:.4f} s  ({:.0f} tokens/s/GPU, MFU {:.1f}%)\n",
+                                e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu);
+  for (size_t i = 0; i < e.time.size(); ++i) {
+    double s = e.time[i].value();
+    if (s <= 0) continue;
+    out += fmt::format("  {:<20} {:>10.4f} s  {:5.1f}%\n", TimeComponentName(static_cast<TimeComponent>(i)), s,
+                       100 * s / e.step_time.value());
+  }
+  out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}\n", e.memory_total.value() / 1e9,
+                     e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : "  (DOES NOT FIT)");
+  for (size_t i = 0; i < e.memory.size(); ++i) {
+    out += fmt::format("  {:<20} {:>10.2f} GB\n", MemoryComponentName(static_cast<MemoryComponent>(i)),
+                       e.memory[i].value() / 1e9);
+  }
+  return out;
+}
+
+}  // namespace aif::train

@@ -1,0 +1,107 @@
+#include "aifactory/train/validation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "aifactory/train/flops.h"
+
+namespace aif::train {
+
+const char* MetricName(Metric m) {
+  switch (m) {
+    case Metric::kStepTime: return "step_time_s";
+    case Metric::kTokensPerSecondPerGpu: return "tokens_per_s_per_gpu";
+    case Metric::kTokensPerSecondTotal: return "tokens_per_s_total";
+    case Metric::kModelTflopsPerGpu: return "model_tflops_per_gpu";
+    case Metric::kHwTflopsPerGpu: return "hw_tflops_per_gpu";
+  }
+  return "?";
+}
+
+Result<Metric> ParseMetric(std::string_view name) {
+  for (Metric m : {Metric::kStepTime, Metric::kTokensPerSecondPerGpu, Metric::kTokensPerSecondTotal,
+                   Metric::kModelTflopsPerGpu, Metric::kHwTflopsPerGpu}) {
+    if (name == MetricName(m)) return m;
+  }
+  return InvalidArgument(fmt::format(
+      "unknown metric '{}', expected step_time_s, tokens_per_s_per_gpu, tokens_per_s_total, "
+      "model_tflops_per_gpu or hw_tflops_per_gpu", name));
+}
+
+double PredictMetric(Metric metric, const StepEstimate& e, const TrainingJob& job, const Cluster& cluster) {
+  const double step = e.step_time.value();
+  const double tokens = 1.0 * job.global_batch * job.seq_len;
+  switch (metric) {
+    case Metric::kStepTime: return step;
+    case Metric::kTokensPerSecondPerGpu: return tokens / step / cluster.gpus;
+    case Metric::kTokensPerSecondTotal: return tokens / step;
+    case Metric::kModelTflopsPerGpu: return e.model_flops / step / cluster.gpus / 1e12;
+    case Metric::kHwTflopsPerGpu: return e.hardware_flops / step / cluster.gpus / 1e12;
+  }
+  return 0;
+}
+
+void EvaluateRow(ValidationRow& row) {
+  if (!row.input) return;
+  const ValidationCase& c = *row.input;
+  Result<StepEstimate> e = c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
+                                             : EstimateStepLightestRecompute(c.job, c.cluster, c.plan);
+  if (!e.ok()) {
+    row.ok = false;
+    row.reason = e.status().message();
+    return;
+  }
+  if (!c.recompute_given) row.assumptions.push_back(fmt::format("recompute={} (lightest that fits)", RecomputeName(e->recompute)));
+  row.predicted = PredictMetric(c.metric, *e, c.job, c.cluster);
+  row.ape_pct = 100.0 * std::fabs(row.predicted - c.measured) / std::fabs(c.measured);
+  row.ok = true;
+}
+
+namespace {
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double pos = q * (v.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos));
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+ErrorStats Stats(const std::vector<const ValidationRow*>& rows) {
+  ErrorStats s;
+  std::vector<double> errors;
+  for (const ValidationRow* r : rows) {
+    ++s.rows;
+    if (r->ok) errors.push_back(r->ape_pct);
+  }
+  s.predicted = static_cast<int>(errors.size());
+  s.skipped = s.rows - s.predicted;
+  if (!errors.empty()) {
+    double sum = 0;
+    for (double x : errors) sum += x;
+    s.mape_pct = sum / errors.size();
+    s.median_ape_pct = Percentile(errors, 0.5);
+    s.p90_ape_pct = Percentile(errors, 0.9);
+  }
+  return s;
+}
+
+}  // namespace
+
+ValidationSummary Summarize(const std::vector<ValidationRow>& rows) {
+  ValidationSummary summary;
+  std::vector<const ValidationRow*> all;
+  std::map<std::string, std::vector<const ValidationRow*>> groups;
+  for (const auto& r : rows) {
+    all.push_back(&r);
+    groups[r.accelerator_id.empty() ? std::string("(none)") : r.accelerator_id].push_back(&r);
+  }
+  summary.all = Stats(all);
+  for (const auto& [acc, list] : groups) summary.by_accelerator[acc] = Stats(list);
+  return summary;
+}
+
+}  // namespace aif::train
