@@ -209,13 +209,13 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
 }
 
 Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "attention",
-                                              "memory", "scale_up", "scale_out", "scale_up_latency", "sources", "notes"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm",
+                                              "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "sources", "notes"}));
   catalog::KernelEfficiency k;
   AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n["accelerator"], JoinPath(path, "accelerator")));
   std::vector<std::string> present;
   for (auto [key, field] : {std::pair{"gemm_16bit", &k.gemm_16bit}, {"gemm_8bit", &k.gemm_8bit}, {"gemm_4bit", &k.gemm_4bit},
-                            {"attention", &k.attention}, {"memory", &k.memory}, {"scale_up", &k.scale_up},
+                            {"grouped_gemm", &k.grouped_gemm}, {"attention", &k.attention}, {"memory", &k.memory}, {"scale_up", &k.scale_up},
                             {"scale_out", &k.scale_out}}) {
     if (!n[key]) return doc.Error(n, JoinPath(path, key), "missing");
     AIF_ASSIGN_OR_RETURN(double v, doc.Number(n[key], JoinPath(path, key)));

@@ -41,6 +41,10 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
   return Seconds(std::max(compute, memory) * count);
 }
 
+Seconds GroupedGemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count) {
+  return GemmTime(d, m, n, k, p, count) / d.efficiency->grouped_gemm;
+}
+
 Seconds AttentionTime(const Device& d, Flops flops) {
   AIF_CHECK(d.accelerator && d.efficiency);
   return Seconds(flops.value() / (d.accelerator->peak_bf16.value() * d.efficiency->attention));

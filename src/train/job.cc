@@ -88,8 +88,11 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
   if (!m.mla && m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     return InvalidArgument(fmt::format("kv heads ({}) and tp ({}) do not divide one another", m.kv_heads, p.tp));
   }
-  if (m.layers < p.pp * p.vp) {
-    return InvalidArgument(fmt::format("layers ({}) fewer than pipeline chunks pp*vp = {}", m.layers, p.pp * p.vp));
+  // Frameworks may give the embedding and the loss a pipeline chunk of their own
+  // (Megatron-LM account_for_embedding/loss_in_pipeline_split).
+  if (m.layers + 2 < p.pp * p.vp) {
+    return InvalidArgument(fmt::format("layers ({}) + embedding + loss fewer than pipeline chunks pp*vp = {}",
+                                       m.layers, p.pp * p.vp));
   }
   if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
   if (m.is_moe()) {

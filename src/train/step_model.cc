@@ -167,8 +167,8 @@ LayerCost StepModel::Layer(int layer) const {
     double local_experts = 1.0 * e.experts / p_.ep;
     double rows = pairs * p_.ep / e.experts;  // tokens per local expert (balanced routing)
     fwd_linear += perf::GemmTime(dev_, tsp, e.experts, h, Precision::kBf16).value();  // router
-    c.fwd.moe_gemm = Gemm(rows, mult * e.expert_ffn_hidden, h, local_experts) +
-                     Gemm(rows, h, e.expert_ffn_hidden, local_experts);
+    c.fwd.moe_gemm = perf::GroupedGemmTime(dev_, rows, mult * e.expert_ffn_hidden, h, prec_, local_experts).value() +
+                     perf::GroupedGemmTime(dev_, rows, h, e.expert_ffn_hidden, prec_, local_experts).value();
     c.bwd.moe_gemm = bwd_gemm * c.fwd.moe_gemm;
     if (e.shared_experts > 0) {
       double fs = 1.0 * e.shared_experts * e.shared_expert_ffn_hidden;

@@ -59,6 +59,7 @@ struct KernelEfficiency {
   double gemm_16bit = 0;   // bf16/fp16 GEMM, fraction of the 16-bit peak
   double gemm_8bit = 0;    // fp8/mxfp8 GEMM, fraction of the 8-bit peak
   double gemm_4bit = 0;    // nvfp4 GEMM, fraction of the 4-bit peak
+  double grouped_gemm = 1; // MoE expert (grouped) GEMMs, relative to the dense GEMM of the format
   double attention = 0;    // fused attention, fraction of the 16-bit peak
   double memory = 0;       // streaming kernels, fraction of HBM bandwidth
   double scale_up = 0;     // collective bus bandwidth, fraction of NVLink per-direction peak

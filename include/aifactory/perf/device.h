@@ -19,6 +19,10 @@ struct Device {
 // not multiples of the 128-wide tensor-core tile.
 Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count = 1);
 
+// Grouped GEMM (one GEMM per local expert, `count` of them): GemmTime at the calibrated
+// grouped-GEMM efficiency.
+Seconds GroupedGemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count);
+
 // Fused (flash) attention: `flops` of QK^T and AV matmuls run at the 16-bit peak times the
 // calibrated attention efficiency (FP8 training recipes keep attention in BF16).
 Seconds AttentionTime(const Device& d, Flops flops);

@@ -1,0 +1,71 @@
+"""Measured kernel efficiencies per accelerator, each with its source.
+
+tools/calibrate.py starts from these, fits what the training runs can pin down, and writes
+data/catalog/calibration.yaml. A value here is a measurement of the kernel class on that
+accelerator (microbenchmark), never a fit to a training run.
+"""
+
+MAMF = ("stas00/ml-engineering compute/accelerator/README.md @744d01e18b79 "
+        "(maximum achievable matmul FLOPS, torch.matmul, best shape)")
+NCCL_212 = "NVIDIA/nccl-tests issue #212 (NVIDIA: ring ~370 GB/s busbw on 8x H100 NVLink4, 450 GB/s line rate)"
+MLE_NET = "stas00/ml-engineering network/README.md @744d01e18b79 (nccl-tests busbw tables)"
+NDR_NIC = "NVIDIA/nccl-tests issues #290 and #267 (NVIDIA: 46-48 GB/s busbw per NDR 400G NIC) -> 47/50"
+HDR_NIC = "NVIDIA/nccl-tests issue #119 (NVIDIA: 24 GB/s peak per 200G NIC) -> 24/25"
+CW_NVL72 = ("coreweave/nccl-tests README.md @bee97e71ff87 (GB200 NVL72, 72 GPUs, all_reduce busbw "
+            "681 GB/s at 1 GiB; 900 GB/s per direction line rate)")
+NCCL_TUNING = ("NVIDIA/nccl src/graph/tuning.cc @5067397c2676 (per-hop NVLink latency, Simple protocol: "
+               "3.4 us)")
+FA3 = ("Shah et al., FlashAttention-3, arXiv 2407.08608, fig. 5-6 (H100 SXM5 BF16, head dim 128: forward "
+       "648, backward 561 TFLOP/s at 16K tokens; 989 peak) -> mean of forward and backward")
+AZ_H100 = ("Azure/AI-benchmarking-guide Azure_Results/ND_H100_v5_results.md @8fd0c6e1bd0f (STREAM triad "
+           "2.97 TB/s of 3.35 peak)")
+AZ_A100 = ("Azure/AI-benchmarking-guide Azure_Results/ND_A100_v4 results (STREAM triad 1.70 TB/s of "
+           "2.039 peak; FA2 179.5 TFLOP/s at head dim 64)")
+AZ_GB200 = ("Azure/AI-benchmarking-guide ND_GB200_v6_results.md @2a370be6de95 (cuBLASLt FP4 8192^3: "
+            "7536 TFLOP/s of 10000)")
+
+PRIORS = {
+    "a100-sxm-80gb": {
+        "gemm_16bit": (0.869, MAMF + ": A100 SXM BF16 271.2 / 312"),
+        "attention": (0.575, AZ_A100 + " -> 179.5 / 312"),
+        "memory": (0.83, AZ_A100),
+        "scale_up": (0.76, MLE_NET + ": DGX A100 all_reduce 229 GB/s at 1 GiB / 300"),
+        "scale_out": (0.96, HDR_NIC),
+    },
+    "h100-sxm": {
+        "gemm_16bit": (0.803, MAMF + ": H100 SXM BF16 794.5 / 989"),
+        "gemm_8bit": (0.709, MAMF + ": H100 SXM FP8 1402.6 / 1979"),
+        "attention": (0.61, FA3),
+        "memory": (0.887, AZ_H100),
+        "scale_up": (0.815, NCCL_212 + " -> 367/450 (" + MLE_NET + ")"),
+        "scale_out": (0.94, NDR_NIC),
+    },
+    "b200": {
+        "gemm_16bit": (0.776, MAMF + ": B200 BF16 1745 / 2250"),
+        "gemm_8bit": (0.763, MAMF + ": B200 FP8 3432.5 / 4500"),
+        "scale_up": (0.758, MLE_NET + ": p6-b200 all_reduce ring 682.2 GB/s / 900"),
+        "scale_out": (0.94, NDR_NIC),
+    },
+    "b300": {
+        "gemm_16bit": (0.786, MAMF + ": B300 BF16 1769 / 2250"),
+        "gemm_8bit": (0.745, MAMF + ": B300 FP8 3353.3 / 4500"),
+        "scale_up": (0.758, MLE_NET + ": p6-b200 all_reduce ring 682.2 GB/s / 900 (same NVLink5 switch)"),
+        "scale_out": (0.94, NDR_NIC + " (XDR: same NCCL protocol overhead assumed)"),
+    },
+    "gb200": {
+        "gemm_16bit": (0.729, MAMF + ": GB200 BF16 1822 / 2500"),
+        "gemm_8bit": (0.723, MAMF + ": GB200 FP8 3615.6 / 5000"),
+        "gemm_4bit": (0.754, AZ_GB200),
+        "scale_up": (0.757, CW_NVL72),
+        "scale_out": (0.94, NDR_NIC),
+    },
+    "gb300": {
+        "gemm_16bit": (0.729, MAMF + ": GB200 BF16 1822 / 2500 (GB300: same tensor-core BF16 rate)"),
+        "gemm_8bit": (0.723, MAMF + ": GB200 FP8 3615.6 / 5000 (GB300: same FP8 rate)"),
+        "scale_up": (0.757, CW_NVL72 + " (GB300 NVL72: same NVLink5 switch)"),
+        "scale_out": (0.94, NDR_NIC + " (XDR: same NCCL protocol overhead assumed)"),
+    },
+}
+
+# Every accelerator shares the NVLink per-hop latency model of NCCL.
+SCALE_UP_LATENCY = ("3.4 us", NCCL_TUNING)
