@@ -273,14 +273,25 @@ StepEstimate StepModel::Run() {
 
   // Sum the layers once; each pipeline rank runs 1/pp of them (frameworks balance stages,
   // counting the embedding and the loss as layers).
+  // Layers differ only in being dense or MoE and in using a sliding window: cost each kind
+  // once (on a representative layer) and weight it by its count.
   Pass fwd, bwd, recompute;
   double act_per_stage_layers = 0;
+  int kind_count[4] = {0, 0, 0, 0};
+  int kind_layer[4] = {-1, -1, -1, -1};
   for (int l = 0; l < m_.layers; ++l) {
-    LayerCost lc = Layer(l);
-    fwd += lc.fwd;
-    bwd += lc.bwd;
-    if (p_.recompute == Recompute::kFull) recompute += lc.fwd;
-    act_per_stage_layers += ActivationBytesPerLayer(l, p_.recompute);
+    int kind = (m_.IsMoeLayer(l) ? 2 : 0) + (m_.UsesSlidingWindow(l) ? 1 : 0);
+    ++kind_count[kind];
+    if (kind_layer[kind] < 0) kind_layer[kind] = l;
+  }
+  for (int kind = 0; kind < 4; ++kind) {
+    if (kind_count[kind] == 0) continue;
+    LayerCost lc = Layer(kind_layer[kind]);
+    double n = kind_count[kind];
+    fwd += lc.fwd.Scaled(n);
+    bwd += lc.bwd.Scaled(n);
+    if (p_.recompute == Recompute::kFull) recompute += lc.fwd.Scaled(n);
+    act_per_stage_layers += n * ActivationBytesPerLayer(kind_layer[kind], p_.recompute);
   }
   LayerCost head = Head();
   fwd += head.fwd;
