@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from calibration_priors import PRIORS, SCALE_UP_LATENCY  # noqa: E402
+from calibration_priors import FAMILY, PRIORS, SCALE_UP_LATENCY  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "attention", "memory", "scale_up", "scale_out"]
@@ -29,6 +29,8 @@ BORROW = {
     "attention": ["h100-sxm"],
     "memory": ["h100-sxm"],
     "gemm_8bit": ["h100-sxm"],
+    "scale_up": ["h100-sxm"],
+    "scale_out": ["h100-sxm"],
     "gemm_4bit": ["gb200"],
 }
 FIT_FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm"]
@@ -95,61 +97,64 @@ def is_fit_row(row_id):
         return False
 
 
-def score(rows, acc):
-    errs = [r["ape_pct"] for r in rows if r["status"] == "ok" and r["accelerator_id"] == acc and is_fit_row(r["row_id"])]
+
+
+def apply(table, priors, mult):
+    """efficiency = measured start value x the family's fitted derating, at most 1."""
+    for acc in table:
+        fam = FAMILY[acc]
+        for f in FIT_FIELDS:
+            v0, src0 = priors[acc][f]
+            k = mult[(fam, f)]
+            table[acc][f] = (min(1.0, v0 * k), src0 if k == 1.0 else
+                             f"{v0:.3g} x {k:.3f} (training derating fitted for the {fam} family on the odd "
+                             f"row_id rows of shared/validation/training_runs.csv); start value: {src0}")
+
+
+def family_score(rows, fam):
+    """Median APE of the fit rows of one family (or accelerator)."""
+    errs = [r["ape_pct"] for r in rows if r["status"] == "ok" and FAMILY.get(r["accelerator_id"]) == fam
+            and is_fit_row(r["row_id"])]
     return median(errs), len(errs)
 
 
 def fit(binary, csv_path, table, passes=3):
     priors = {acc: {f: table[acc][f] for f in FIT_FIELDS} for acc in table}
+    families = sorted(set(FAMILY[a] for a in table))
+    mult = {(fam, f): 1.0 for fam in families for f in FIT_FIELDS}
     for _ in range(passes):
-        fit_pass(binary, csv_path, table)
-    for acc in table:
-        for f in FIT_FIELDS:
-            v0, src0 = priors[acc][f]
-            v = table[acc][f][0]
-            if abs(v - v0) > 1e-9:
-                med = score(evaluate(binary, csv_path, table), acc)[0]
-                table[acc][f] = (v, f"fitted on the odd row_id rows of shared/validation/training_runs.csv for {acc} "
-                                    f"(fit-row median APE {med:.1f}%); start value {v0:.3g}: {src0}")
-            else:
-                table[acc][f] = (v0, src0)
-    return table
-
-
-def fit_pass(binary, csv_path, table):
-    for acc in table:
-        for field in FIT_FIELDS:
-            lo, hi = 0.15, (1.0 if field != "grouped_gemm" else 1.0)
-            base_value, base_src = table[acc][field]
-            best = (score(evaluate(binary, csv_path, table), acc)[0], base_value)
-            n_rows = score(evaluate(binary, csv_path, table), acc)[1]
-            if n_rows == 0:
-                continue
-            # Grid then refine: the objective (a median) is piecewise, so no gradients.
-            for step in (0.05, 0.01, 0.002):
-                center = best[1]
-                candidates = [center + k * step for k in range(-5, 6)]
-                for v in candidates:
-                    if not lo <= v <= hi:
-                        continue
-                    table[acc][field] = (v, base_src)
-                    s = score(evaluate(binary, csv_path, table), acc)[0]
-                    if s < best[0] - 1e-9:
-                        best = (s, v)
-            table[acc][field] = (best[1], base_src)
-            print(f"{acc:14s} {field:11s} {base_value:.3f} -> {best[1]:.3f}  fit-row median {best[0]:.1f}%", file=sys.stderr)
+        for fam in families:
+            for f in FIT_FIELDS:
+                apply(table, priors, mult)
+                best = (family_score(evaluate(binary, csv_path, table), fam)[0], mult[(fam, f)])
+                for step in (0.1, 0.02, 0.005):
+                    center = best[1]
+                    for k in [center + i * step for i in range(-5, 6)]:
+                        if not 0.2 <= k <= 1.5:
+                            continue
+                        mult[(fam, f)] = k
+                        apply(table, priors, mult)
+                        sc = family_score(evaluate(binary, csv_path, table), fam)[0]
+                        if sc < best[0] - 1e-9:
+                            best = (sc, k)
+                mult[(fam, f)] = best[1]
+                print(f"{fam:16s} {f:12s} x{best[1]:.3f}  fit-row median {best[0]:.1f}%", file=sys.stderr)
+    apply(table, priors, mult)
     return table
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--by-family", action="store_true",
+                    help="share the fitted derating within a chip family instead of per accelerator")
     ap.add_argument("--aifactory", default=os.path.join(ROOT, "build/release/aifactory"))
     ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "data/catalog/calibration.yaml"))
     args = ap.parse_args()
     table = complete(PRIORS)
+    if not args.by_family:
+        FAMILY.update({a: a for a in FAMILY})
     if args.fit:
         table = fit(args.aifactory, args.csv, table)
     with open(args.out, "w") as f:

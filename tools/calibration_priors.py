@@ -40,6 +40,13 @@ PRIORS = {
         "scale_up": (0.815, NCCL_212 + " -> 367/450 (" + MLE_NET + ")"),
         "scale_out": (0.94, NDR_NIC),
     },
+    "h200": {
+        "gemm_16bit": (0.803, MAMF + ": H100 SXM BF16 794.5 / 989 ('H200 is the same')"),
+        "gemm_8bit": (0.734, MAMF + ": H200 FP8 1453.4 / 1979"),
+        "attention": (0.61, FA3 + " (H200: same GH100 tensor cores)"),
+        "scale_up": (0.816, MLE_NET + ": 8x H200 ring all_reduce 367.2 GB/s at 16 GiB / 450"),
+        "scale_out": (0.94, NDR_NIC),
+    },
     "b200": {
         "gemm_16bit": (0.776, MAMF + ": B200 BF16 1745 / 2250"),
         "gemm_8bit": (0.763, MAMF + ": B200 FP8 3432.5 / 4500"),
@@ -65,6 +72,18 @@ PRIORS = {
         "scale_up": (0.757, CW_NVL72 + " (GB300 NVL72: same NVLink5 switch)"),
         "scale_out": (0.94, NDR_NIC + " (XDR: same NCCL protocol overhead assumed)"),
     },
+}
+
+# Chips of one family share a die and its kernels: the training-time derating fitted on the runs
+# is shared within a family, so that e.g. B200 and GB200 keep their measured ratio.
+FAMILY = {
+    "a100-sxm-80gb": "ampere",
+    "h100-sxm": "hopper",
+    "h200": "hopper",
+    "b200": "blackwell",
+    "gb200": "blackwell",
+    "b300": "blackwell-ultra",
+    "gb300": "blackwell-ultra",
 }
 
 # Every accelerator shares the NVLink per-hop latency model of NCCL.

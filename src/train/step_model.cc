@@ -17,6 +17,10 @@ using catalog::Precision;
 
 constexpr double kBf16 = 2;  // bytes of a BF16 activation element
 constexpr double kFp32 = 4;
+// Gradient buffers and their reduction in BF16: Megatron-Core DistributedDataParallelConfig
+// grad_reduce_in_fp32 defaults to False, and the Megatron-Bridge performance recipes keep it
+// (NVIDIA-NeMo/Megatron-Bridge scripts/performance dry-run configs: ddp.grad_reduce_in_fp32: false).
+constexpr double kGradBytes = kBf16;
 
 // Times of one layer (or head) for one micro-batch on one GPU, in seconds.
 struct Pass {
@@ -37,6 +41,7 @@ struct Pass {
 
 struct LayerCost {
   Pass fwd, bwd;
+  double norm_and_activation = 0;  // forward time of the kernels selective recompute re-runs
 };
 
 class StepModel {
@@ -147,8 +152,10 @@ LayerCost StepModel::Layer(int layer) const {
   // FlashAttention's backward runs five matmuls to the forward's two.
   c.bwd.attention = 2.5 * c.fwd.attention;
 
-  // Norms and residual adds on the sequence-parallel shard.
-  elem_fwd += tsp * h * (2 * 2 * kBf16 + 2 * 3 * kBf16);
+  // Norms (read, write) and residual adds (read two, write one) on the sequence-parallel shard.
+  const double norm_bytes = tsp * h * 2 * 2 * kBf16;
+  elem_fwd += norm_bytes + tsp * h * 2 * 3 * kBf16;
+  double activation_bytes = 0;
 
   // Tensor-parallel collectives (sequence parallel): all-gather before, reduce-scatter after
   // each block, overlapped with the block's GEMMs.
@@ -173,11 +180,13 @@ LayerCost StepModel::Layer(int layer) const {
     if (e.shared_experts > 0) {
       double fs = 1.0 * e.shared_experts * e.shared_expert_ffn_hidden;
       fwd_linear += Gemm(t, mult * fs / tp, h) + Gemm(t, h, fs / tp);
+      activation_bytes += tsp * fs * (mult + 1) * kBf16;
       elem_fwd += tsp * fs * (mult + 1) * kBf16 + tsp * (h + fs) * cast;
       tp_comm += tp_block;
     }
     // Permute and unpermute (read and write every routed row), activation, casts.
     elem_fwd += 2 * pairs * h * 2 * kBf16;
+    activation_bytes += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16;
     elem_fwd += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16 + pairs * (h + e.expert_ffn_hidden) * cast;
     // Dispatch and combine all-to-all in BF16.
     double a2a = perf::AllToAllTime(ep_group_, Bytes(pairs * h * kBf16)).value();
@@ -186,9 +195,11 @@ LayerCost StepModel::Layer(int layer) const {
   } else {
     double f = m_.ffn_hidden;
     fwd_linear += Gemm(t, mult * f / tp, h) + Gemm(t, h, f / tp);
+    activation_bytes += tsp * f * (mult + 1) * kBf16;
     elem_fwd += tsp * f * (mult + 1) * kBf16 + tsp * (h + f) * cast;
     tp_comm += tp_block;
   }
+  c.norm_and_activation = Mem(norm_bytes + activation_bytes);
 
   c.fwd.gemm = fwd_linear;
   c.bwd.gemm = bwd_gemm * fwd_linear;
@@ -235,31 +246,43 @@ LayerCost StepModel::Head() const {
   return c;
 }
 
-// Activation bytes one layer keeps for its backward, per micro-batch (Korthikanti et al. 2022,
-// sec. 4, counted tensor by tensor for GQA, gated MLPs, MoE and fused attention).
+// Activation bytes one layer keeps for its backward, per micro-batch, counted tensor by tensor
+// (Korthikanti et al. 2022, sec. 4) for fused attention, GQA/MLA, gated MLPs and MoE. GEMM
+// inputs saved for the weight gradient are kept in the GEMM's format (FP8 recipes save the
+// quantized copy). Selective recompute re-runs the norms and the MLP activation in backward
+// and keeps neither output; full recompute keeps only the layer input.
 double StepModel::ActivationBytesPerLayer(int layer, Recompute r) const {
   const double h = m_.hidden, tp = p_.tp, t = t_, tsp = t_sp_;
-  if (r == Recompute::kFull) return tsp * h * kBf16;  // only the layer input
+  if (r == Recompute::kFull) return tsp * h * kBf16;
+  const bool selective = r == Recompute::kSelective;
+  const bool low_precision = catalog::MathClassOf(prec_) != catalog::MathClass::k16Bit;
+  const double g = low_precision ? catalog::OperandBytes(prec_) : kBf16;  // saved GEMM input
   const double nq = m_.heads, dqk = m_.QkHeadDim(), dv = m_.VHeadDim();
   const double kv_local = m_.mla ? nq / tp : std::max(1.0, m_.kv_heads / tp);
   double bytes = 0;
-  bytes += 2 * tsp * h * kBf16;                                  // norm input, QKV input
-  bytes += t * (nq / tp * dqk + kv_local * (dqk + dv)) * kBf16;  // Q, K, V
+  bytes += tsp * h * kBf16;                                      // layer input (norm backward)
+  if (!selective) bytes += tsp * h * g;                          // norm output = QKV input
+  bytes += t * (nq / tp * dqk + kv_local * (dqk + dv)) * kBf16;  // Q, K, V for attention backward
   bytes += t * (nq / tp) * dv * kBf16 + t * (nq / tp) * kFp32;   // attention output, softmax stats
-  if (m_.mla) bytes += t * (m_.mla->kv_lora_rank + m_.mla->q_lora_rank) * kBf16;  // latent inputs
-  bytes += 2 * tsp * h * kBf16;                                  // norm input, MLP input
+  if (low_precision) bytes += t * (nq / tp) * dv * g;            // its quantized copy (proj input)
+  if (m_.mla) bytes += t * (m_.mla->kv_lora_rank + m_.mla->q_lora_rank) * g;  // latent GEMM inputs
+  bytes += tsp * h * kBf16;                                      // residual (norm backward)
+  if (!selective) bytes += tsp * h * g;                          // norm output = MLP input
   const double mult = MlpInputMultiplier();
+  auto mlp = [&](double tokens, double f) {
+    double b = tokens * mult * f * kBf16;  // MLP hidden before the activation
+    if (!selective) b += tokens * f * g;   // activation output = second GEMM input
+    return b;
+  };
   if (m_.IsMoeLayer(layer)) {
     const auto& e = *m_.moe;
     double pairs = tsp * e.top_k;
-    bytes += pairs * (h + (mult + 1) * e.expert_ffn_hidden) * kBf16;
-    bytes += tsp * e.experts * kFp32;  // router probabilities
-    if (e.shared_experts > 0) {
-      double fs = 1.0 * e.shared_experts * e.shared_expert_ffn_hidden;
-      bytes += t * (mult + 1) * fs / tp * kBf16;
-    }
+    bytes += pairs * h * g;                  // permuted tokens = expert GEMM input
+    bytes += mlp(pairs, e.expert_ffn_hidden);
+    bytes += tsp * e.experts * kFp32;        // router probabilities
+    if (e.shared_experts > 0) bytes += mlp(t / tp, 1.0 * e.shared_experts * e.shared_expert_ffn_hidden);
   } else {
-    bytes += t * (mult + 1) * m_.ffn_hidden / tp * kBf16;  // MLP hidden before and after activation
+    bytes += mlp(t / tp, m_.ffn_hidden);
   }
   return bytes;
 }
@@ -291,6 +314,7 @@ StepEstimate StepModel::Run() {
     fwd += lc.fwd.Scaled(n);
     bwd += lc.bwd.Scaled(n);
     if (p_.recompute == Recompute::kFull) recompute += lc.fwd.Scaled(n);
+    if (p_.recompute == Recompute::kSelective) recompute.elementwise += n * lc.norm_and_activation;
     act_per_stage_layers += n * ActivationBytesPerLayer(kind_layer[kind], p_.recompute);
   }
   LayerCost head = Head();
@@ -323,17 +347,17 @@ StepEstimate StepModel::Run() {
   int dp_shard = p_.dp * p_.cp;
   int expert_dp = expert_dp_group_.size;
 
-  // Data parallel: FP32 gradient reduce-scatter and BF16 parameter all-gather (distributed
+  // Data parallel: gradient reduce-scatter and BF16 parameter all-gather (distributed
   // optimizer), overlapped with the last micro-batch's backward and the first one's forward.
   double dp_exposed = 0;
   if (!lora_) {
-    double grad_rs = perf::ReduceScatterTime(dp_group_, Bytes(dense_local * kFp32)).value() +
-                     perf::ReduceScatterTime(expert_dp_group_, Bytes(expert_local * kFp32)).value();
+    double grad_rs = perf::ReduceScatterTime(dp_group_, Bytes(dense_local * kGradBytes)).value() +
+                     perf::ReduceScatterTime(expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
     double param_ag = perf::AllGatherTime(dp_group_, Bytes(dense_local * kBf16)).value() +
                       perf::AllGatherTime(expert_dp_group_, Bytes(expert_local * kBf16)).value();
     if (p_.zero_stage == 0) {
-      double ar = perf::AllReduceTime(dp_group_, Bytes(dense_local * kFp32)).value() +
-                  perf::AllReduceTime(expert_dp_group_, Bytes(expert_local * kFp32)).value();
+      double ar = perf::AllReduceTime(dp_group_, Bytes(dense_local * kGradBytes)).value() +
+                  perf::AllReduceTime(expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
       dp_exposed = std::max(0.0, ar - b);
     } else if (p_.zero_stage == 3) {
       // FSDP: parameters gathered for forward and again for backward, gradients scattered, on
@@ -345,11 +369,11 @@ StepEstimate StepModel::Run() {
     }
   }
 
-  // Optimizer (Adam, mixed precision): per sharded parameter read FP32 master, m, v, gradient;
+  // Optimizer (Adam, mixed precision): per sharded parameter read FP32 master, m, v and the gradient;
   // write master, m, v and the BF16 copy; zero the FP32 gradient buffer.
   double trainable_local = lora_ ? 0 : params_local;
   double shard = p_.zero_stage >= 1 ? dense_local / dp_shard + expert_local / expert_dp : trainable_local;
-  double optimizer = lora_ ? 0 : Mem(shard * (4 * kFp32 + 3 * kFp32 + kBf16) + trainable_local * kFp32);
+  double optimizer = lora_ ? 0 : Mem(shard * (3 * kFp32 + kGradBytes + 3 * kFp32 + kBf16) + trainable_local * kGradBytes);
 
   // Assemble.
   auto add = [&](TimeComponent tc, double s) { e.at(tc) += Seconds(s); };
@@ -372,7 +396,7 @@ StepEstimate StepModel::Run() {
   // Memory per GPU on the first pipeline rank, which holds the most micro-batches in flight.
   double weight_bytes = kBf16 + (catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : catalog::OperandBytes(prec_));
   double weights = params_local * weight_bytes;
-  double grads = lora_ ? 0 : params_local * kFp32;
+  double grads = lora_ ? 0 : params_local * kGradBytes;
   double optim = lora_ ? 0 : (dense_local / dp_shard + expert_local / expert_dp) * 3 * kFp32;
   if (p_.zero_stage == 0) optim = lora_ ? 0 : params_local * 3 * kFp32;
   if (p_.zero_stage >= 2) grads /= dp_shard;

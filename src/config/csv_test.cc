@@ -1,0 +1,367 @@
+#include "aifactory/config/csv.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "aifactory/config/catalog_loader.h"
+#include "aifactory/config/validation_csv.h"
+#include "aifactory/core/random.h"
+#include "aifactory/train/validation.h"
+
+namespace aif::config {
+namespace {
+
+// Passes when `text` contains `part`; on failure prints both.
+::testing::AssertionResult HasText(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+const catalog::Catalog& Builtin() {
+  static const catalog::Catalog* const kCatalog = [] {
+    Result<catalog::Catalog> c = LoadBuiltinCatalog();
+    if (!c.ok()) {
+      ADD_FAILURE() << c.status().ToString();
+      return new catalog::Catalog();
+    }
+    return new catalog::Catalog(std::move(*c));
+  }();
+  return *kCatalog;
+}
+
+std::string ParseError(std::string_view text) {
+  Result<CsvTable> t = ParseCsv(text, "f.csv");
+  EXPECT_FALSE(t.ok()) << "parsed without error: " << text;
+  return t.ok() ? "" : t.status().message();
+}
+
+// ---------------------------------------------------------------- RFC 4180 parsing
+
+TEST(Csv, PlainTable) {
+  Result<CsvTable> t = ParseCsv("a,b,c\n1,2,3\n4,5,6\n", "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->file, "f.csv");
+  EXPECT_EQ(t->header, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_EQ(t->rows.size(), 2u);
+  EXPECT_EQ(t->rows[0].line, 2);
+  EXPECT_EQ(t->rows[1].fields, (std::vector<std::string>{"4", "5", "6"}));
+  EXPECT_EQ(t->ColumnIndex("c"), 2);
+  EXPECT_EQ(t->ColumnIndex("d"), -1);
+}
+
+TEST(Csv, QuotedFieldsKeepCommasQuotesNewlinesAndLineNumbers) {
+  Result<CsvTable> t = ParseCsv(
+      "a,b\n"
+      "\"x,1\",\"he said \"\"hi\"\"\"\n"
+      "\"multi\nline\",z\n"
+      "\n"
+      "last,\"\"\n",
+      "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), 3u);
+  EXPECT_EQ(t->rows[0].line, 2);
+  EXPECT_EQ(t->rows[0].fields, (std::vector<std::string>{"x,1", "he said \"hi\""}));
+  EXPECT_EQ(t->rows[1].line, 3);
+  EXPECT_EQ(t->rows[1].fields, (std::vector<std::string>{"multi\nline", "z"}));
+  EXPECT_EQ(t->rows[2].line, 6);  // after the two-line field and a blank line
+  EXPECT_EQ(t->rows[2].fields, (std::vector<std::string>{"last", ""}));
+}
+
+TEST(Csv, CrLfLineEndings) {
+  Result<CsvTable> t = ParseCsv("a,b\r\n1,2\r\n\"x\r\ny\",3\r\n4,5", "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->header, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(t->rows.size(), 3u);
+  EXPECT_EQ(t->rows[0].fields, (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(t->rows[1].line, 3);
+  EXPECT_EQ(t->rows[1].fields[0], "x\r\ny");  // quoted line breaks are kept as written
+  EXPECT_EQ(t->rows[2].line, 5);
+  EXPECT_EQ(t->rows[2].fields, (std::vector<std::string>{"4", "5"}));  // no final newline
+}
+
+TEST(Csv, ByteOrderMarkSkipped) {
+  Result<CsvTable> t = ParseCsv("\xEF\xBB\xBFrow_id,x\nr1,2\n", "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->header[0], "row_id");
+  EXPECT_EQ(t->ColumnIndex("row_id"), 0);
+}
+
+TEST(Csv, RaggedRowsAreKeptForTheCaller) {
+  Result<CsvTable> t = ParseCsv("a,b,c\n1\n1,2,3,4\n", "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), 2u);
+  EXPECT_EQ(t->rows[0].fields.size(), 1u);
+  EXPECT_EQ(t->rows[1].fields.size(), 4u);
+}
+
+TEST(Csv, EmptyFileIsAnError) {
+  EXPECT_TRUE(HasText(ParseError(""), "f.csv: empty file"));
+  EXPECT_TRUE(HasText(ParseError("\n\r\n\n"), "f.csv: empty file"));
+  EXPECT_TRUE(HasText(ParseError("\xEF\xBB\xBF"), "f.csv: empty file"));
+}
+
+TEST(Csv, UnterminatedQuoteNamesWhereItOpened) {
+  EXPECT_EQ(ParseError("a,b\n1,2\nxy,\"open\nmore\n"),
+            "f.csv:3:4: quote opened here is never closed");
+}
+
+TEST(Csv, StrayQuoteIsAnError) {
+  EXPECT_EQ(ParseError("a,b\nx\"y,1\n"), "f.csv:2:2: stray quote inside an unquoted field");
+  EXPECT_TRUE(HasText(ParseError("a,b\n\"x\"y,1\n"), "f.csv:2:4: text after a closing quote"));
+  EXPECT_TRUE(HasText(ParseError("a,b\n\"x\" \"y\",1\n"), "f.csv:2:"));
+}
+
+TEST(Csv, HeaderMustBeUniqueAndNonEmpty) {
+  EXPECT_EQ(ParseError("a,b,a\n1,2,3\n"), "f.csv:1: duplicate column 'a'");
+  EXPECT_TRUE(HasText(ParseError("a,,c\n1,2,3\n"), "f.csv:1: header column 2 is empty"));
+}
+
+TEST(Csv, LimitsAreEnforced) {
+  CsvLimits limits;
+  limits.max_bytes = 10;
+  EXPECT_FALSE(ParseCsv("a,b\n1,2\n3,4\n", "f.csv", limits).ok());
+  limits = CsvLimits();
+  limits.max_fields = 2;
+  EXPECT_FALSE(ParseCsv("a,b,c\n", "f.csv", limits).ok());
+  limits = CsvLimits();
+  limits.max_field_bytes = 4;
+  EXPECT_FALSE(ParseCsv("a,b\n12345,1\n", "f.csv", limits).ok());
+}
+
+// ---------------------------------------------------------------- validation rows
+
+const char kHeader[] =
+    "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,"
+    "micro_batch,dtype,recompute_mode\n";
+
+// Five predictable rows with real catalog ids (the numbers in `measured` are placeholders).
+const char kRows[] =
+    "r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,\n"
+    "r2,llama3-8b,h100-sxm,tokens_per_s_per_gpu,9000,16,8192,128,2,1,8,1,,selective\n"
+    "r3,llama3-70b,h100-sxm,model_tflops_per_gpu,400,64,8192,128,8,4,2,1,fp8,full\n"
+    "r4,\"llama2-7b\",h100-sxm,\"step_time_s\",2.0,8,4096,32,1,1,,2,bf16,none\n"
+    "r5,llama3-8b,h100-sxm,hw_tflops_per_gpu,450,32,8192,256,2,2,,1,bf16,\n";
+
+// The rows of `text` read against the built-in catalog; fails the test on a file-level error.
+std::vector<train::ValidationRow> Rows(const std::string& text) {
+  Result<CsvTable> t = ParseCsv(text, "v.csv");
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  if (!t.ok()) return {};
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() ? *rows : std::vector<train::ValidationRow>{};
+}
+
+// The reason the only data row of `row` (under kHeader) is skipped.
+std::string SkipReason(const std::string& row) {
+  std::vector<train::ValidationRow> rows = Rows(std::string(kHeader) + row);
+  EXPECT_EQ(rows.size(), 1u);
+  if (rows.size() != 1) return "";
+  EXPECT_FALSE(rows[0].input.has_value()) << row;
+  EXPECT_FALSE(rows[0].ok);
+  return rows[0].reason;
+}
+
+TEST(ValidationRows, ValidRowsArePredicted) {
+  std::vector<train::ValidationRow> rows = Rows(std::string(kHeader) + kRows);
+  ASSERT_EQ(rows.size(), 5u);
+  for (train::ValidationRow& row : rows) {
+    ASSERT_TRUE(row.input.has_value()) << row.row_id << ": " << row.reason;
+    train::EvaluateRow(row);
+    EXPECT_TRUE(row.ok) << row.row_id << ": " << row.reason;
+    EXPECT_GT(row.predicted, 0) << row.row_id;
+    EXPECT_TRUE(std::isfinite(row.ape_pct)) << row.row_id;
+  }
+  EXPECT_EQ(rows[0].row_id, "r1");
+  EXPECT_EQ(rows[0].line, 2);
+  EXPECT_EQ(rows[3].metric, "step_time_s");
+  EXPECT_EQ(rows[3].input->plan.dp, 8);  // dp = gpus / (tp*pp*cp) when empty
+  EXPECT_EQ(rows[3].input->plan.micro_batch, 2);
+  // Silent columns are recorded as assumptions.
+  bool dtype_assumed = false;
+  for (const auto& a : rows[1].assumptions) dtype_assumed |= a.find("dtype=") == 0;
+  EXPECT_TRUE(dtype_assumed);
+  bool recompute_assumed = false;
+  for (const auto& a : rows[0].assumptions) recompute_assumed |= a.find("recompute=") == 0;
+  EXPECT_TRUE(recompute_assumed);
+}
+
+TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
+  Result<CsvTable> t = ParseCsv(
+      "row_id,model_id,accelerator_id,metric\nr1,llama3-8b,h100-sxm,"
+      "step_time_s\n",
+      "v.csv");
+  ASSERT_TRUE(t.ok());
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.status().message(), "v.csv:1: missing required column 'measured'");
+}
+
+TEST(ValidationRows, NonNumberMeasuredSkipsTheRow) {
+  std::string reason =
+      SkipReason("r1,llama3-8b,h100-sxm,step_time_s,fast,8,8192,64,1,1,8,1,bf16,\n");
+  EXPECT_EQ(reason, "v.csv:2: column 'measured': expected a number, got 'fast'");
+  reason = SkipReason("r1,llama3-8b,h100-sxm,step_time_s,-1,8,8192,64,1,1,8,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "column 'measured'"));
+  reason = SkipReason("r1,llama3-8b,h100-sxm,step_time_s,nan,8,8192,64,1,1,8,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "column 'measured'"));
+}
+
+TEST(ValidationRows, LineNumbersCountQuotedNewlines) {
+  std::vector<train::ValidationRow> rows =
+      Rows(std::string(kHeader) +
+           "\"r\n1\",llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,\n"
+           "r2,llama3-8b,h100-sxm,step_time_s,slow,8,8192,64,1,1,8,1,bf16,\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows[0].input.has_value()) << rows[0].reason;
+  EXPECT_EQ(rows[1].line, 4);
+  EXPECT_TRUE(HasText(rows[1].reason, "v.csv:4: column 'measured'"));
+}
+
+TEST(ValidationRows, RaggedRowSkipped) {
+  std::string reason = SkipReason("r1,llama3-8b,h100-sxm\n");
+  EXPECT_EQ(reason, "v.csv:2: row has 3 fields, the header has 14");
+}
+
+TEST(ValidationRows, UnknownModelSuggestsTheNearest) {
+  std::string reason =
+      SkipReason("r1,llama3-8bb,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "v.csv:2: column 'model_id': "));
+  EXPECT_TRUE(HasText(reason, "did you mean 'llama3-8b'"));
+  reason = SkipReason("r1,llama3-8b,h100-sx,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "column 'accelerator_id'"));
+  EXPECT_TRUE(HasText(reason, "did you mean 'h100-sxm'"));
+}
+
+TEST(ValidationRows, ImpossiblePlanSkippedWithTheReason) {
+  // tp*pp*cp*dp = 2*2*1*3 = 12 on 8 GPUs.
+  std::string reason =
+      SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,2,2,3,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "v.csv:2: column 'tp': impossible plan: "));
+  EXPECT_TRUE(HasText(reason, "tp*pp*cp*dp = 2*2*1*3 = 12 does not equal gpus = 8"));
+  // 32 heads over tp 3.
+  reason = SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,6,8192,64,3,1,2,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "impossible plan: "));
+  EXPECT_TRUE(HasText(reason, "heads (32) not divisible by tp (3)"));
+  // 8 GPUs not divisible by tp*pp = 3.
+  reason = SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,3,1,,1,bf16,\n");
+  EXPECT_TRUE(HasText(reason, "column 'gpus'"));
+}
+
+TEST(ValidationRows, OtherBadCellsNameTheirColumn) {
+  struct Case {
+    std::string row;
+    std::string column;
+  };
+  std::vector<Case> cases = {
+      {"r1,llama3-8b,h100-sxm,step_seconds,1.5,8,8192,64,1,1,8,1,bf16,\n", "metric"},
+      {"r1,llama3-8b,h100-sxm,step_time_s,1.5,,8192,64,1,1,8,1,bf16,\n", "gpus"},
+      {"r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192.5,64,1,1,8,1,bf16,\n", "seq_len"},
+      {"r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,0,1,1,8,1,bf16,\n", "global_batch"},
+      {"r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,int3,\n", "dtype"},
+      {"r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,most\n", "recompute_mode"},
+      {"r1,,h100-sxm,step_time_s,1.5,8,8192,64,1,1,8,1,bf16,\n", "model_id"},
+  };
+  for (const Case& c : cases) {
+    std::string reason = SkipReason(c.row);
+    EXPECT_TRUE(HasText(reason, "v.csv:2: column '" + c.column + "'")) << c.row;
+  }
+}
+
+// BUG (src/config/validation_csv.cc, BuildCase): `int model_parallel = p.tp * p.pp * p.cp` (and
+// `ga * p.dp` for grad_accum rows) multiply untrusted integers of up to 1e8 each; a hostile row
+// overflows int (undefined behaviour; UBSan aborts the dev build) instead of being skipped.
+// Enable when fixed.
+TEST(ValidationRows, DISABLED_HugeDegreesAreSkippedNotOverflowed) {
+  std::string reason =
+      SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,100000000,100000000,,1,bf16,\n");
+  EXPECT_FALSE(reason.empty());
+  reason =
+      SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,100000000,8192,64,1,1,,100000000,bf16,\n");
+  EXPECT_FALSE(reason.empty());
+}
+
+// ---------------------------------------------------------------- fuzzing
+
+// The fuzzer's seed: five valid rows with few columns, so that most of the time goes to the
+// mutated parts.
+const char kFuzzSeed[] =
+    "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp\n"
+    "r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,1,1\n"
+    "r2,llama3-8b,h100-sxm,tokens_per_s_per_gpu,9000,16,8192,128,2,1\n"
+    "r3,llama3-70b,h100-sxm,model_tflops_per_gpu,400,64,8192,128,8,4\n"
+    "r4,\"llama2-7b\",h100-sxm,\"step_time_s\",2.0,8,4096,32,1,1\n"
+    "r5,llama3-8b,h100-sxm,hw_tflops_per_gpu,450,32,8192,256,2,2\n";
+
+// Mutates a valid validation CSV 2,000 times (truncation, byte flips, inserted quotes, commas
+// and line breaks, duplicated rows) and runs parser, row reader and step model on each result.
+// Nothing may crash (the dev preset runs this under ASan and UBSan), and every row that is not
+// predicted must say why.
+TEST(CsvFuzz, MutatedValidationFilesNeverCrash) {
+  const std::string base = kFuzzSeed;
+  ASSERT_EQ(Rows(base).size(), 5u);
+  Rng rng(20240607);
+  int parsed = 0, predicted = 0, skipped = 0;
+  for (int iteration = 0; iteration < 2000; ++iteration) {
+    std::string text = base;
+    const int mutations = 1 + static_cast<int>(rng.Below(3));
+    for (int i = 0; i < mutations && !text.empty(); ++i) {
+      const size_t at = rng.Below(text.size());
+      switch (rng.Below(5)) {
+        case 0:  // truncate
+          text.resize(at);
+          break;
+        case 1:  // flip a byte
+          text[at] = static_cast<char>(text[at] ^ static_cast<char>(1 + rng.Below(255)));
+          break;
+        case 2: {  // insert a character the parser cares about
+          static constexpr char kSpecial[] = {'"', ',', '\n', '\r'};
+          text.insert(at, 1, kSpecial[rng.Below(4)]);
+          break;
+        }
+        case 3: {  // duplicate the line containing `at`
+          size_t begin = text.rfind('\n', at);
+          begin = begin == std::string::npos ? 0 : begin + 1;
+          size_t end = text.find('\n', at);
+          end = end == std::string::npos ? text.size() : end + 1;
+          text.insert(end, text.substr(begin, end - begin));
+          break;
+        }
+        default:  // replace a digit with another
+          text[at] = static_cast<char>('0' + rng.Below(10));
+          break;
+      }
+    }
+    Result<CsvTable> table = ParseCsv(text, "fuzz.csv");
+    if (!table.ok()) {
+      EXPECT_FALSE(table.status().message().empty());
+      continue;
+    }
+    ++parsed;
+    Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*table, Builtin());
+    if (!rows.ok()) {
+      EXPECT_FALSE(rows.status().message().empty());
+      continue;
+    }
+    for (train::ValidationRow& row : *rows) {
+      train::EvaluateRow(row);
+      if (row.ok) {
+        ++predicted;
+        EXPECT_TRUE(std::isfinite(row.predicted)) << text;
+      } else {
+        ++skipped;
+        EXPECT_FALSE(row.reason.empty()) << "row " << row.row_id << " of:\n" << text;
+      }
+    }
+  }
+  // The mutations must leave enough files intact to exercise the row reader and the model.
+  EXPECT_GT(parsed, 500);
+  EXPECT_GT(predicted, 1000);
+  EXPECT_GT(skipped, 100);
+}
+
+}  // namespace
+}  // namespace aif::config

@@ -1,0 +1,270 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "aifactory/catalog/hardware.h"
+#include "aifactory/catalog/precision.h"
+#include "aifactory/perf/collective.h"
+#include "aifactory/perf/device.h"
+
+namespace aif::perf {
+namespace {
+
+using catalog::Precision;
+
+// Relative comparison for times computed by hand.
+#define EXPECT_REL_NEAR(actual, expected, rel) \
+  EXPECT_NEAR((actual), (expected), (rel)*std::fabs(expected))
+
+// Round numbers that make the hand computations below easy to follow.
+constexpr LinkTier kUp{BytesPerSecond(400e9), Seconds(2e-6)};  // NVLink-like
+constexpr LinkTier kOut{BytesPerSecond(50e9), Seconds(5e-6)};  // one 400G NIC-like
+
+CommGroup Group(int size, int ranks_per_domain, LinkTier up = kUp, LinkTier out = kOut) {
+  CommGroup g;
+  g.size = size;
+  g.ranks_per_domain = ranks_per_domain;
+  g.scale_up = up;
+  g.scale_out = out;
+  return g;
+}
+
+// Ring reduce-scatter / all-gather: (n-1) steps, each moving bytes/n.
+double Ring(int n, double bytes, LinkTier t) {
+  return (n - 1) * t.latency.value() + bytes * (n - 1) / n / t.bandwidth.value();
+}
+
+// ---------------------------------------------------------------- collectives
+
+TEST(Collective, RingInsideOneDomain) {
+  for (int n : {2, 4, 8}) {
+    for (double bytes : {1e3, 1e6, 1e9}) {
+      CommGroup g = Group(n, n);
+      ASSERT_FALSE(g.spans_domains());
+      double expected = Ring(n, bytes, kUp);
+      EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(bytes)).value(), expected, 1e-12)
+          << n << " " << bytes;
+      EXPECT_REL_NEAR(AllGatherTime(g, Bytes(bytes)).value(), expected, 1e-12) << n << " " << bytes;
+    }
+  }
+  // By hand: 8 ranks, 1 GB: 7 * 2 us + 1e9 * 7/8 / 400e9 = 14 us + 2.1875 ms.
+  EXPECT_REL_NEAR(ReduceScatterTime(Group(8, 8), Bytes(1e9)).value(), 2.2015e-3, 1e-12);
+}
+
+TEST(Collective, TrivialGroupsAndEmptyMessagesCostNothing) {
+  EXPECT_EQ(ReduceScatterTime(Group(1, 1), Bytes(1e9)).value(), 0);
+  EXPECT_EQ(AllGatherTime(Group(1, 1), Bytes(1e9)).value(), 0);
+  EXPECT_EQ(AllReduceTime(Group(1, 1), Bytes(1e9)).value(), 0);
+  EXPECT_EQ(AllToAllTime(Group(1, 1), Bytes(1e9)).value(), 0);
+  EXPECT_EQ(ReduceScatterTime(Group(8, 8), Bytes(0)).value(), 0);
+  EXPECT_EQ(AllToAllTime(Group(8, 8), Bytes(0)).value(), 0);
+}
+
+TEST(Collective, AllReduceIsTwiceReduceScatterForLargeMessages) {
+  for (CommGroup g : {Group(8, 8), Group(4, 4), Group(16, 8), Group(64, 8), Group(32, 1)}) {
+    Bytes bytes(4e9);
+    EXPECT_REL_NEAR(AllReduceTime(g, bytes).value(), 2 * ReduceScatterTime(g, bytes).value(), 1e-12)
+        << "size " << g.size << " ranks_per_domain " << g.ranks_per_domain;
+  }
+  EXPECT_REL_NEAR(AllReduceTime(Group(8, 8), Bytes(1e9)).value(), 2 * 2.2015e-3, 1e-12);
+}
+
+TEST(Collective, AllReduceOfSmallMessagesIsLatencyBoundButNoWorseThanRing) {
+  CommGroup g = Group(64, 64);
+  for (double bytes : {1.0, 1e3, 1e5, 1e7, 1e9}) {
+    double ar = AllReduceTime(g, Bytes(bytes)).value();
+    double ring = 2 * ReduceScatterTime(g, Bytes(bytes)).value();
+    EXPECT_LE(ar, ring * (1 + 1e-12)) << bytes;
+    EXPECT_GT(ar, 0) << bytes;
+  }
+  // 1 KB over 64 ranks: a ring pays 2 * 63 latency steps (252 us); a tree needs far fewer.
+  EXPECT_LT(AllReduceTime(g, Bytes(1e3)).value(), 0.5 * 2 * 63 * kUp.latency.value());
+}
+
+TEST(Collective, TwoLevelChosenWhenCheaper) {
+  // 16 ranks in two domains of 8, 1 GB.
+  // Flat ring at the slowest tier: 15 * 5 us + 1e9 * 15/16 / 50e9 = 75 us + 18.75 ms.
+  // Two levels: inside (7 * 2 us + 1e9 * 7/8 / 400e9 = 14 us + 2.1875 ms)
+  //             + across on 1/8 of the data (1 * 5 us + 1.25e8 * 1/2 / 50e9 = 5 us + 1.25 ms).
+  const double flat = 75e-6 + 18.75e-3;
+  const double two_level = 14e-6 + 2.1875e-3 + 5e-6 + 1.25e-3;
+  ASSERT_LT(two_level, flat);
+  CommGroup g = Group(16, 8);
+  ASSERT_TRUE(g.spans_domains());
+  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), two_level, 1e-12);
+  EXPECT_REL_NEAR(AllGatherTime(g, Bytes(1e9)).value(), two_level, 1e-12);
+  EXPECT_REL_NEAR(AllReduceTime(g, Bytes(1e9)).value(), 2 * two_level, 1e-12);
+}
+
+TEST(Collective, OneRankPerDomainRunsAtTheScaleOutTier) {
+  // Every rank in its own domain: a ring over the NICs, 15 * 5 us + 1e9 * 15/16 / 50e9.
+  CommGroup g = Group(16, 1);
+  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), 75e-6 + 18.75e-3, 1e-12);
+}
+
+TEST(Collective, SpanningDomainsNeverBeatsOneDomainForBandwidthBoundMessages) {
+  for (int n : {16, 64, 256}) {
+    for (double bytes : {1e9, 1e10}) {
+      CommGroup spanning = Group(n, 8);
+      CommGroup inside = Group(n, n);
+      Bytes b(bytes);
+      EXPECT_GE(ReduceScatterTime(spanning, b).value(), ReduceScatterTime(inside, b).value())
+          << n << " " << bytes;
+      EXPECT_GE(AllGatherTime(spanning, b).value(), AllGatherTime(inside, b).value()) << n;
+      EXPECT_GE(AllReduceTime(spanning, b).value(), AllReduceTime(inside, b).value()) << n;
+      EXPECT_GE(AllToAllTime(spanning, b).value(), AllToAllTime(inside, b).value()) << n;
+    }
+  }
+}
+
+// BUG (src/perf/collective.cc, ScatterOrGather): inside one domain reduce-scatter and all-gather
+// are a flat ring of n-1 latency steps, while a group spanning domains gets the two-level split
+// with only (r-1) + (D-1) steps. With H100-like tiers (NVLink 3.4 us per step, NIC 14 us) a
+// 64-rank reduce-scatter across eight 8-GPU domains is predicted faster than the same 64 ranks in
+// one 64-GPU NVLink domain for messages below about 45 MB. Enable when fixed.
+TEST(Collective, DISABLED_SpanningDomainsNeverBeatsOneDomainAtAnySize) {
+  const LinkTier up{BytesPerSecond(450e9 * 0.815), Seconds(3.4e-6)};
+  const LinkTier out{BytesPerSecond(50e9 * 0.94), Seconds(14e-6)};
+  for (int n : {16, 64, 72}) {
+    for (double bytes = 1e3; bytes <= 1e10; bytes *= 10) {
+      CommGroup spanning = Group(n, 8, up, out);
+      CommGroup inside = Group(n, n, up, out);
+      Bytes b(bytes);
+      EXPECT_GE(ReduceScatterTime(spanning, b).value(), ReduceScatterTime(inside, b).value())
+          << n << " ranks, " << bytes << " bytes";
+      EXPECT_GE(AllGatherTime(spanning, b).value(), AllGatherTime(inside, b).value())
+          << n << " ranks, " << bytes << " bytes";
+      EXPECT_GE(AllReduceTime(spanning, b).value(), AllReduceTime(inside, b).value())
+          << n << " ranks, " << bytes << " bytes";
+    }
+  }
+}
+
+TEST(Collective, AllToAllSplitsTrafficInsideAndAcrossDomains) {
+  // 16 ranks in two domains of 8, each sending 1.6 GB in total (1/16 to every rank):
+  //   inside: 7/16 of it over NVLink = 1.6e9 * 7/16 / 400e9 = 1.75 ms
+  //   across: 8/16 of it over the NIC = 1.6e9 * 8/16 / 50e9 = 16 ms
+  // Both run at once: scale-out latency + max(inside, across).
+  EXPECT_REL_NEAR(AllToAllTime(Group(16, 8), Bytes(1.6e9)).value(), 5e-6 + 16e-3, 1e-12);
+
+  // With a very fast NIC the NVLink share is the bottleneck.
+  const LinkTier fast_out{BytesPerSecond(1e15), Seconds(5e-6)};
+  EXPECT_REL_NEAR(AllToAllTime(Group(16, 8, kUp, fast_out), Bytes(1.6e9)).value(), 5e-6 + 1.75e-3,
+                  1e-12);
+
+  // One domain: 7/8 over NVLink at the scale-up latency.
+  EXPECT_REL_NEAR(AllToAllTime(Group(8, 8), Bytes(1.6e9)).value(), 2e-6 + 1.6e9 * 7 / 8 / 400e9,
+                  1e-12);
+
+  // One rank per domain: everything but the rank's own share crosses the NIC.
+  EXPECT_REL_NEAR(AllToAllTime(Group(8, 1), Bytes(1.6e9)).value(), 5e-6 + 1.6e9 * 7 / 8 / 50e9,
+                  1e-12);
+}
+
+TEST(Collective, SendRecvIsLatencyPlusBytesOverBandwidth) {
+  EXPECT_REL_NEAR(SendRecvTime(kOut, Bytes(1e8)).value(), 5e-6 + 1e8 / 50e9, 1e-12);
+}
+
+TEST(Collective, RanksPerDomain) {
+  EXPECT_EQ(RanksPerDomain(1, 1, 8), 1);   // a group of one
+  EXPECT_EQ(RanksPerDomain(8, 1, 8), 8);   // TP 8 in an 8-GPU node
+  EXPECT_EQ(RanksPerDomain(4, 1, 8), 4);   // smaller than the domain
+  EXPECT_EQ(RanksPerDomain(64, 1, 8), 8);  // larger than the domain
+  EXPECT_EQ(RanksPerDomain(16, 2, 8), 4);  // DP with TP 2: every other GPU of a node
+  EXPECT_EQ(RanksPerDomain(2, 2, 8), 2);
+  EXPECT_EQ(RanksPerDomain(64, 8, 8), 1);    // DP with TP 8: one rank per node
+  EXPECT_EQ(RanksPerDomain(64, 16, 8), 1);   // stride beyond the domain
+  EXPECT_EQ(RanksPerDomain(64, 4, 72), 18);  // NVL72 rack, TP 4
+  EXPECT_EQ(RanksPerDomain(72, 1, 72), 72);
+  EXPECT_EQ(RanksPerDomain(8, 0, 8), 8);  // stride below 1 is taken as 1
+}
+
+// ---------------------------------------------------------------- kernels
+
+// A hand-built accelerator: 1 PFLOP/s BF16, 2 PFLOP/s FP8, 4 TB/s HBM.
+class GemmTimeTest : public ::testing::Test {
+ protected:
+  GemmTimeTest() {
+    accelerator_.id = "test-gpu";
+    accelerator_.peak_bf16 = FlopsPerSecond(1e15);
+    accelerator_.peak_fp8 = FlopsPerSecond(2e15);
+    accelerator_.hbm_capacity = Bytes(80e9);
+    accelerator_.hbm_bandwidth = BytesPerSecond(4e12);
+    efficiency_.accelerator = "test-gpu";
+    efficiency_.gemm_16bit = 0.8;
+    efficiency_.gemm_8bit = 0.7;
+    efficiency_.attention = 0.5;
+    efficiency_.memory = 0.9;
+    device_.accelerator = &accelerator_;
+    device_.efficiency = &efficiency_;
+  }
+
+  double Gemm(double m, double n, double k, Precision p = Precision::kBf16, double count = 1) {
+    return GemmTime(device_, m, n, k, p, count).value();
+  }
+  // 2mnk at the calibrated BF16 GEMM rate, no tile loss.
+  static double Ideal(double m, double n, double k) { return 2 * m * n * k / (1e15 * 0.8); }
+  // Operands and output through HBM at the calibrated rate (BF16 in and out).
+  static double Streaming(double m, double n, double k) {
+    return ((m * k + k * n) * 2 + m * n * 2) / (4e12 * 0.9);
+  }
+
+  catalog::Accelerator accelerator_;
+  catalog::KernelEfficiency efficiency_;
+  Device device_;
+};
+
+TEST_F(GemmTimeTest, LargeSquareIsComputeBound) {
+  const double d = 8192;
+  ASSERT_GT(Ideal(d, d, d), Streaming(d, d, d));
+  EXPECT_REL_NEAR(Gemm(d, d, d), Ideal(d, d, d), 1e-12);
+  // FP8 runs at the FP8 peak and the 8-bit efficiency.
+  EXPECT_REL_NEAR(Gemm(d, d, d, Precision::kFp8), 2 * d * d * d / (2e15 * 0.7), 1e-12);
+}
+
+TEST_F(GemmTimeTest, SkinnyIsMemoryBound) {
+  const double m = 8, n = 8192, k = 8192;
+  EXPECT_REL_NEAR(Gemm(m, n, k), Streaming(m, n, k), 1e-12);
+  EXPECT_GT(Gemm(m, n, k), 10 * Ideal(m, n, k));
+}
+
+TEST_F(GemmTimeTest, MonotoneInM) {
+  double previous = 0;
+  for (double m = 1; m <= 2048; ++m) {
+    double t = Gemm(m, 4096, 4096);
+    ASSERT_GE(t, previous * (1 - 1e-12)) << "m = " << m;  // rounding of the tile fill aside
+    previous = t;
+  }
+}
+
+TEST_F(GemmTimeTest, TileQuantizationRoundsUpToTheTile) {
+  const double n = 16384, k = 16384;
+  // Both compute-bound: m = 129 occupies two 128-row tiles, as m = 256 does.
+  EXPECT_GE(Gemm(129, n, k), 0.99 * Gemm(256, n, k));
+  EXPECT_LE(Gemm(129, n, k), Gemm(256, n, k) * (1 + 1e-12));
+  EXPECT_GT(Gemm(129, n, k), 1.9 * Ideal(129, n, k));
+  // The same holds along n.
+  EXPECT_GE(Gemm(n, 129, k), 0.99 * Gemm(n, 256, k));
+}
+
+TEST_F(GemmTimeTest, CountMultipliesAndEmptyShapesAreFree) {
+  EXPECT_REL_NEAR(Gemm(4096, 4096, 4096, Precision::kBf16, 4), 4 * Gemm(4096, 4096, 4096), 1e-12);
+  EXPECT_EQ(Gemm(0, 4096, 4096), 0);
+  EXPECT_EQ(Gemm(4096, 4096, 0), 0);
+  EXPECT_EQ(Gemm(4096, 4096, 4096, Precision::kBf16, 0), 0);
+}
+
+TEST_F(GemmTimeTest, MissingFormatRunsAtTheSixteenBitRate) {
+  accelerator_.peak_fp8 = FlopsPerSecond(0);  // e.g. an A100
+  const double d = 8192;
+  EXPECT_REL_NEAR(Gemm(d, d, d, Precision::kFp8), Ideal(d, d, d), 1e-12);
+}
+
+TEST_F(GemmTimeTest, MemoryAndAttentionKernels) {
+  EXPECT_REL_NEAR(MemoryTime(device_, Bytes(3.6e9)).value(), 1e-3, 1e-12);
+  EXPECT_REL_NEAR(AttentionTime(device_, Flops(5e12)).value(), 1e-2, 1e-12);
+  EXPECT_DOUBLE_EQ(GemmFlops(2, 3, 4).value(), 48);
+}
+
+}  // namespace
+}  // namespace aif::perf
