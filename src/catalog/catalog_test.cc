@@ -170,10 +170,10 @@ TEST(ModelValidate, AllMoeModelNeedsNoDenseFfn) {
   EXPECT_TRUE(m.Validate().ok()) << m.Validate().ToString();
 }
 
-// BUG (src/catalog/model.cc, Model::Validate): ffn_hidden is only required when
+// Regression: ffn_hidden is only required when
 // moe.dense_layers > 0, but with moe.layer_freq > 1 the layers between MoE layers are dense too,
-// so a zero-width dense MLP is accepted. Enable when fixed.
-TEST(ModelValidate, DISABLED_InterleavedMoeNeedsDenseFfn) {
+// so a zero-width dense MLP is accepted.
+TEST(ModelValidate, InterleavedMoeNeedsDenseFfn) {
   Model m = Llama4Like();  // layer_freq 2: 24 dense layers
   m.ffn_hidden = 0;
   Status s = m.Validate();

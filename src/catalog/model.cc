@@ -53,7 +53,7 @@ Status Model::Validate() const {
     return InvalidArgument(fmt::format("model '{}': heads ({}) must be a multiple of kv_heads ({})",
                                        id, heads, kv_heads));
   }
-  if (!is_moe() || moe->dense_layers > 0) AIF_RETURN_IF_ERROR(positive("ffn_hidden", ffn_hidden));
+  if (!is_moe() || MoeLayerCount() < layers) AIF_RETURN_IF_ERROR(positive("ffn_hidden", ffn_hidden));
   if (moe) {
     AIF_RETURN_IF_ERROR(positive("moe.experts", moe->experts));
     AIF_RETURN_IF_ERROR(positive("moe.top_k", moe->top_k));

@@ -148,11 +148,11 @@ TEST(BuiltinCatalog, MoeParameterCountsMatchPublishedFigures) {
   ExpectPublishedCounts("deepseek-v3", /*check_active=*/false);  // active: see below
 }
 
-// BUG (src/train/flops.cc, ParameterCount::active): the multi-token-prediction module's routed
+// Regression: the multi-token-prediction module's routed
 // experts sit in `mtp` and are counted in full, not top_k of experts, so DeepSeek-V3 (1 MTP module
 // of 256 experts) comes out at 49.2B active against the published 37B; counting top_k of the MTP
-// experts gives about 38.2B. Enable when fixed.
-TEST(BuiltinCatalog, DISABLED_DeepSeekV3ActiveParameters) {
+// experts gives about 38.2B.
+TEST(BuiltinCatalog, DeepSeekV3ActiveParameters) {
   ExpectPublishedCounts("deepseek-v3", /*check_active=*/true);
 }
 
@@ -392,11 +392,10 @@ plan: {tp: 2, pp: 4}
   EXPECT_EQ(s->job.precision, s->cluster.accelerator.usual_training_precision);
 }
 
-// BUG (src/config/scenario.cc, ParseScenario): `s.cluster.gpus / (p.tp * p.pp * p.cp)` multiplies
+// Regression: `s.cluster.gpus / (p.tp * p.pp * p.cp)` multiplies
 // three ints of up to 2^24 each, so a hostile scenario overflows it (undefined behaviour; UBSan
-// aborts the dev build) instead of getting "tp*pp*cp*dp ... does not equal gpus". Enable when
-// fixed.
-TEST(Scenario, DISABLED_HugeDegreesAreAnErrorNotAnOverflow) {
+// aborts the dev build) instead of getting "tp*pp*cp*dp ... does not equal gpus".
+TEST(Scenario, HugeDegreesAreAnErrorNotAnOverflow) {
   const char kText[] = R"(cluster: {system: dgx-h100, gpus: 8}
 model: llama3-8b
 training: {seq_len: 8192, global_batch: 8}

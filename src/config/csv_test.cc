@@ -271,11 +271,11 @@ TEST(ValidationRows, OtherBadCellsNameTheirColumn) {
   }
 }
 
-// BUG (src/config/validation_csv.cc, BuildCase): `int model_parallel = p.tp * p.pp * p.cp` (and
+// Regression: `int model_parallel = p.tp * p.pp * p.cp` (and
 // `ga * p.dp` for grad_accum rows) multiply untrusted integers of up to 1e8 each; a hostile row
 // overflows int (undefined behaviour; UBSan aborts the dev build) instead of being skipped.
-// Enable when fixed.
-TEST(ValidationRows, DISABLED_HugeDegreesAreSkippedNotOverflowed) {
+//
+TEST(ValidationRows, HugeDegreesAreSkippedNotOverflowed) {
   std::string reason =
       SkipReason("r1,llama3-8b,h100-sxm,step_time_s,1.5,8,8192,64,100000000,100000000,,1,bf16,\n");
   EXPECT_FALSE(reason.empty());

@@ -85,7 +85,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(plan[key], JoinPath("plan", key), 1, 1 << 24));
       *field = static_cast<int>(v);
     }
-    if (!plan["dp"]) p.dp = std::max(1, s.cluster.gpus / (p.tp * p.pp * p.cp));
+    if (!plan["dp"]) p.dp = static_cast<int>(std::max(1LL, s.cluster.gpus / (1LL * p.tp * p.pp * p.cp)));
     if (plan["zero_stage"]) {
       AIF_ASSIGN_OR_RETURN(long long z, doc.Integer(plan["zero_stage"], "plan.zero_stage", 0, 3));
       p.zero_stage = static_cast<int>(z);

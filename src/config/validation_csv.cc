@@ -163,11 +163,11 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   AIF_ASSIGN_OR_RETURN(p.cp, r.Count("cp", 1));
   AIF_ASSIGN_OR_RETURN(p.ep, r.Count("ep", 1));
   AIF_ASSIGN_OR_RETURN(p.vp, r.Count("vp", 1));
-  int model_parallel = p.tp * p.pp * p.cp;
+  long long model_parallel = 1LL * p.tp * p.pp * p.cp;
   if (gpus % model_parallel != 0) {
     return r.Error(r.Get("gpus"), fmt::format("gpus ({}) not divisible by tp*pp*cp = {}", gpus, model_parallel));
   }
-  AIF_ASSIGN_OR_RETURN(p.dp, r.Count("dp", gpus / model_parallel));
+  AIF_ASSIGN_OR_RETURN(p.dp, r.Count("dp", static_cast<int>(gpus / model_parallel)));
   // FSDP column: a number > 0 is the sharding group (parameters sharded: ZeRO-3), 0 is plain DDP
   // with the distributed optimizer; text describes the sharding in words.
   Cell fsdp = r.Get("fsdp");
@@ -187,7 +187,7 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
     AIF_ASSIGN_OR_RETURN(p.micro_batch, r.Count("micro_batch", 1));
   } else if (r.Has("grad_accum")) {
     AIF_ASSIGN_OR_RETURN(int ga, r.Count("grad_accum", 1));
-    p.micro_batch = std::max(1, c.job.global_batch / (ga * p.dp));
+    p.micro_batch = static_cast<int>(std::max(1LL, c.job.global_batch / (1LL * ga * p.dp)));
   } else {
     out->assumptions.push_back("micro_batch=1 (not stated)");
   }

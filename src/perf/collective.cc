@@ -22,15 +22,23 @@ LinkTier Bottleneck(const CommGroup& g) {
   return t;
 }
 
-// Reduce-scatter (or all-gather, by symmetry): the cheaper of a flat ring and two levels (inside
-// each domain, then across domains on 1/r of the data).
+// Inside one NVLink domain every GPU reaches every other through the switch, so the exchange
+// can halve recursively: ceil(log2 n) steps, with the ring's bytes.
+double SwitchPhase(int n, double bytes, const LinkTier& link) {
+  if (n <= 1 || bytes <= 0) return 0;
+  return std::ceil(std::log2(n)) * link.latency.value() + bytes * (n - 1) / n / link.bandwidth.value();
+}
+
+// Reduce-scatter (or all-gather, by symmetry). Inside a domain: the switch phase. Across domains:
+// the cheaper of a flat ring at the slowest tier and two levels (inside each domain, then a ring
+// across domains on 1/r of the data).
 double ScatterOrGather(const CommGroup& g, double bytes) {
   if (g.size <= 1 || bytes <= 0) return 0;
+  if (!g.spans_domains()) return SwitchPhase(g.size, bytes, g.scale_up);
   double flat = RingPhase(g.size, bytes, Bottleneck(g));
-  if (!g.spans_domains()) return flat;
   int r = std::max(1, g.ranks_per_domain);
   int domains = (g.size + r - 1) / r;
-  double two_level = RingPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out);
+  double two_level = SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out);
   return std::min(flat, two_level);
 }
 

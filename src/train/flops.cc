@@ -25,12 +25,14 @@ double DenseMlpParams(const catalog::Model& m, int ffn_hidden) {
 }
 
 double ParameterCount::total() const {
-  return embedding + attention + dense_mlp + routed_experts + shared_experts + router + norms + mtp;
+  return embedding + attention + dense_mlp + routed_experts + shared_experts + router + norms + mtp +
+         mtp_routed_experts;
 }
 
 double ParameterCount::active(const catalog::Model& m) const {
-  double routed = m.is_moe() ? routed_experts * m.moe->top_k / m.moe->experts : 0;
-  return embedding + attention + dense_mlp + routed + shared_experts + router + norms + mtp;
+  double share = m.is_moe() ? 1.0 * m.moe->top_k / m.moe->experts : 0;
+  return embedding + attention + dense_mlp + (routed_experts + mtp_routed_experts) * share + shared_experts +
+         router + norms + mtp;
 }
 
 ParameterCount CountParameters(const catalog::Model& m) {
@@ -53,8 +55,8 @@ ParameterCount CountParameters(const catalog::Model& m) {
     // Each MTP module: a projection of 2h -> h and one transformer layer (DeepSeek-V3 sec. 2.2).
     double layer = AttentionParamsPerLayer(m) + 2 * h;
     if (m.is_moe()) {
-      layer += 1.0 * m.moe->experts * DenseMlpParams(m, m.moe->expert_ffn_hidden) +
-               1.0 * m.moe->shared_experts * DenseMlpParams(m, m.moe->shared_expert_ffn_hidden);
+      layer += 1.0 * m.moe->shared_experts * DenseMlpParams(m, m.moe->shared_expert_ffn_hidden);
+      c.mtp_routed_experts = m.mtp_layers * 1.0 * m.moe->experts * DenseMlpParams(m, m.moe->expert_ffn_hidden);
     } else {
       layer += DenseMlpParams(m, m.ffn_hidden);
     }

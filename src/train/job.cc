@@ -77,9 +77,10 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
                          {"ep", p.ep}, {"dp", p.dp}, {"micro_batch", p.micro_batch}}) {
     if (v <= 0) return InvalidArgument(fmt::format("{} must be positive, got {}", name, v));
   }
-  long long product = 1LL * p.tp * p.pp * p.cp * p.dp;
+  // In floating point: four degrees of up to 2^31 would overflow a 64-bit product.
+  double product = 1.0 * p.tp * p.pp * p.cp * p.dp;
   if (product != cluster.gpus) {
-    return InvalidArgument(fmt::format("tp*pp*cp*dp = {}*{}*{}*{} = {} does not equal gpus = {}",
+    return InvalidArgument(fmt::format("tp*pp*cp*dp = {}*{}*{}*{} = {:.0f} does not equal gpus = {}",
                                        p.tp, p.pp, p.cp, p.dp, product, cluster.gpus));
   }
   if (m.heads % p.tp != 0) {
@@ -90,26 +91,34 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
   }
   // Frameworks may give the embedding and the loss a pipeline chunk of their own
   // (Megatron-LM account_for_embedding/loss_in_pipeline_split).
-  if (m.layers + 2 < p.pp * p.vp) {
+  if (m.layers + 2LL < 1LL * p.pp * p.vp) {
     return InvalidArgument(fmt::format("layers ({}) + embedding + loss fewer than pipeline chunks pp*vp = {}",
-                                       m.layers, p.pp * p.vp));
+                                       m.layers, 1LL * p.pp * p.vp));
   }
   if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
+  if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
+    return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",
+                                       job.global_batch, p.micro_batch, p.dp));
+  }
   if (m.is_moe()) {
     if (m.moe->experts % p.ep != 0) {
       return InvalidArgument(fmt::format("experts ({}) not divisible by ep ({})", m.moe->experts, p.ep));
     }
     if ((1LL * p.tp * p.cp * p.dp) % p.ep != 0) {
-      return InvalidArgument(fmt::format("ep ({}) must divide tp*cp*dp = {}", p.ep, p.tp * p.cp * p.dp));
+      return InvalidArgument(fmt::format("ep ({}) must divide tp*cp*dp = {}", p.ep, 1LL * p.tp * p.cp * p.dp));
     }
   } else if (p.ep != 1) {
     return InvalidArgument(fmt::format("ep = {} on a dense model", p.ep));
   }
-  if (job.global_batch % (p.micro_batch * p.dp) != 0) {
+  if (job.global_batch <= 0 || job.seq_len <= 0) {
+    return InvalidArgument(fmt::format("global batch ({}) and sequence length ({}) must be positive",
+                                       job.global_batch, job.seq_len));
+  }
+  if (job.global_batch % (1LL * p.micro_batch * p.dp) != 0) {
     return InvalidArgument(fmt::format("global batch ({}) not divisible by micro_batch*dp = {}*{}",
                                        job.global_batch, p.micro_batch, p.dp));
   }
-  if (p.cp > 1 && job.seq_len % (2 * p.cp) != 0) {
+  if (p.cp > 1 && job.seq_len % (2LL * p.cp) != 0) {
     return InvalidArgument(fmt::format("sequence length ({}) not divisible by 2*cp = {}", job.seq_len, 2 * p.cp));
   }
   if (p.zero_stage < 0 || p.zero_stage > 3) {

@@ -338,8 +338,8 @@ StepEstimate StepModel::Run() {
   // Parameters held by one GPU (the heaviest stage carries the embedding).
   ParameterCount params = CountParameters(m_);
   double dense = params.attention + params.dense_mlp + params.shared_experts + params.router + params.norms;
-  double experts = params.routed_experts;
-  if (m_.mtp_layers > 0) dense += params.mtp;  // MTP experts are few next to the trunk
+  double experts = params.routed_experts + params.mtp_routed_experts;
+  dense += params.mtp;
   double embed_local = 1.0 * m_.vocab * m_.hidden / p_.tp;
   double dense_local = dense / pp / p_.tp + embed_local;
   double expert_local = experts / pp / p_.ep;

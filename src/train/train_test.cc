@@ -313,11 +313,11 @@ TEST(ValidatePlan, OtherChecksNameTheQuantity) {
   }
 }
 
-// BUG (src/train/job.cc, ValidatePlan): `p.pp * p.vp` and `p.micro_batch * p.dp` are int
+// Regression: `p.pp * p.vp` and `p.micro_batch * p.dp` are int
 // products of unchecked inputs; huge degrees (reachable from a CSV row or a scenario) overflow,
 // which is undefined behaviour (UBSan aborts the dev build). They should be compared in 64-bit.
-// Enable when fixed.
-TEST(ValidatePlan, DISABLED_HugeDegreesAreRejectedWithoutOverflow) {
+//
+TEST(ValidatePlan, HugeDegreesAreRejectedWithoutOverflow) {
   ParallelPlan p = Plan(1, 1, 1 << 20, 1 << 12);  // micro_batch * dp = 2^32
   Status s = ValidatePlan(Job(Llama3_8B(), 4096, 1 << 30), H100Cluster(1 << 20), p);
   EXPECT_FALSE(s.ok());

@@ -14,7 +14,8 @@ struct ParameterCount {
   double shared_experts = 0;
   double router = 0;
   double norms = 0;
-  double mtp = 0;              // multi-token-prediction modules
+  double mtp = 0;              // multi-token-prediction modules, without their routed experts
+  double mtp_routed_experts = 0;
 
   double total() const;
   // Parameters one token touches: routed experts count top_k of experts.
