@@ -13,6 +13,7 @@
 #include "aifactory/core/file.h"
 #include "aifactory/core/strings.h"
 #include "aifactory/report/json_report.h"
+#include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 #include "aifactory/train/validation.h"
 
@@ -83,6 +84,43 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, std::ostrea
                        scenario->tokens, seconds / 86400, seconds * scenario->cluster.gpus / 3600);
   }
   return rc;
+}
+
+int Plan(const std::string& path, int threads, int top, bool explain, std::ostream& out, std::ostream& err) {
+  auto cat = LoadCatalog("");
+  if (!cat.ok()) return Fail(err, cat.status());
+  auto scenario = path.empty() ? config::LoadDefaultScenario(*cat) : config::LoadScenarioFile(path, *cat);
+  if (!scenario.ok()) return Fail(err, scenario.status());
+  train::SearchOptions options;
+  options.threads = threads;
+  options.top = top;
+  auto result = train::SearchPlans(scenario->job, scenario->cluster, options);
+  if (!result.ok()) return Fail(err, result.status());
+  const auto& job = scenario->job;
+  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\n", job.model.id, scenario->cluster.gpus,
+                     scenario->cluster.accelerator.id, scenario->cluster.system.id, catalog::PrecisionName(job.precision),
+                     job.seq_len, job.global_batch);
+  out << fmt::format("searched {} plans in {:.3f} s ({:.0f} plans/s, {} threads); {} fit in memory\n\n",
+                     result->evaluated, result->seconds, result->evaluated / std::max(result->seconds, 1e-9), threads,
+                     result->feasible);
+  double steps = scenario->tokens > 0 ? scenario->tokens / (1.0 * job.global_batch * job.seq_len) : 0;
+  out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
+                     "mem (GB)", steps > 0 ? "  days to train" : "");
+  int rank = 0;
+  for (const auto& r : result->best) {
+    const auto& e = r.estimate;
+    out << fmt::format("{:>4}  {:<44} {:>10.4f} {:>10.0f} {:>7.1f} {:>9.1f}", ++rank, r.plan.ToString(),
+                       e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9);
+    if (steps > 0) out << fmt::format("  {:>14.1f}", steps * e.step_time.value() / 86400);
+    out << "\n";
+  }
+  if (explain && !result->best.empty()) out << "\nbest plan:\n" << train::ExplainStep(result->best.front().estimate);
+  out << "\nrejected:\n";
+  std::vector<std::pair<long long, std::string>> reasons;
+  for (const auto& [why, n] : result->rejected) reasons.emplace_back(-n, why);
+  std::sort(reasons.begin(), reasons.end());
+  for (const auto& [n, why] : reasons) out << fmt::format("  {:>8}  {}\n", -n, why);
+  return result->best.empty() ? 1 : 0;
 }
 
 int Validate(const std::string& csv, const std::string& json, const std::string& calibration, bool quiet,
@@ -191,6 +229,15 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   run->add_flag("--explain", run_opt.explain, "Print where the time and the memory go");
   run->add_option("--json", run_opt.json_path, "Write the estimate as JSON to this file");
 
+  std::string plan_scenario;
+  int plan_threads = 1, plan_top = 10;
+  bool plan_explain = false;
+  auto* plan_cmd = app.add_subcommand("plan", "Search the parallel plans of a scenario and rank them");
+  plan_cmd->add_option("scenario", plan_scenario, "Scenario YAML file (default: the built-in one)");
+  plan_cmd->add_option("--threads", plan_threads, "Worker threads")->check(CLI::Range(1, 256));
+  plan_cmd->add_option("--top", plan_top, "Plans to list")->check(CLI::Range(1, 1000));
+  plan_cmd->add_flag("--explain", plan_explain, "Print where the best plan's time and memory go");
+
   std::string csv, json, calibration;
   bool quiet = false;
   auto* validate = app.add_subcommand("validate", "Predict measured training runs and report the error");
@@ -236,6 +283,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
 
   if (run->parsed()) return RunScenario(scenario, run_opt, out, err);
+  if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, out, err);
   if (validate->parsed()) return Validate(csv, json, calibration, quiet, out, err);
   if (cat_cmd->parsed()) {
     if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));

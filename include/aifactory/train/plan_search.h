@@ -1,0 +1,43 @@
+// Plan search: every parallel plan (TP, PP, VP, CP, EP, DP, micro-batch, ZeRO stage, recompute)
+// of a job on a cluster, estimated, ranked, and the rejected ones counted by reason.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "aifactory/train/step_model.h"
+
+namespace aif::train {
+
+enum class RankBy { kTime, kCost };
+
+struct SearchOptions {
+  int threads = 1;
+  int top = 10;              // plans kept in the ranking
+  // Candidate sets; empty means the defaults below.
+  std::vector<int> micro_batches = {1, 2, 4, 8};
+  std::vector<int> virtual_stages = {1, 2, 4, 8};
+  std::vector<int> context_parallel = {1, 2, 4, 8, 16};
+  std::vector<int> zero_stages = {1, 3};
+  std::vector<Recompute> recompute = {Recompute::kNone, Recompute::kSelective, Recompute::kFull};
+  int max_tp = 0;  // 0: up to the NVLink domain
+};
+
+struct RankedPlan {
+  ParallelPlan plan;
+  StepEstimate estimate;
+};
+
+struct SearchResult {
+  std::vector<RankedPlan> best;                 // fastest first; ties broken by plan text
+  long long evaluated = 0;                      // plans estimated by the step model
+  long long feasible = 0;                       // ...that fit in memory
+  std::map<std::string, long long> rejected;    // reason -> count (divisibility, memory, ...)
+  double seconds = 0;                           // wall time of the search
+};
+
+// Enumerates and estimates every plan; deterministic for any thread count.
+Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster, const SearchOptions& options);
+
+}  // namespace aif::train

@@ -1,0 +1,118 @@
+#include "aifactory/train/plan_search.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace aif::train {
+namespace {
+
+std::vector<int> Divisors(int n, int limit) {
+  std::vector<int> d;
+  for (int i = 1; i <= std::min(n, limit); ++i) {
+    if (n % i == 0) d.push_back(i);
+  }
+  return d;
+}
+
+struct Candidate {
+  ParallelPlan plan;
+};
+
+struct Outcome {
+  std::vector<RankedPlan> feasible;
+  std::map<std::string, long long> rejected;
+  long long evaluated = 0;
+};
+
+bool Faster(const RankedPlan& a, const RankedPlan& b) {
+  if (a.estimate.step_time != b.estimate.step_time) return a.estimate.step_time < b.estimate.step_time;
+  return a.plan.ToString() < b.plan.ToString();
+}
+
+}  // namespace
+
+Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster, const SearchOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  const catalog::Model& m = job.model;
+  if (cluster.gpus <= 0) return InvalidArgument("the cluster has no GPUs");
+  SearchResult result;
+  std::vector<Candidate> candidates;
+  auto reject = [&](const std::string& why, long long n = 1) { result.rejected[why] += n; };
+
+  int max_tp = options.max_tp > 0 ? options.max_tp : cluster.system.nvlink_domain;
+  for (int tp : Divisors(cluster.gpus, max_tp)) {
+    if (m.heads % tp != 0) { reject("attention heads not divisible by tp"); continue; }
+    if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0) { reject("kv heads and tp do not divide"); continue; }
+    for (int pp : Divisors(cluster.gpus / tp, m.layers + 2)) {
+      for (int cp : options.context_parallel) {
+        if ((cluster.gpus / tp / pp) % cp != 0) continue;
+        if (job.seq_len % (2 * cp) != 0 && cp > 1) { reject("sequence not divisible by 2*cp"); continue; }
+        int dp = cluster.gpus / (tp * pp * cp);
+        std::vector<int> eps = {1};
+        if (m.is_moe()) eps = Divisors(m.moe->experts, tp * cp * dp);
+        for (int ep : eps) {
+          if (m.is_moe() && (tp * cp * dp) % ep != 0) continue;
+          for (int vp : options.virtual_stages) {
+            if (vp > 1 && pp == 1) continue;
+            if (m.layers + 2 < pp * vp) { reject("fewer layers than pipeline chunks"); continue; }
+            for (int mbs : options.micro_batches) {
+              if (job.global_batch % (mbs * dp) != 0) { reject("global batch not divisible by micro_batch*dp"); continue; }
+              int m_count = job.global_batch / (mbs * dp);
+              if (pp > 1 && vp > 1 && m_count % pp != 0) {
+                reject("interleaved schedule needs micro-batches divisible by pp");
+                continue;
+              }
+              for (int zero : options.zero_stages) {
+                for (Recompute r : options.recompute) {
+                  Candidate c;
+                  c.plan.tp = tp; c.plan.pp = pp; c.plan.vp = vp; c.plan.cp = cp; c.plan.ep = ep; c.plan.dp = dp;
+                  c.plan.micro_batch = mbs; c.plan.zero_stage = zero; c.plan.recompute = r;
+                  candidates.push_back(c);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(candidates.size() / 64) + 1));
+  std::vector<Outcome> outcomes(static_cast<size_t>(threads));
+  auto work = [&](int t) {
+    Outcome& out = outcomes[static_cast<size_t>(t)];
+    for (size_t i = static_cast<size_t>(t); i < candidates.size(); i += static_cast<size_t>(threads)) {
+      const ParallelPlan& plan = candidates[i].plan;
+      Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+      ++out.evaluated;
+      if (!e.ok()) { ++out.rejected[e.status().message()]; continue; }
+      if (!e->fits_in_memory) { ++out.rejected["out of memory"]; continue; }
+      out.feasible.push_back({plan, *e});
+    }
+  };
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
+    for (auto& th : pool) th.join();
+  }
+  std::vector<RankedPlan> all;
+  for (auto& o : outcomes) {
+    result.evaluated += o.evaluated;
+    for (const auto& [k, v] : o.rejected) result.rejected[k] += v;
+    all.insert(all.end(), std::make_move_iterator(o.feasible.begin()), std::make_move_iterator(o.feasible.end()));
+  }
+  result.feasible = static_cast<long long>(all.size());
+  size_t keep = std::min<size_t>(all.size(), static_cast<size_t>(std::max(1, options.top)));
+  std::partial_sort(all.begin(), all.begin() + static_cast<long>(keep), all.end(), Faster);
+  all.resize(keep);
+  result.best = std::move(all);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace aif::train
