@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from calibration_priors import FAMILY, PRIORS, SCALE_UP_LATENCY  # noqa: E402
+from calibration_priors import DERATE_FROM, FAMILY, PRIORS, SCALE_UP_LATENCY  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "attention", "memory", "scale_up", "scale_out"]
@@ -33,6 +33,7 @@ BORROW = {
     "scale_out": ["h100-sxm"],
     "gemm_4bit": ["gb200"],
 }
+BORROWED = set()  # accelerators whose derating comes from DERATE_FROM
 FIT_FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm"]
 GROUPED_PRIOR = (1.0, "no grouped-GEMM measurement: starts equal to the dense GEMM of the format")
 
@@ -106,9 +107,11 @@ def apply(table, priors, mult):
         for f in FIT_FIELDS:
             v0, src0 = priors[acc][f]
             k = mult[(fam, f)]
+            whose = (f"fitted for {fam} on the odd row_id rows" if acc not in BORROWED else
+                     f"fitted for {DERATE_FROM[acc]} (same die, no runs of {acc}) on the odd row_id rows")
             table[acc][f] = (min(1.0, v0 * k), src0 if k == 1.0 else
-                             f"{v0:.3g} x {k:.3f} (training derating fitted for the {fam} family on the odd "
-                             f"row_id rows of shared/validation/training_runs.csv); start value: {src0}")
+                             f"{v0:.3g} x {k:.3f} (training derating {whose} of "
+                             f"shared/validation/training_runs.csv); start value: {src0}")
 
 
 def family_score(rows, fam):
@@ -139,6 +142,14 @@ def fit(binary, csv_path, table, passes=3):
                             best = (sc, k)
                 mult[(fam, f)] = best[1]
                 print(f"{fam:16s} {f:12s} x{best[1]:.3f}  fit-row median {best[0]:.1f}%", file=sys.stderr)
+    # Families without any fit row borrow the derating of a same-die accelerator.
+    rows = evaluate(binary, csv_path, table)
+    for acc, donor in DERATE_FROM.items():
+        fam = FAMILY[acc]
+        if acc in table and family_score(rows, fam)[1] == 0:
+            BORROWED.add(acc)
+            for f in FIT_FIELDS:
+                mult[(fam, f)] = mult[(FAMILY[donor], f)]
     apply(table, priors, mult)
     return table
 

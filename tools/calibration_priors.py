@@ -86,5 +86,8 @@ FAMILY = {
     "gb300": "blackwell-ultra",
 }
 
+# Accelerators with no measured runs take the fitted training derating of a same-die accelerator.
+DERATE_FROM = {"h200": "h100-sxm"}
+
 # Every accelerator shares the NVLink per-hop latency model of NCCL.
 SCALE_UP_LATENCY = ("3.4 us", NCCL_TUNING)
