@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "aifactory/config/catalog_loader.h"
+#include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 
 namespace {
@@ -53,6 +54,23 @@ void BM_StepDeepseekV3Gb200(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_StepDeepseekV3Gb200);
+
+// The full plan search of Llama 3.1 405B on 16,384 H100 with 2,048 sequences of 8,192 tokens
+// (Llama 3 paper, arXiv 2407.21783, sec. 3.3.2), single-threaded.
+void BM_PlanSearchLlama405bH100(benchmark::State& state) {
+  Fixture f = Make("llama3.1-405b", "dgx-h100", 16384, {}, 8192, 2048, aif::catalog::Precision::kBf16);
+  aif::train::SearchOptions options;
+  long long plans = 0;
+  for (auto _ : state) {
+    auto r = aif::train::SearchPlans(f.job, f.cluster, options);
+    plans = r->evaluated;
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["plans"] = static_cast<double>(plans);
+  state.counters["plans_per_s"] = benchmark::Counter(static_cast<double>(plans) * state.iterations(),
+                                                     benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PlanSearchLlama405bH100)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "aifactory/catalog/model.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/job.h"
+#include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 
 namespace aif::train {
@@ -566,6 +567,61 @@ TEST(ActivationMemory, GptLayerStaysWithinTheSelectiveRecomputeFigure) {
   const StepEstimate e = Estimate(Job(GptLayers(1), s, b), H100Cluster(t), plan);
   EXPECT_LE(Activations(e), 34.0 * s * b * h / t);
   EXPECT_GT(Activations(e), 2.0 * s * b * h / t);
+}
+
+// ---------------------------------------------------------------- plan search
+
+TEST(PlanSearch, BestPlanIsValidFitsAndIsTheFastestFeasible) {
+  TrainingJob job = Job(Llama3_8B(), 8192, 256);
+  Cluster cluster = H100Cluster(64);
+  SearchOptions options;
+  options.top = 1000000;
+  Result<SearchResult> r = SearchPlans(job, cluster, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(r->best.empty());
+  EXPECT_EQ(static_cast<long long>(r->best.size()), r->feasible);
+  for (size_t i = 0; i < r->best.size(); ++i) {
+    EXPECT_TRUE(ValidatePlan(job, cluster, r->best[i].plan).ok()) << r->best[i].plan.ToString();
+    EXPECT_TRUE(r->best[i].estimate.fits_in_memory);
+    if (i > 0) {
+      EXPECT_LE(r->best[i - 1].estimate.step_time, r->best[i].estimate.step_time);
+    }
+  }
+  // Every estimated plan is either feasible or rejected with a reason.
+  long long rejected_after_estimate = r->evaluated - r->feasible;
+  long long counted = 0;
+  for (const auto& [why, n] : r->rejected) {
+    EXPECT_FALSE(why.empty());
+    counted += n;
+  }
+  EXPECT_GE(counted, rejected_after_estimate);
+}
+
+TEST(PlanSearch, SameResultForAnyThreadCount) {
+  TrainingJob job = Job(SmallMoe(), 4096, 512);
+  Cluster cluster = H100Cluster(64);
+  SearchOptions one;
+  one.top = 50;
+  SearchOptions four = one;
+  four.threads = 4;
+  Result<SearchResult> a = SearchPlans(job, cluster, one);
+  Result<SearchResult> b = SearchPlans(job, cluster, four);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->evaluated, b->evaluated);
+  EXPECT_EQ(a->feasible, b->feasible);
+  EXPECT_EQ(a->rejected, b->rejected);
+  ASSERT_EQ(a->best.size(), b->best.size());
+  for (size_t i = 0; i < a->best.size(); ++i) {
+    EXPECT_EQ(a->best[i].plan.ToString(), b->best[i].plan.ToString());
+    EXPECT_EQ(a->best[i].estimate.step_time, b->best[i].estimate.step_time);
+  }
+}
+
+TEST(PlanSearch, ModelTooLargeForTheClusterHasNoFeasiblePlan) {
+  Result<SearchResult> r = SearchPlans(Job(Llama3_405B(), 8192, 8), H100Cluster(8), SearchOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->best.empty());
+  EXPECT_GT(r->rejected.at("out of memory"), 0);
 }
 
 }  // namespace
