@@ -1,3 +1,4 @@
+#include "aifactory_test/text.h"
 #include "aifactory/catalog/catalog.h"
 
 #include <gtest/gtest.h>
@@ -11,11 +12,7 @@
 namespace aif::catalog {
 namespace {
 
-// Passes when `text` contains `part`; on failure prints both.
-::testing::AssertionResult HasText(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
+using ::aif::testing::HasText;
 
 // A dense GQA shape that passes Validate(); tests change one field at a time.
 Model DenseModel() {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "aifactory_test/text.h"
+#include "aifactory_test/builtin_catalog.h"
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/scenario.h"
 #include "aifactory/core/file.h"
@@ -13,24 +15,9 @@
 namespace aif::config {
 namespace {
 
-// Passes when `text` contains `part`; on failure prints both.
-::testing::AssertionResult HasText(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
+const catalog::Catalog& Builtin() { return ::aif::testing::BuiltinCatalog(); }
 
-// The built-in catalog, loaded once for the whole test binary.
-const catalog::Catalog& Builtin() {
-  static const catalog::Catalog* const kCatalog = [] {
-    Result<catalog::Catalog> c = LoadBuiltinCatalog();
-    if (!c.ok()) {
-      ADD_FAILURE() << c.status().ToString();
-      return new catalog::Catalog();
-    }
-    return new catalog::Catalog(std::move(*c));
-  }();
-  return *kCatalog;
-}
+using ::aif::testing::HasText;
 
 // The error of loading `text` as catalog file "t.yaml" into an empty catalog.
 std::string CatalogError(const std::string& text) {

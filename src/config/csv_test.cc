@@ -1,3 +1,5 @@
+#include "aifactory_test/text.h"
+#include "aifactory_test/builtin_catalog.h"
 #include "aifactory/config/csv.h"
 
 #include <gtest/gtest.h>
@@ -14,23 +16,9 @@
 namespace aif::config {
 namespace {
 
-// Passes when `text` contains `part`; on failure prints both.
-::testing::AssertionResult HasText(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
+const catalog::Catalog& Builtin() { return ::aif::testing::BuiltinCatalog(); }
 
-const catalog::Catalog& Builtin() {
-  static const catalog::Catalog* const kCatalog = [] {
-    Result<catalog::Catalog> c = LoadBuiltinCatalog();
-    if (!c.ok()) {
-      ADD_FAILURE() << c.status().ToString();
-      return new catalog::Catalog();
-    }
-    return new catalog::Catalog(std::move(*c));
-  }();
-  return *kCatalog;
-}
+using ::aif::testing::HasText;
 
 std::string ParseError(std::string_view text) {
   Result<CsvTable> t = ParseCsv(text, "f.csv");

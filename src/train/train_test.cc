@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "aifactory_test/text.h"
 #include "aifactory/catalog/model.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/job.h"
@@ -13,18 +14,14 @@
 namespace aif::train {
 namespace {
 
+using ::aif::testing::HasText;
+
 using catalog::MlpKind;
 using catalog::Model;
 using catalog::MoeSpec;
 
 #define EXPECT_REL_NEAR(actual, expected, rel) \
   EXPECT_NEAR((actual), (expected), (rel)*std::fabs(expected))
-
-// Passes when `text` contains `part`; on failure prints both.
-::testing::AssertionResult HasText(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
 
 // ---------------------------------------------------------------- shapes (public configs)
 
