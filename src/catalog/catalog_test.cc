@@ -1,4 +1,3 @@
-#include "aifactory_test/text.h"
 #include "aifactory/catalog/catalog.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +7,7 @@
 #include "aifactory/catalog/hardware.h"
 #include "aifactory/catalog/model.h"
 #include "aifactory/catalog/precision.h"
+#include "aifactory_test/text.h"
 
 namespace aif::catalog {
 namespace {

@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
-#include "aifactory_test/text.h"
-#include "aifactory_test/builtin_catalog.h"
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/scenario.h"
 #include "aifactory/core/file.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/step_model.h"
+#include "aifactory_test/builtin_catalog.h"
+#include "aifactory_test/text.h"
 
 namespace aif::config {
 namespace {

@@ -1,5 +1,3 @@
-#include "aifactory_test/text.h"
-#include "aifactory_test/builtin_catalog.h"
 #include "aifactory/config/csv.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +10,8 @@
 #include "aifactory/config/validation_csv.h"
 #include "aifactory/core/random.h"
 #include "aifactory/train/validation.h"
+#include "aifactory_test/builtin_catalog.h"
+#include "aifactory_test/text.h"
 
 namespace aif::config {
 namespace {

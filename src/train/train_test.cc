@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "aifactory_test/text.h"
 #include "aifactory/catalog/model.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/job.h"
 #include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
+#include "aifactory_test/text.h"
 
 namespace aif::train {
 namespace {
