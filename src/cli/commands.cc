@@ -13,6 +13,7 @@
 #include "aifactory/core/file.h"
 #include "aifactory/core/strings.h"
 #include "aifactory/report/json_report.h"
+#include "aifactory/train/factory_run.h"
 #include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 #include "aifactory/train/validation.h"
@@ -65,25 +66,64 @@ int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, 
   return 0;
 }
 
-int RunScenario(const std::string& path, const EstimateOptions& opt, std::ostream& out, std::ostream& err) {
+int RunScenario(const std::string& path, const EstimateOptions& opt, int threads, std::ostream& out,
+                std::ostream& err) {
   auto cat = LoadCatalog("");
   if (!cat.ok()) return Fail(err, cat.status());
   auto scenario = path.empty() ? config::LoadDefaultScenario(*cat) : config::LoadScenarioFile(path, *cat);
   if (!scenario.ok()) return Fail(err, scenario.status());
-  if (!scenario->plan) {
-    return Fail(err, InvalidArgument(fmt::format("{}: no 'plan' given; this version evaluates the plan the scenario names",
-                                                 path.empty() ? "default scenario" : path)));
-  }
+  train::FactoryRunInputs inputs = scenario->RunInputs();
+  inputs.search.threads = threads;
+  auto run = train::RunFactory(inputs);
+  if (!run.ok()) return Fail(err, run.status());
+  const auto& job = scenario->job;
+  const auto& e = run->best.estimate;
   if (!scenario->name.empty()) out << scenario->name << "\n";
-  int rc = PrintEstimate(scenario->job, scenario->cluster, *scenario->plan, opt, out, err);
-  if (rc == 0 && scenario->tokens > 0) {
-    auto e = train::EstimateStep(scenario->job, scenario->cluster, *scenario->plan);
-    double steps = scenario->tokens / (1.0 * scenario->job.global_batch * scenario->job.seq_len);
-    double seconds = steps * e->step_time.value();
-    out << fmt::format("time to train {:.3g} tokens: {:.1f} days ({:.3g} GPU-hours), failures not included\n",
-                       scenario->tokens, seconds / 86400, seconds * scenario->cluster.gpus / 3600);
+  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\n", job.model.id, scenario->cluster.gpus,
+                     scenario->cluster.accelerator.id, scenario->cluster.system.id, catalog::PrecisionName(job.precision),
+                     job.seq_len, job.global_batch);
+  out << fmt::format("plan: {}{}\n", run->best.plan.ToString(),
+                     scenario->plan ? " (from the scenario)"
+                                    : fmt::format(" (best of {} plans searched)", run->search.evaluated));
+  if (opt.explain) {
+    out << train::ExplainStep(e);
+  } else {
+    out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
+                       e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9,
+                       e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : " (does not fit)");
   }
-  return rc;
+  if (run->steps > 0) {
+    const auto& g = run->goodput;
+    out << fmt::format("time to train {:.3g} tokens: {:.0f} steps, {:.1f} days of compute, {:.1f} days elapsed\n",
+                       scenario->tokens, run->steps, run->compute_time.value() / 86400, g.wall_time.value() / 86400);
+    if (g.expected_interruptions > 0) {
+      out << fmt::format("  failures: {:.0f} interruptions expected (job MTBF {:.2f} h); checkpoint every {:.0f} s "
+                         "(Young/Daly); effective training time {:.1f}%\n",
+                         g.expected_interruptions, g.job_mtbf.value() / 3600, g.checkpoint_interval.value(),
+                         100 * g.effective_fraction);
+    }
+    const auto& c = run->cost;
+    out << fmt::format("  {:.3g} GPU-hours; {:.1f} MW facility power; {:.3g} MWh", c.gpu_hours, c.facility_power_w / 1e6,
+                       c.energy_kwh / 1000);
+    if (c.total_usd > 0) out << fmt::format("; ${:.3g}M (energy ${:.3g}M, capital ${:.3g}M)", c.total_usd / 1e6,
+                                            c.energy_usd / 1e6, c.capex_usd / 1e6);
+    if (c.co2_tonnes > 0) out << fmt::format("; {:.3g} t CO2", c.co2_tonnes);
+    out << "\n";
+  }
+  for (const auto& p : run->scaling) {
+    if (p.feasible) {
+      out << fmt::format("  scaling: {:>7} GPUs  {:<40} {:6.1f} days  MFU {:4.1f}%\n", p.gpus, p.plan.ToString(),
+                         p.days_to_train, 100 * p.mfu);
+    } else {
+      out << fmt::format("  scaling: {:>7} GPUs  no plan fits\n", p.gpus);
+    }
+  }
+  for (const auto& n : run->notes) out << "note: " << n << "\n";
+  if (!opt.json_path.empty()) {
+    Status st = WriteFileAtomic(opt.json_path, report::StepJson(e, job, scenario->cluster, run->best.plan));
+    if (!st.ok()) return Fail(err, st);
+  }
+  return 0;
 }
 
 int Plan(const std::string& path, int threads, int top, bool explain, std::ostream& out, std::ostream& err) {
@@ -227,7 +267,9 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* run = app.add_subcommand("run", "Evaluate a scenario (default: the built-in GB300 NVL72 factory)");
   run->add_option("scenario", scenario, "Scenario YAML file");
   run->add_flag("--explain", run_opt.explain, "Print where the time and the memory go");
-  run->add_option("--json", run_opt.json_path, "Write the estimate as JSON to this file");
+  run->add_option("--json", run_opt.json_path, "Write the best plan's estimate as JSON to this file");
+  int run_threads = 1;
+  run->add_option("--threads", run_threads, "Worker threads for the plan search")->check(CLI::Range(1, 256));
 
   std::string plan_scenario;
   int plan_threads = 1, plan_top = 10;
@@ -282,7 +324,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return app.exit(e, out, err) == 0 ? 0 : 2;
   }
 
-  if (run->parsed()) return RunScenario(scenario, run_opt, out, err);
+  if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, out, err);
   if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, out, err);
   if (validate->parsed()) return Validate(csv, json, calibration, quiet, out, err);
   if (cat_cmd->parsed()) {

@@ -10,24 +10,6 @@ namespace {
 
 using catalog::Sources;
 
-// Reads the `sources` map and checks that every value key in `present` has one.
-Status ReadSources(const YamlDocument& doc, const YAML::Node& entry, const std::string& path,
-                   const std::vector<std::string>& present, Sources* out) {
-  const YAML::Node node = entry["sources"];
-  if (!node) return doc.Error(entry, path, "missing 'sources': every catalog value needs a source");
-  AIF_RETURN_IF_ERROR(doc.ExpectMap(node, JoinPath(path, "sources")));
-  for (const auto& kv : node) {
-    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(kv.second, JoinPath(JoinPath(path, "sources"), kv.first.Scalar())));
-    (*out)[kv.first.Scalar()] = text;
-  }
-  for (const auto& key : present) {
-    if (!out->count(key)) {
-      return doc.Error(node, JoinPath(path, "sources"), fmt::format("no source for '{}'", key));
-    }
-  }
-  return Status::Ok();
-}
-
 Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
                                               "scale_up_bandwidth", "tdp", "usual_training_precision", "sources", "notes"}));
@@ -70,7 +52,7 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     a.usual_training_precision = *precision;
     present.push_back("usual_training_precision");
   }
-  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &a.sources));
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &a.sources));
   Status s = cat->Add(std::move(a));
   return s.ok() ? s : doc.Error(n, path, s.message());
 }
@@ -98,7 +80,7 @@ Status ReadFabric(const YamlDocument& doc, const YAML::Node& n, const std::strin
     AIF_ASSIGN_OR_RETURN(f.in_network_reduction, doc.Bool(n["in_network_reduction"], JoinPath(path, "in_network_reduction")));
     present.push_back("in_network_reduction");
   }
-  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &f.sources));
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &f.sources));
   Status s = cat->Add(std::move(f));
   return s.ok() ? s : doc.Error(n, path, s.message());
 }
@@ -120,7 +102,7 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
   s.nics_per_gpu = static_cast<int>(nics);
   std::vector<std::string> present = {"gpus_per_node", "nvlink_domain", "scale_out_fabric"};
   if (n["nics_per_gpu"]) present.push_back("nics_per_gpu");
-  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &s.sources));
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &s.sources));
   Status st = cat->Add(std::move(s));
   return st.ok() ? st : doc.Error(n, path, st.message());
 }
@@ -203,7 +185,7 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
     AIF_RETURN_IF_ERROR(integer(att, p, "sliding_window", &m.sliding_window, false));
     AIF_RETURN_IF_ERROR(integer(att, p, "sliding_every", &m.sliding_every, false));
   }
-  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &m.sources));
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &m.sources));
   Status s = cat->Add(std::move(m));
   return s.ok() ? s : doc.Error(n, path, s.message());
 }
@@ -226,7 +208,7 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
   AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(n["scale_up_latency"], JoinPath(path, "scale_up_latency"), Dimension::kSeconds));
   k.scale_up_latency = Seconds(lat);
   present.push_back("scale_up_latency");
-  AIF_RETURN_IF_ERROR(ReadSources(doc, n, path, present, &k.sources));
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));
   Status s = cat->Add(std::move(k));
   return s.ok() ? s : doc.Error(n, path, s.message());
 }

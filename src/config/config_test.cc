@@ -7,6 +7,7 @@
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/scenario.h"
 #include "aifactory/core/file.h"
+#include "aifactory/train/factory_run.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/step_model.h"
 #include "aifactory_test/builtin_catalog.h"
@@ -313,10 +314,44 @@ TEST(Scenario, DefaultScenarioLoadsAndEstimates) {
   EXPECT_EQ(s->cluster.system.id, "gb300-nvl72");
   EXPECT_EQ(s->job.model.id, "llama3.1-405b");
   EXPECT_DOUBLE_EQ(s->tokens, 15e12);
-  ASSERT_TRUE(s->plan.has_value());
-  Result<train::StepEstimate> e = train::EstimateStep(s->job, s->cluster, *s->plan);
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  EXPECT_GT(e->step_time.value(), 0);
+  EXPECT_FALSE(s->plan.has_value());  // the main job searches the plan
+  EXPECT_GT(s->reliability.interruptions_per_gpu_hour, 0);
+  EXPECT_GT(s->reliability.checkpoint_write.value(), 0);
+  EXPECT_GT(s->costs.electricity_usd_per_kwh, 0);
+  EXPECT_FALSE(s->scaling_gpus.empty());
+  Result<train::FactoryRun> run = train::RunFactory(s->RunInputs());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_GT(run->best.estimate.step_time.value(), 0);
+  EXPECT_TRUE(run->best.estimate.fits_in_memory);
+  EXPECT_GT(run->goodput.effective_fraction, 0.9);
+  EXPECT_GT(run->cost.total_usd, 0);
+}
+
+TEST(Scenario, EveryCostAndReliabilityValueNeedsASource) {
+  const char kText[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8}
+costs:
+  pue: 1.2
+  electricity: "0.1 USD/kWh"
+  sources: {pue: "x"}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasText(s.status().message(), "s.yaml:7:12: costs.sources: no source for 'electricity'"));
+}
+
+TEST(Scenario, PriceNeedsItsUnit) {
+  const char kText[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8}
+costs:
+  electricity: "0.1"
+  sources: {electricity: "x"}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(HasText(s.status().message(), "s.yaml:5:16: costs.electricity: expected a number with its unit, like '1.5 USD/kWh'"));
 }
 
 TEST(Scenario, MisspelledSystemSuggestsTheNearest) {

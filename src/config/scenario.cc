@@ -8,6 +8,7 @@
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/yaml_reader.h"
 #include "aifactory/core/file.h"
+#include "aifactory/train/flops.h"
 
 namespace aif::config {
 
@@ -31,9 +32,11 @@ Result<double> ParseCount(std::string_view text) {
 Result<Scenario> ParseScenario(std::string_view text, const std::string& file, const catalog::Catalog& cat) {
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "cluster", "model", "training", "plan"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan",
+                                              "reliability", "costs", "scaling"}));
   Scenario s;
   if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root["name"], "name")); }
+  if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root["description"], "description").status()); }
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
@@ -76,6 +79,81 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     s.job.task = *task;
   }
 
+  if (const YAML::Node rel = root["reliability"]) {
+    const std::string p = "reliability";
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(rel, p, {"interruptions_per_gpu_hour", "restart", "checkpoint_write_bandwidth",
+                                               "sources"}));
+    std::vector<std::string> present;
+    AIF_ASSIGN_OR_RETURN(s.reliability.interruptions_per_gpu_hour,
+                         doc.Number(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour")));
+    if (s.reliability.interruptions_per_gpu_hour < 0 || s.reliability.interruptions_per_gpu_hour > 1) {
+      return doc.Error(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour"),
+                       "expected a rate in [0, 1] per GPU-hour");
+    }
+    present.push_back("interruptions_per_gpu_hour");
+    AIF_ASSIGN_OR_RETURN(double restart, doc.Quantity(rel["restart"], JoinPath(p, "restart"), Dimension::kSeconds));
+    s.reliability.restart = Seconds(restart);
+    present.push_back("restart");
+    AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(rel["checkpoint_write_bandwidth"], JoinPath(p, "checkpoint_write_bandwidth"),
+                                                 Dimension::kBytesPerSecond));
+    if (bw <= 0) return doc.Error(rel["checkpoint_write_bandwidth"], JoinPath(p, "checkpoint_write_bandwidth"), "must be positive");
+    s.reliability.checkpoint_write = Seconds(CheckpointBytes(s.job.model) / bw);
+    present.push_back("checkpoint_write_bandwidth");
+    std::map<std::string, std::string> src;
+    AIF_RETURN_IF_ERROR(doc.ReadSources(rel, p, present, &src));
+    for (auto& [k, v] : src) s.sources[JoinPath(p, k)] = v;
+  }
+
+  if (const YAML::Node costs = root["costs"]) {
+    const std::string p = "costs";
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(costs, p, {"gpu_capex", "rack_capex", "amortization", "electricity", "pue",
+                                                 "rack_overhead", "grid_co2", "sources"}));
+    std::vector<std::string> present;
+    auto& c = s.costs;
+    if (costs["gpu_capex"]) {
+      AIF_ASSIGN_OR_RETURN(c.gpu_capex_usd, doc.Quantity(costs["gpu_capex"], JoinPath(p, "gpu_capex"), Dimension::kDollars));
+      present.push_back("gpu_capex");
+    }
+    if (costs["rack_capex"]) {
+      AIF_ASSIGN_OR_RETURN(c.rack_capex_usd, doc.Quantity(costs["rack_capex"], JoinPath(p, "rack_capex"), Dimension::kDollars));
+      present.push_back("rack_capex");
+    }
+    if (costs["amortization"]) {
+      AIF_ASSIGN_OR_RETURN(double sec, doc.Quantity(costs["amortization"], JoinPath(p, "amortization"), Dimension::kSeconds));
+      c.amortization_years = sec / (365.0 * 86400.0);
+      present.push_back("amortization");
+    }
+    if (costs["electricity"]) {
+      AIF_ASSIGN_OR_RETURN(c.electricity_usd_per_kwh, doc.NumberWithUnit(costs["electricity"], JoinPath(p, "electricity"), "USD/kWh"));
+      present.push_back("electricity");
+    }
+    if (costs["pue"]) {
+      AIF_ASSIGN_OR_RETURN(c.pue, doc.Number(costs["pue"], JoinPath(p, "pue")));
+      if (c.pue < 1 || c.pue > 5) return doc.Error(costs["pue"], JoinPath(p, "pue"), "expected a PUE between 1 and 5");
+      present.push_back("pue");
+    }
+    if (costs["rack_overhead"]) {
+      AIF_ASSIGN_OR_RETURN(c.rack_overhead_w, doc.Quantity(costs["rack_overhead"], JoinPath(p, "rack_overhead"), Dimension::kWatts));
+      present.push_back("rack_overhead");
+    }
+    if (costs["grid_co2"]) {
+      AIF_ASSIGN_OR_RETURN(c.grid_kg_co2_per_kwh, doc.NumberWithUnit(costs["grid_co2"], JoinPath(p, "grid_co2"), "kg/kWh"));
+      present.push_back("grid_co2");
+    }
+    std::map<std::string, std::string> src;
+    AIF_RETURN_IF_ERROR(doc.ReadSources(costs, p, present, &src));
+    for (auto& [k, v] : src) s.sources[JoinPath(p, k)] = v;
+  }
+
+  if (const YAML::Node scaling = root["scaling"]) {
+    AIF_RETURN_IF_ERROR(doc.ExpectSequence(scaling, "scaling"));
+    if (scaling.size() > 64) return doc.Error(scaling, "scaling", "at most 64 GPU counts");
+    for (size_t i = 0; i < scaling.size(); ++i) {
+      AIF_ASSIGN_OR_RETURN(long long g, doc.Integer(scaling[i], JoinPath("scaling", i), 1, 100000000));
+      s.scaling_gpus.push_back(static_cast<int>(g));
+    }
+  }
+
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute"}));
     train::ParallelPlan p;
@@ -101,6 +179,23 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     s.plan = p;
   }
   return s;
+}
+
+double CheckpointBytes(const catalog::Model& model) {
+  return 14.0 * train::CountParameters(model).total();
+}
+
+train::FactoryRunInputs Scenario::RunInputs() const {
+  train::FactoryRunInputs in;
+  in.name = name;
+  in.job = job;
+  in.cluster = cluster;
+  in.tokens = tokens;
+  in.fixed_plan = plan;
+  in.reliability = reliability;
+  in.costs = costs;
+  in.scaling_gpus = scaling_gpus;
+  return in;
 }
 
 Result<Scenario> LoadScenarioFile(const std::string& path, const catalog::Catalog& cat) {

@@ -1,5 +1,6 @@
 #include "aifactory/config/yaml_reader.h"
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -175,6 +176,42 @@ Result<double> YamlDocument::Quantity(const YAML::Node& node, std::string_view p
   if (!v.ok()) return Error(node, path, v.status().message());
   if (*v < 0) return Error(node, path, "must not be negative");
   return *v;
+}
+
+Result<double> YamlDocument::NumberWithUnit(const YAML::Node& node, std::string_view path,
+                                            std::string_view unit) const {
+  if (!node.IsDefined()) return Error(node, path, "missing required key");
+  std::string example = fmt::format("expected a number with its unit, like '1.5 {}'", unit);
+  if (!node.IsScalar()) return Error(node, path, example);
+  const std::string& text = node.Scalar();
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  std::string_view rest(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (ec != std::errc() || ptr == text.data() || rest != unit || !std::isfinite(v)) {
+    return Error(node, path, fmt::format("{}, got '{}'", example, text));
+  }
+  if (v < 0) return Error(node, path, "must not be negative");
+  return v;
+}
+
+Status YamlDocument::ReadSources(const YAML::Node& entry, const std::string& path,
+                                 const std::vector<std::string>& present,
+                                 std::map<std::string, std::string>* out) const {
+  const YAML::Node node = entry["sources"];
+  if (!node) {
+    if (present.empty()) return Status::Ok();
+    return Error(entry, path, "missing 'sources': every value needs a source");
+  }
+  AIF_RETURN_IF_ERROR(ExpectMap(node, JoinPath(path, "sources")));
+  for (const auto& kv : node) {
+    AIF_ASSIGN_OR_RETURN(std::string text, String(kv.second, JoinPath(JoinPath(path, "sources"), kv.first.Scalar())));
+    (*out)[kv.first.Scalar()] = text;
+  }
+  for (const auto& key : present) {
+    if (!out->count(key)) return Error(node, JoinPath(path, "sources"), fmt::format("no source for '{}'", key));
+  }
+  return Status::Ok();
 }
 
 }  // namespace aif::config

@@ -1,10 +1,13 @@
 // A scenario file: the cluster, the model, the training run and (optionally) its parallel plan.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "aifactory/catalog/catalog.h"
+#include "aifactory/train/factory_run.h"
 #include "aifactory/train/job.h"
 
 namespace aif::config {
@@ -15,7 +18,18 @@ struct Scenario {
   train::TrainingJob job;
   double tokens = 0;  // tokens to train on
   std::optional<train::ParallelPlan> plan;
+  train::ReliabilityInputs reliability;  // checkpoint write time from the model's size
+  train::CostInputs costs;
+  std::vector<int> scaling_gpus;
+  std::map<std::string, std::string> sources;  // "costs.pue" -> citation
+
+  // Inputs of the main job (plan search unless the scenario fixes the plan).
+  train::FactoryRunInputs RunInputs() const;
 };
+
+// Bytes of a full training checkpoint: BF16 weights, FP32 master weights and the two FP32 Adam
+// moments (14 bytes per parameter; Megatron distributed checkpoints hold these four).
+double CheckpointBytes(const catalog::Model& model);
 
 // Parses scenario YAML against the catalog; errors read `file:line:col: key.path: message`.
 Result<Scenario> ParseScenario(std::string_view text, const std::string& file, const catalog::Catalog& catalog);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,12 @@ class YamlDocument {
   Result<long long> Integer(const YAML::Node& node, std::string_view path, long long min, long long max) const;
   Result<bool> Bool(const YAML::Node& node, std::string_view path) const;
   Result<double> Quantity(const YAML::Node& node, std::string_view path, Dimension dimension) const;
+  // A number followed by exactly `unit` ("0.08 USD/kWh" with unit "USD/kWh").
+  Result<double> NumberWithUnit(const YAML::Node& node, std::string_view path, std::string_view unit) const;
+
+  // Reads `entry.sources` (key -> citation) and checks that every key in `present` has one.
+  Status ReadSources(const YAML::Node& entry, const std::string& path, const std::vector<std::string>& present,
+                     std::map<std::string, std::string>* out) const;
 
  private:
   YAML::Node root_;

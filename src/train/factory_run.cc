@@ -1,0 +1,87 @@
+#include "aifactory/train/factory_run.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace aif::train {
+
+TrainingCost CostOf(const Cluster& cluster, Seconds wall, const CostInputs& c) {
+  TrainingCost t;
+  const double hours = wall.value() / 3600.0;
+  const double racks = std::ceil(1.0 * cluster.gpus / std::max(1, cluster.system.nvlink_domain));
+  t.gpu_hours = hours * cluster.gpus;
+  t.it_power_w = cluster.gpus * cluster.accelerator.tdp.value() + racks * c.rack_overhead_w;
+  t.facility_power_w = t.it_power_w * std::max(1.0, c.pue);
+  t.energy_kwh = t.facility_power_w * hours / 1000.0;
+  t.energy_usd = t.energy_kwh * c.electricity_usd_per_kwh;
+  if (c.amortization_years > 0) {
+    double capex = cluster.gpus * c.gpu_capex_usd + racks * c.rack_capex_usd;
+    t.capex_usd = capex * hours / (c.amortization_years * 365.0 * 24.0);
+  }
+  t.total_usd = t.energy_usd + t.capex_usd;
+  t.co2_tonnes = t.energy_kwh * c.grid_kg_co2_per_kwh / 1000.0;
+  return t;
+}
+
+namespace {
+
+// The best plan of a job on a cluster: the fixed one, or the searched fastest.
+Result<RankedPlan> BestPlan(const TrainingJob& job, const Cluster& cluster, const FactoryRunInputs& in,
+                            SearchResult* search) {
+  if (in.fixed_plan) {
+    AIF_ASSIGN_OR_RETURN(StepEstimate e, EstimateStep(job, cluster, *in.fixed_plan));
+    return RankedPlan{*in.fixed_plan, e};
+  }
+  AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(job, cluster, in.search));
+  if (r.best.empty()) {
+    return OutOfMemory(fmt::format("no plan of {} fits {} x {} ({} plans tried)", job.model.id, cluster.gpus,
+                                   cluster.accelerator.id, r.evaluated));
+  }
+  RankedPlan best = r.best.front();
+  if (search) *search = std::move(r);
+  return best;
+}
+
+}  // namespace
+
+Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
+  FactoryRun run;
+  run.inputs = in;
+  AIF_ASSIGN_OR_RETURN(run.best, BestPlan(in.job, in.cluster, in, &run.search));
+  const double tokens_per_step = 1.0 * in.job.global_batch * in.job.seq_len;
+  run.steps = in.tokens > 0 ? std::ceil(in.tokens / tokens_per_step) : 0;
+  run.compute_time = Seconds(run.steps * run.best.estimate.step_time.value());
+  run.goodput = EstimateGoodput(run.compute_time, in.cluster.gpus, in.reliability);
+  run.cost = CostOf(in.cluster, run.goodput.wall_time, in.costs);
+  if (in.reliability.interruptions_per_gpu_hour <= 0) run.notes.push_back("failures not modelled (no interruption rate given)");
+  if (in.costs.rack_overhead_w <= 0) run.notes.push_back("power counts GPUs at TDP only (no rack overhead given)");
+  if (!run.best.estimate.fits_in_memory) run.notes.push_back("the fixed plan does not fit in memory");
+  if (in.rank_by == RankBy::kCost) {
+    run.notes.push_back("on a fixed cluster the cheapest plan is the fastest; cost ranking matters across cluster sizes");
+  }
+
+  // Scaling curve: the same job on other GPU counts of the same system.
+  FactoryRunInputs point_inputs = in;
+  point_inputs.fixed_plan.reset();
+  point_inputs.search.top = 1;
+  for (int gpus : in.scaling_gpus) {
+    ScalingPoint p;
+    p.gpus = gpus;
+    Cluster c = in.cluster;
+    c.gpus = gpus;
+    auto best = BestPlan(in.job, c, point_inputs, nullptr);
+    if (best.ok()) {
+      p.feasible = true;
+      p.plan = best->plan;
+      p.step_time_s = best->estimate.step_time.value();
+      p.mfu = best->estimate.mfu;
+      Goodput g = EstimateGoodput(Seconds(run.steps * p.step_time_s), gpus, in.reliability);
+      p.days_to_train = g.wall_time.value() / 86400.0;
+    }
+    run.scaling.push_back(p);
+  }
+  return run;
+}
+
+}  // namespace aif::train
