@@ -118,6 +118,15 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
       out << fmt::format("  scaling: {:>7} GPUs  no plan fits\n", p.gpus);
     }
   }
+  if (inputs.find_min_gpus) {
+    if (run->min_cluster) {
+      const auto& m = *run->min_cluster;
+      out << fmt::format("  smallest cluster that holds it: {} GPUs ({}), {:.1f} days\n", m.gpus, m.plan.ToString(),
+                         m.days_to_train);
+    } else {
+      out << "  no cluster up to the largest size named holds it\n";
+    }
+  }
   for (const auto& n : run->notes) out << "note: " << n << "\n";
   if (!opt.json_path.empty()) {
     Status st = WriteFileAtomic(opt.json_path, report::StepJson(e, job, scenario->cluster, run->best.plan));

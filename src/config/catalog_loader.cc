@@ -107,7 +107,9 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
   return st.ok() ? st : doc.Error(n, path, st.message());
 }
 
-Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+}  // namespace
+
+Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, const std::string& path) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim",
                                               "ffn_hidden", "vocab", "mlp", "tied_embeddings", "params_b",
                                               "active_params_b", "moe", "mla", "attention", "mtp_layers",
@@ -186,6 +188,15 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
     AIF_RETURN_IF_ERROR(integer(att, p, "sliding_every", &m.sliding_every, false));
   }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &m.sources));
+  Status valid = m.Validate();
+  if (!valid.ok()) return doc.Error(n, path, valid.message());
+  return m;
+}
+
+namespace {
+
+Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_ASSIGN_OR_RETURN(catalog::Model m, ParseModel(doc, n, path));
   Status s = cat->Add(std::move(m));
   return s.ok() ? s : doc.Error(n, path, s.message());
 }

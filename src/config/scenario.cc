@@ -33,7 +33,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
   AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan",
-                                              "reliability", "costs", "scaling"}));
+                                              "reliability", "costs", "scaling", "find_min_gpus"}));
   Scenario s;
   if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root["name"], "name")); }
   if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root["description"], "description").status()); }
@@ -47,10 +47,15 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (!c.ok()) return doc.Error(cluster["system"], "cluster.system", c.status().message());
   s.cluster = std::move(*c);
 
-  AIF_ASSIGN_OR_RETURN(std::string model_id, doc.String(root["model"], "model"));
-  auto model = cat.FindModel(model_id);
-  if (!model.ok()) return doc.Error(root["model"], "model", model.status().message());
-  s.job.model = **model;
+  // A catalog id, or a whole shape inline (the catalog's model schema, with sources).
+  if (root["model"].IsMap()) {
+    AIF_ASSIGN_OR_RETURN(s.job.model, ParseModel(doc, root["model"], "model"));
+  } else {
+    AIF_ASSIGN_OR_RETURN(std::string model_id, doc.String(root["model"], "model"));
+    auto model = cat.FindModel(model_id);
+    if (!model.ok()) return doc.Error(root["model"], "model", model.status().message());
+    s.job.model = **model;
+  }
 
   const YAML::Node training = root["training"];
   if (!training) return doc.Error(root, "training", "missing required key");
@@ -154,6 +159,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     }
   }
 
+  if (root["find_min_gpus"]) {
+    AIF_ASSIGN_OR_RETURN(s.find_min_gpus, doc.Bool(root["find_min_gpus"], "find_min_gpus"));
+  }
+
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute"}));
     train::ParallelPlan p;
@@ -195,6 +204,7 @@ train::FactoryRunInputs Scenario::RunInputs() const {
   in.reliability = reliability;
   in.costs = costs;
   in.scaling_gpus = scaling_gpus;
+  in.find_min_gpus = find_min_gpus;
   return in;
 }
 

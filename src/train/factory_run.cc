@@ -1,5 +1,6 @@
 #include "aifactory/train/factory_run.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -43,6 +44,59 @@ Result<RankedPlan> BestPlan(const TrainingJob& job, const Cluster& cluster, cons
   return best;
 }
 
+ScalingPoint Point(const FactoryRunInputs& in, const FactoryRunInputs& search_inputs, int gpus, double steps) {
+  ScalingPoint p;
+  p.gpus = gpus;
+  Cluster c = in.cluster;
+  c.gpus = gpus;
+  auto best = BestPlan(in.job, c, search_inputs, nullptr);
+  if (best.ok()) {
+    p.feasible = true;
+    p.plan = best->plan;
+    p.step_time_s = best->estimate.step_time.value();
+    p.mfu = best->estimate.mfu;
+    Goodput g = EstimateGoodput(Seconds(steps * p.step_time_s), gpus, in.reliability);
+    p.days_to_train = g.wall_time.value() / 86400.0;
+  }
+  return p;
+}
+
+// Bisection over multiples of the job's rack unit (the largest divisor of the scenario's GPU
+// count that fits in an NVLink domain), up to the largest feasible size the inputs name. Plans
+// exist for more GPUs when they exist for fewer in all but divisibility corner cases, which
+// bisection may step over: the result is a cluster that fits, not a proof that none smaller does.
+std::optional<ScalingPoint> MinCluster(const FactoryRunInputs& in, const FactoryRunInputs& search_inputs,
+                                       double steps) {
+  const int unit = std::max(1, in.cluster.DomainSize());
+  std::vector<int> sizes = in.scaling_gpus;
+  sizes.push_back(in.cluster.gpus);
+  std::sort(sizes.begin(), sizes.end());
+  std::optional<ScalingPoint> best;
+  long long hi = 0;
+  for (int g : sizes) {
+    if (g % unit != 0) continue;
+    ScalingPoint p = Point(in, search_inputs, g, steps);
+    if (p.feasible) {
+      best = p;
+      hi = g / unit;
+      break;
+    }
+  }
+  if (!best) return std::nullopt;
+  long long lo = 0;  // 0 units: infeasible
+  while (hi - lo > 1) {
+    long long mid = lo + (hi - lo) / 2;
+    ScalingPoint p = Point(in, search_inputs, static_cast<int>(mid * unit), steps);
+    if (p.feasible) {
+      hi = mid;
+      best = p;
+    } else {
+      lo = mid;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
@@ -65,22 +119,8 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   FactoryRunInputs point_inputs = in;
   point_inputs.fixed_plan.reset();
   point_inputs.search.top = 1;
-  for (int gpus : in.scaling_gpus) {
-    ScalingPoint p;
-    p.gpus = gpus;
-    Cluster c = in.cluster;
-    c.gpus = gpus;
-    auto best = BestPlan(in.job, c, point_inputs, nullptr);
-    if (best.ok()) {
-      p.feasible = true;
-      p.plan = best->plan;
-      p.step_time_s = best->estimate.step_time.value();
-      p.mfu = best->estimate.mfu;
-      Goodput g = EstimateGoodput(Seconds(run.steps * p.step_time_s), gpus, in.reliability);
-      p.days_to_train = g.wall_time.value() / 86400.0;
-    }
-    run.scaling.push_back(p);
-  }
+  for (int gpus : in.scaling_gpus) run.scaling.push_back(Point(in, point_inputs, gpus, run.steps));
+  if (in.find_min_gpus) run.min_cluster = MinCluster(in, point_inputs, run.steps);
   return run;
 }
 

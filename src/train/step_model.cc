@@ -395,12 +395,18 @@ StepEstimate StepModel::Run() {
 
   // Memory per GPU on the first pipeline rank, which holds the most micro-batches in flight.
   double weight_bytes = kBf16 + (catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : catalog::OperandBytes(prec_));
+  // Sharded state divides by the data-parallel group it is sharded over: dense parameters over
+  // dp*cp, expert parameters over the expert-data-parallel group.
+  const double sharded = dense_local / dp_shard + expert_local / expert_dp;
   double weights = params_local * weight_bytes;
   double grads = lora_ ? 0 : params_local * kGradBytes;
-  double optim = lora_ ? 0 : (dense_local / dp_shard + expert_local / expert_dp) * 3 * kFp32;
-  if (p_.zero_stage == 0) optim = lora_ ? 0 : params_local * 3 * kFp32;
-  if (p_.zero_stage >= 2) grads /= dp_shard;
-  if (p_.zero_stage == 3) weights = weights / dp_shard + (dense / m_.layers) * weight_bytes / p_.tp * 2;
+  double optim = lora_ ? 0 : (p_.zero_stage == 0 ? params_local : sharded) * 3 * kFp32;
+  if (p_.zero_stage >= 2 && !lora_) grads = sharded * kGradBytes;
+  if (p_.zero_stage == 3) {
+    // Plus the two layers being gathered (the current one and the prefetched next).
+    double layer = (dense / m_.layers / p_.tp + experts / std::max(1, m_.layers) / p_.ep) * weight_bytes;
+    weights = sharded * weight_bytes + 2 * layer;
+  }
   double in_flight = pp > 1 ? std::min<double>(m, pp) * (1.0 + (pp - 1.0) / (pp * vp)) : 1.0;
   double activations = act_per_stage_layers / pp * in_flight;
   double buffers = std::max(t_ * m_.hidden * kBf16, t_ * m_.vocab / p_.tp * kFp32);

@@ -21,6 +21,7 @@ struct Scenario {
   train::ReliabilityInputs reliability;  // checkpoint write time from the model's size
   train::CostInputs costs;
   std::vector<int> scaling_gpus;
+  bool find_min_gpus = false;
   std::map<std::string, std::string> sources;  // "costs.pue" -> citation
 
   // Inputs of the main job (plan search unless the scenario fixes the plan).

@@ -54,6 +54,7 @@ struct FactoryRunInputs {
   RankBy rank_by = RankBy::kTime;
   SearchOptions search;
   std::vector<int> scaling_gpus;              // GPU counts of the scaling curve (empty: none)
+  bool find_min_gpus = false;                 // also find the smallest cluster with a plan that fits
 };
 
 struct FactoryRun {
@@ -65,6 +66,8 @@ struct FactoryRun {
   Goodput goodput;            // wall time with failures
   TrainingCost cost;
   std::vector<ScalingPoint> scaling;
+  // The smallest whole number of racks (NVLink domains) with a plan that fits, when asked.
+  std::optional<ScalingPoint> min_cluster;
   std::vector<std::string> notes;  // assumptions and what was left out
 };
 
