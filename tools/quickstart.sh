@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
-./build/release/aifactory run --explain "$@"
+./build/release/aifactory run --explain --out report "$@"

@@ -12,6 +12,7 @@
 #include "aifactory/config/validation_csv.h"
 #include "aifactory/core/file.h"
 #include "aifactory/core/strings.h"
+#include "aifactory/report/factory_report.h"
 #include "aifactory/report/json_report.h"
 #include "aifactory/train/factory_run.h"
 #include "aifactory/train/plan_search.h"
@@ -43,6 +44,7 @@ Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
 struct EstimateOptions {
   bool explain = false;
   std::string json_path;
+  std::string out_dir;  // run: summary.json, plans.csv and report.html go here
 };
 
 int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, const train::ParallelPlan& plan,
@@ -132,6 +134,11 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
     Status st = WriteFileAtomic(opt.json_path, report::StepJson(e, job, scenario->cluster, run->best.plan));
     if (!st.ok()) return Fail(err, st);
   }
+  if (!opt.out_dir.empty()) {
+    Status st = report::WriteFactoryReport(*run, opt.out_dir);
+    if (!st.ok()) return Fail(err, st);
+    err << fmt::format("report written to {}/ (summary.json, plans.csv, report.html)\n", opt.out_dir);
+  }
   return 0;
 }
 
@@ -149,9 +156,10 @@ int Plan(const std::string& path, int threads, int top, bool explain, std::ostre
   out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\n", job.model.id, scenario->cluster.gpus,
                      scenario->cluster.accelerator.id, scenario->cluster.system.id, catalog::PrecisionName(job.precision),
                      job.seq_len, job.global_batch);
-  out << fmt::format("searched {} plans in {:.3f} s ({:.0f} plans/s, {} threads); {} fit in memory\n\n",
-                     result->evaluated, result->seconds, result->evaluated / std::max(result->seconds, 1e-9), threads,
-                     result->feasible);
+  // Wall time goes to stderr: standard output is byte-identical for the same input.
+  out << fmt::format("searched {} plans; {} fit in memory\n\n", result->evaluated, result->feasible);
+  err << fmt::format("search took {:.3f} s ({:.0f} plans/s, {} threads)\n", result->seconds,
+                     result->evaluated / std::max(result->seconds, 1e-9), threads);
   double steps = scenario->tokens > 0 ? scenario->tokens / (1.0 * job.global_batch * job.seq_len) : 0;
   out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
                      "mem (GB)", steps > 0 ? "  days to train" : "");
@@ -277,6 +285,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   run->add_option("scenario", scenario, "Scenario YAML file");
   run->add_flag("--explain", run_opt.explain, "Print where the time and the memory go");
   run->add_option("--json", run_opt.json_path, "Write the best plan's estimate as JSON to this file");
+  run->add_option("--out", run_opt.out_dir, "Write summary.json, plans.csv and report.html into this directory");
   int run_threads = 1;
   run->add_option("--threads", run_threads, "Worker threads for the plan search")->check(CLI::Range(1, 256));
 

@@ -66,12 +66,10 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
                 continue;
               }
               for (int zero : options.zero_stages) {
-                for (Recompute r : options.recompute) {
-                  Candidate c;
-                  c.plan.tp = tp; c.plan.pp = pp; c.plan.vp = vp; c.plan.cp = cp; c.plan.ep = ep; c.plan.dp = dp;
-                  c.plan.micro_batch = mbs; c.plan.zero_stage = zero; c.plan.recompute = r;
-                  candidates.push_back(c);
-                }
+                Candidate c;
+                c.plan.tp = tp; c.plan.pp = pp; c.plan.vp = vp; c.plan.cp = cp; c.plan.ep = ep; c.plan.dp = dp;
+                c.plan.micro_batch = mbs; c.plan.zero_stage = zero;
+                candidates.push_back(c);
               }
             }
           }
@@ -85,12 +83,26 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
   auto work = [&](int t) {
     Outcome& out = outcomes[static_cast<size_t>(t)];
     for (size_t i = static_cast<size_t>(t); i < candidates.size(); i += static_cast<size_t>(threads)) {
-      const ParallelPlan& plan = candidates[i].plan;
-      Result<StepEstimate> e = EstimateStep(job, cluster, plan);
-      ++out.evaluated;
-      if (!e.ok()) { ++out.rejected[e.status().message()]; continue; }
-      if (!e->fits_in_memory) { ++out.rejected["out of memory"]; continue; }
-      out.feasible.push_back({plan, *e});
+      // Recompute only ever costs time: the lightest mode that fits is the plan's best, so the
+      // heavier modes are not estimated once one fits.
+      ParallelPlan plan = candidates[i].plan;
+      bool placed = false;
+      for (Recompute r : options.recompute) {
+        plan.recompute = r;
+        Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+        ++out.evaluated;
+        if (!e.ok()) {
+          ++out.rejected[e.status().message()];
+          placed = true;
+          break;
+        }
+        if (e->fits_in_memory) {
+          out.feasible.push_back({plan, *e});
+          placed = true;
+          break;
+        }
+      }
+      if (!placed) ++out.rejected["out of memory (even with the heaviest recompute)"];
     }
   };
   if (threads == 1) {

@@ -20,6 +20,7 @@ struct SearchOptions {
   std::vector<int> virtual_stages = {1, 2, 4, 8};
   std::vector<int> context_parallel = {1, 2, 4, 8, 16};
   std::vector<int> zero_stages = {1, 3};
+  // Tried in this order for each plan; the first that fits is kept (lightest first).
   std::vector<Recompute> recompute = {Recompute::kNone, Recompute::kSelective, Recompute::kFull};
   int max_tp = 0;  // 0: up to the NVLink domain
 };
@@ -32,7 +33,7 @@ struct RankedPlan {
 struct SearchResult {
   std::vector<RankedPlan> best;                 // fastest first; ties broken by plan text
   long long evaluated = 0;                      // plans estimated by the step model
-  long long feasible = 0;                       // ...that fit in memory
+  long long feasible = 0;                       // plans that fit (each with its lightest recompute)
   std::map<std::string, long long> rejected;    // reason -> count (divisibility, memory, ...)
   double seconds = 0;                           // wall time of the search
 };
