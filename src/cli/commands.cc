@@ -180,8 +180,29 @@ int Plan(const std::string& path, int threads, int top, bool explain, std::ostre
   return result->best.empty() ? 1 : 0;
 }
 
+// For every predicted row that gives its plan: the published plan against the searched best.
+void CompareSearch(const std::vector<train::ValidationRow>& rows, std::ostream& out) {
+  out << fmt::format("\n{:<8} {:<14} {:<16} {:<42} {:<42} {:>7}\n", "row_id", "accelerator", "model", "published plan",
+                     "searched best", "gain %");
+  int compared = 0, within = 0;
+  for (const auto& r : rows) {
+    if (!r.ok || !r.input) continue;
+    auto c = train::CompareWithSearch(*r.input);
+    if (!c.ok()) {
+      out << fmt::format("{:<8} {:<14} {:<16} {}\n", r.row_id, r.accelerator_id, r.input->job.model.id, c.status().message());
+      continue;
+    }
+    ++compared;
+    if (c->gain_pct <= 15) ++within;
+    out << fmt::format("{:<8} {:<14} {:<16} {:<42} {:<42} {:>7.1f}\n", r.row_id, r.accelerator_id, r.input->job.model.id,
+                       c->published.ToString(), c->searched.ToString(), c->gain_pct);
+  }
+  out << fmt::format("published plan within 15% of the searched best: {} of {} rows ({:.1f}%)\n", within, compared,
+                     compared ? 100.0 * within / compared : 0.0);
+}
+
 int Validate(const std::string& csv, const std::string& json, const std::string& calibration, bool quiet,
-             std::ostream& out, std::ostream& err) {
+             bool compare_search, std::ostream& out, std::ostream& err) {
   auto cat = LoadCatalog(calibration);
   if (!cat.ok()) return Fail(err, cat.status());
   auto table = config::ReadCsvFile(csv);
@@ -212,6 +233,7 @@ int Validate(const std::string& csv, const std::string& json, const std::string&
   };
   for (const auto& [acc, s] : summary.by_accelerator) line(acc, s);
   line("all", summary.all);
+  if (compare_search) CompareSearch(*rows, out);
   if (!json.empty()) {
     Status s = WriteFileAtomic(json, report::ValidationJson(*rows, summary));
     if (!s.ok()) return Fail(err, s);
@@ -305,6 +327,9 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   validate->add_option("--json", json, "Write rows and summary as JSON to this file");
   validate->add_option("--calibration", calibration, "YAML file whose calibration entries replace the built-in ones");
   validate->add_flag("--quiet", quiet, "Print only the summary");
+  bool compare_search = false;
+  validate->add_flag("--compare-search", compare_search,
+                     "Also search each row's plans and compare the published plan with the best found");
 
   // One configuration from flags.
   EstimateOptions est_opt;
@@ -344,7 +369,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
   if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, out, err);
   if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, out, err);
-  if (validate->parsed()) return Validate(csv, json, calibration, quiet, out, err);
+  if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, out, err);
   if (cat_cmd->parsed()) {
     if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));
     return Catalog(catalog_what, catalog_id, out, err);

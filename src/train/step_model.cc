@@ -41,7 +41,10 @@ struct Pass {
 
 struct LayerCost {
   Pass fwd, bwd;
-  double norm_and_activation = 0;  // forward time of the kernels selective recompute re-runs
+  // Forward time of what selective recompute re-runs in backward: norms, MLP activations and,
+  // for MLA, the up-projections from the latent (Megatron-Core recompute_modules layernorm,
+  // moe_act/mlp activation, mla_up_proj).
+  double selective_recompute = 0;
 };
 
 class StepModel {
@@ -120,15 +123,17 @@ LayerCost StepModel::Layer(int layer) const {
   double fwd_linear = 0, elem_fwd = 0;
 
   // Attention projections.
+  double up_projections = 0;
   if (m_.mla) {
     const auto& a = *m_.mla;
     if (a.q_lora_rank > 0) {
-      fwd_linear += Gemm(t, a.q_lora_rank, h) + Gemm(t, nq * dqk / tp, a.q_lora_rank);
+      up_projections += Gemm(t, nq * dqk / tp, a.q_lora_rank);
+      fwd_linear += Gemm(t, a.q_lora_rank, h);
     } else {
       fwd_linear += Gemm(t, nq * dqk / tp, h);
     }
-    fwd_linear += Gemm(t, a.kv_lora_rank + a.qk_rope_head_dim, h) +
-                  Gemm(t, nq * (a.qk_nope_head_dim + dv) / tp, a.kv_lora_rank);
+    up_projections += Gemm(t, nq * (a.qk_nope_head_dim + dv) / tp, a.kv_lora_rank);
+    fwd_linear += up_projections + Gemm(t, a.kv_lora_rank + a.qk_rope_head_dim, h);
     elem_fwd += tsp * (nq + 1) * a.qk_rope_head_dim * 2 * kBf16;  // rotary on the rope dims
     elem_fwd += tsp * (h + a.kv_lora_rank + a.q_lora_rank) * cast;
   } else {
@@ -199,7 +204,7 @@ LayerCost StepModel::Layer(int layer) const {
     elem_fwd += tsp * f * (mult + 1) * kBf16 + tsp * (h + f) * cast;
     tp_comm += tp_block;
   }
-  c.norm_and_activation = Mem(norm_bytes + activation_bytes);
+  c.selective_recompute = Mem(norm_bytes + activation_bytes) + up_projections;
 
   c.fwd.gemm = fwd_linear;
   c.bwd.gemm = bwd_gemm * fwd_linear;
@@ -249,8 +254,9 @@ LayerCost StepModel::Head() const {
 // Activation bytes one layer keeps for its backward, per micro-batch, counted tensor by tensor
 // (Korthikanti et al. 2022, sec. 4) for fused attention, GQA/MLA, gated MLPs and MoE. GEMM
 // inputs saved for the weight gradient are kept in the GEMM's format (FP8 recipes save the
-// quantized copy). Selective recompute re-runs the norms and the MLP activation in backward
-// and keeps neither output; full recompute keeps only the layer input.
+// quantized copy). Selective recompute re-runs the norms, the MLP activation and MLA's
+// up-projections in backward and keeps none of their outputs; full recompute keeps only the layer
+// input.
 double StepModel::ActivationBytesPerLayer(int layer, Recompute r) const {
   const double h = m_.hidden, tp = p_.tp, t = t_, tsp = t_sp_;
   if (r == Recompute::kFull) return tsp * h * kBf16;
@@ -262,7 +268,8 @@ double StepModel::ActivationBytesPerLayer(int layer, Recompute r) const {
   double bytes = 0;
   bytes += tsp * h * kBf16;                                      // layer input (norm backward)
   if (!selective) bytes += tsp * h * g;                          // norm output = QKV input
-  bytes += t * (nq / tp * dqk + kv_local * (dqk + dv)) * kBf16;  // Q, K, V for attention backward
+  // Q, K, V for attention backward; with MLA, selective recompute rebuilds them from the latents.
+  if (!(selective && m_.mla)) bytes += t * (nq / tp * dqk + kv_local * (dqk + dv)) * kBf16;
   bytes += t * (nq / tp) * dv * kBf16 + t * (nq / tp) * kFp32;   // attention output, softmax stats
   if (low_precision) bytes += t * (nq / tp) * dv * g;            // its quantized copy (proj input)
   if (m_.mla) bytes += t * (m_.mla->kv_lora_rank + m_.mla->q_lora_rank) * g;  // latent GEMM inputs
@@ -314,7 +321,7 @@ StepEstimate StepModel::Run() {
     fwd += lc.fwd.Scaled(n);
     bwd += lc.bwd.Scaled(n);
     if (p_.recompute == Recompute::kFull) recompute += lc.fwd.Scaled(n);
-    if (p_.recompute == Recompute::kSelective) recompute.elementwise += n * lc.norm_and_activation;
+    if (p_.recompute == Recompute::kSelective) recompute.elementwise += n * lc.selective_recompute;
     act_per_stage_layers += n * ActivationBytesPerLayer(kind_layer[kind], p_.recompute);
   }
   LayerCost head = Head();

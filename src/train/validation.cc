@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "aifactory/train/flops.h"
+#include "aifactory/train/plan_search.h"
 
 namespace aif::train {
 
@@ -90,6 +91,23 @@ ErrorStats Stats(const std::vector<const ValidationRow*>& rows) {
 }
 
 }  // namespace
+
+Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
+  SearchComparison out;
+  AIF_ASSIGN_OR_RETURN(StepEstimate published, c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
+                                                                   : EstimateStepLightestRecompute(c.job, c.cluster, c.plan));
+  SearchOptions options;
+  options.top = 1;
+  AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(c.job, c.cluster, options));
+  if (r.best.empty()) return OutOfMemory("the search found no plan that fits");
+  out.published = c.plan;
+  out.published.recompute = published.recompute;
+  out.searched = r.best.front().plan;
+  out.published_step_s = published.step_time.value();
+  out.searched_step_s = r.best.front().estimate.step_time.value();
+  out.gain_pct = 100.0 * (out.published_step_s / out.searched_step_s - 1);
+  return out;
+}
 
 ValidationSummary Summarize(const std::vector<ValidationRow>& rows) {
   ValidationSummary summary;

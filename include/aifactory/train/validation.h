@@ -60,4 +60,15 @@ struct ValidationSummary {
 // Percentiles interpolate linearly between order statistics.
 ValidationSummary Summarize(const std::vector<ValidationRow>& rows);
 
+// The published plan of a row against the best plan the search finds for the same model, GPUs,
+// batch and precision: how much faster the searched plan is predicted to be.
+struct SearchComparison {
+  ParallelPlan published;
+  ParallelPlan searched;
+  double published_step_s = 0;
+  double searched_step_s = 0;
+  double gain_pct = 0;  // 100 * (published / searched - 1): > 0 when the search finds faster
+};
+Result<SearchComparison> CompareWithSearch(const ValidationCase& c);
+
 }  // namespace aif::train
