@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aifactory/core/file.h"
+#include "rounding.h"
 
 namespace aif::report {
 namespace {
@@ -24,20 +25,7 @@ constexpr double kBytesPerGb = 1e9;
 
 // ---------------------------------------------------------------- numbers
 
-// Rounds to 6 significant digits, as json_report.cc does, so that the text is stable and
-// readable. Large values divide by an exact power of ten (multiplying by an inexact 1e-6 would
-// leave digits like 123457000000.00002 in the output).
-double Round(double x) {
-  if (x == 0 || !std::isfinite(x)) return x == 0 ? 0.0 : x;
-  int exponent = 5 - static_cast<int>(std::floor(std::log10(std::fabs(x))));
-  if (exponent > 300) return x;  // subnormal: 10^exponent would overflow
-  if (exponent >= 0) {
-    double scale = std::pow(10.0, exponent);
-    return std::round(x * scale) / scale;
-  }
-  double scale = std::pow(10.0, -exponent);
-  return std::round(x / scale) * scale;
-}
+double Round(double x) { return RoundSignificant(x); }
 
 // A rounded number as JSON; null when it is not finite.
 ordered Number(double x) { return std::isfinite(x) ? ordered(Round(x)) : ordered(nullptr); }

@@ -4,17 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rounding.h"
+
 namespace aif::report {
 namespace {
 
 using ordered = nlohmann::ordered_json;
 
-// Rounds to 6 significant digits so that the text is stable and readable.
-double Round(double x) {
-  if (x == 0 || !std::isfinite(x)) return x;
-  double scale = std::pow(10.0, 5 - static_cast<int>(std::floor(std::log10(std::fabs(x)))));
-  return std::round(x * scale) / scale;
-}
+double Round(double x) { return RoundSignificant(x); }
 
 ordered Stats(const train::ErrorStats& s) {
   ordered j;
