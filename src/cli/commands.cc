@@ -104,6 +104,9 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
                          g.expected_interruptions, g.job_mtbf.value() / 3600, g.checkpoint_interval.value(),
                          100 * g.effective_fraction);
     }
+    for (const auto& [cause, n] : run->interruptions_by_cause) {
+      out << fmt::format("    {:>8.1f}  {}\n", n, cause);
+    }
     const auto& c = run->cost;
     out << fmt::format("  {:.3g} GPU-hours; {:.1f} MW facility power; {:.3g} MWh", c.gpu_hours, c.facility_power_w / 1e6,
                        c.energy_kwh / 1000);

@@ -86,16 +86,38 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   if (const YAML::Node rel = root["reliability"]) {
     const std::string p = "reliability";
-    AIF_RETURN_IF_ERROR(doc.CheckKeys(rel, p, {"interruptions_per_gpu_hour", "restart", "checkpoint_write_bandwidth",
-                                               "sources"}));
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(rel, p, {"interruptions_per_gpu_hour", "components", "restart",
+                                               "checkpoint_write_bandwidth", "sources"}));
     std::vector<std::string> present;
-    AIF_ASSIGN_OR_RETURN(s.reliability.interruptions_per_gpu_hour,
-                         doc.Number(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour")));
-    if (s.reliability.interruptions_per_gpu_hour < 0 || s.reliability.interruptions_per_gpu_hour > 1) {
-      return doc.Error(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour"),
-                       "expected a rate in [0, 1] per GPU-hour");
+    auto rate = [&](const YAML::Node& node, const std::string& path) -> Result<double> {
+      AIF_ASSIGN_OR_RETURN(double v, doc.Number(node, path));
+      if (v < 0 || v > 1) return doc.Error(node, path, "expected a rate in [0, 1] per GPU-hour");
+      return v;
+    };
+    // Either one total rate, or one rate per component (each with its own source) that add up.
+    if (rel["components"] && rel["interruptions_per_gpu_hour"]) {
+      return doc.Error(rel["components"], JoinPath(p, "components"),
+                       "give either interruptions_per_gpu_hour or components, not both");
     }
-    present.push_back("interruptions_per_gpu_hour");
+    if (const YAML::Node comps = rel["components"]) {
+      const std::string cp = JoinPath(p, "components");
+      AIF_RETURN_IF_ERROR(doc.ExpectSequence(comps, cp));
+      if (comps.size() > 256) return doc.Error(comps, cp, "at most 256 components");
+      for (size_t i = 0; i < comps.size(); ++i) {
+        const std::string ip = JoinPath(cp, i);
+        AIF_RETURN_IF_ERROR(doc.CheckKeys(comps[i], ip, {"name", "interruptions_per_gpu_hour", "source"}));
+        AIF_ASSIGN_OR_RETURN(std::string name, doc.String(comps[i]["name"], JoinPath(ip, "name")));
+        AIF_ASSIGN_OR_RETURN(double r, rate(comps[i]["interruptions_per_gpu_hour"], JoinPath(ip, "interruptions_per_gpu_hour")));
+        AIF_ASSIGN_OR_RETURN(std::string source, doc.String(comps[i]["source"], JoinPath(ip, "source")));
+        s.failure_components.emplace_back(name, r);
+        s.reliability.interruptions_per_gpu_hour += r;
+        s.sources[JoinPath(ip, "interruptions_per_gpu_hour")] = source;
+      }
+    } else {
+      AIF_ASSIGN_OR_RETURN(s.reliability.interruptions_per_gpu_hour,
+                           rate(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour")));
+      present.push_back("interruptions_per_gpu_hour");
+    }
     AIF_ASSIGN_OR_RETURN(double restart, doc.Quantity(rel["restart"], JoinPath(p, "restart"), Dimension::kSeconds));
     s.reliability.restart = Seconds(restart);
     present.push_back("restart");
@@ -205,6 +227,7 @@ train::FactoryRunInputs Scenario::RunInputs() const {
   in.costs = costs;
   in.scaling_gpus = scaling_gpus;
   in.find_min_gpus = find_min_gpus;
+  in.failure_components = failure_components;
   return in;
 }
 

@@ -650,6 +650,14 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   doc["steps"] = Number(run.steps);
   doc["compute_time_s"] = Number(run.compute_time.value());
   doc["goodput"] = GoodputJson(run.goodput);
+  ordered causes = ordered::array();
+  for (const auto& [cause, n] : run.interruptions_by_cause) {
+    ordered c;
+    c["cause"] = cause;
+    c["expected_interruptions"] = Number(n);
+    causes.push_back(std::move(c));
+  }
+  doc["interruptions_by_cause"] = std::move(causes);
   doc["cost"] = CostJson(run.cost);
   doc["search"] = SearchJson(run.search);
   doc["top_plans"] = TopPlansJson(run);

@@ -406,7 +406,8 @@ TEST(FactorySummaryJsonTest, KeysInFixedOrder) {
   const std::vector<std::string> keys = {
       "scenario", "model",          "system",  "accelerator", "gpus",    "precision",
       "seq_len",  "global_batch",   "tokens",  "fixed_plan",  "rank_by", "best",
-      "steps",    "compute_time_s", "goodput", "cost",        "search",  "top_plans",
+      "steps",    "compute_time_s", "goodput", "interruptions_by_cause", "cost", "search",
+      "top_plans",
       "scaling",  "min_cluster",    "notes"};
   size_t last = 0;
   for (const std::string& key : keys) {

@@ -108,6 +108,12 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   run.compute_time = Seconds(run.steps * run.best.estimate.step_time.value());
   run.goodput = EstimateGoodput(run.compute_time, in.cluster.gpus, in.reliability);
   run.cost = CostOf(in.cluster, run.goodput.wall_time, in.costs);
+  if (in.reliability.interruptions_per_gpu_hour > 0) {
+    for (const auto& [cause, rate] : in.failure_components) {
+      run.interruptions_by_cause.emplace_back(
+          cause, run.goodput.expected_interruptions * rate / in.reliability.interruptions_per_gpu_hour);
+    }
+  }
   if (in.reliability.interruptions_per_gpu_hour <= 0) run.notes.push_back("failures not modelled (no interruption rate given)");
   if (in.costs.rack_overhead_w <= 0) run.notes.push_back("power counts GPUs at TDP only (no rack overhead given)");
   if (!run.best.estimate.fits_in_memory) run.notes.push_back("the fixed plan does not fit in memory");

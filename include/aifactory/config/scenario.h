@@ -3,6 +3,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 #include <string>
 
@@ -19,6 +20,9 @@ struct Scenario {
   double tokens = 0;  // tokens to train on
   std::optional<train::ParallelPlan> plan;
   train::ReliabilityInputs reliability;  // checkpoint write time from the model's size
+  // Interruption rates by cause (name, per GPU-hour), when the scenario gives them; they add up
+  // to reliability.interruptions_per_gpu_hour.
+  std::vector<std::pair<std::string, double>> failure_components;
   train::CostInputs costs;
   std::vector<int> scaling_gpus;
   bool find_min_gpus = false;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "aifactory/train/goodput.h"
@@ -55,6 +56,7 @@ struct FactoryRunInputs {
   SearchOptions search;
   std::vector<int> scaling_gpus;              // GPU counts of the scaling curve (empty: none)
   bool find_min_gpus = false;                 // also find the smallest cluster with a plan that fits
+  std::vector<std::pair<std::string, double>> failure_components;  // rate per GPU-hour by cause
 };
 
 struct FactoryRun {
@@ -64,6 +66,8 @@ struct FactoryRun {
   double steps = 0;
   Seconds compute_time;       // steps x step time
   Goodput goodput;            // wall time with failures
+  // Expected interruptions by cause (the run's total split by the components' rates).
+  std::vector<std::pair<std::string, double>> interruptions_by_cause;
   TrainingCost cost;
   std::vector<ScalingPoint> scaling;
   // The smallest whole number of racks (NVLink domains) with a plan that fits, when asked.
