@@ -15,9 +15,9 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
                                               "scale_up_bandwidth", "tdp", "usual_training_precision", "sources", "notes"}));
   catalog::Accelerator a;
   std::vector<std::string> present;
-  AIF_ASSIGN_OR_RETURN(a.id, doc.String(n["id"], JoinPath(path, "id")));
-  if (n["name"]) { AIF_ASSIGN_OR_RETURN(a.name, doc.String(n["name"], JoinPath(path, "name"))); }
-  if (n["vendor"]) { AIF_ASSIGN_OR_RETURN(a.vendor, doc.String(n["vendor"], JoinPath(path, "vendor"))); }
+  AIF_ASSIGN_OR_RETURN(a.id, doc.String(n, "id", JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(a.name, doc.String(n, "name", JoinPath(path, "name"))); }
+  if (n["vendor"]) { AIF_ASSIGN_OR_RETURN(a.vendor, doc.String(n, "vendor", JoinPath(path, "vendor"))); }
   if (const YAML::Node peak = n["peak"]) {
     std::string pp = JoinPath(path, "peak");
     AIF_RETURN_IF_ERROR(doc.CheckKeys(peak, pp, {"bf16", "fp16", "fp8", "fp4"}));
@@ -29,7 +29,7 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     }
   }
   if (n["hbm_capacity"]) {
-    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["hbm_capacity"], JoinPath(path, "hbm_capacity"), Dimension::kBytes));
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n, "hbm_capacity", JoinPath(path, "hbm_capacity"), Dimension::kBytes));
     a.hbm_capacity = Bytes(v);
     present.push_back("hbm_capacity");
   }
@@ -40,13 +40,13 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     present.push_back(key);
   }
   if (n["tdp"]) {
-    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["tdp"], JoinPath(path, "tdp"), Dimension::kWatts));
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n, "tdp", JoinPath(path, "tdp"), Dimension::kWatts));
     a.tdp = Watts(v);
     present.push_back("tdp");
   }
   if (n["usual_training_precision"]) {
     std::string p = JoinPath(path, "usual_training_precision");
-    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(n["usual_training_precision"], p));
+    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(n, "usual_training_precision", p));
     auto precision = catalog::ParsePrecision(text);
     if (!precision.ok()) return doc.Error(n["usual_training_precision"], p, precision.status().message());
     a.usual_training_precision = *precision;
@@ -62,22 +62,22 @@ Status ReadFabric(const YamlDocument& doc, const YAML::Node& n, const std::strin
                                               "in_network_reduction", "sources", "notes"}));
   catalog::Fabric f;
   std::vector<std::string> present;
-  AIF_ASSIGN_OR_RETURN(f.id, doc.String(n["id"], JoinPath(path, "id")));
-  if (n["name"]) { AIF_ASSIGN_OR_RETURN(f.name, doc.String(n["name"], JoinPath(path, "name"))); }
-  AIF_ASSIGN_OR_RETURN(f.kind, doc.String(n["kind"], JoinPath(path, "kind")));
+  AIF_ASSIGN_OR_RETURN(f.id, doc.String(n, "id", JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(f.name, doc.String(n, "name", JoinPath(path, "name"))); }
+  AIF_ASSIGN_OR_RETURN(f.kind, doc.String(n, "kind", JoinPath(path, "kind")));
   if (f.kind != "infiniband" && f.kind != "roce" && f.kind != "ethernet") {
     return doc.Error(n["kind"], JoinPath(path, "kind"), "expected infiniband, roce or ethernet");
   }
-  AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(n["port_bandwidth"], JoinPath(path, "port_bandwidth"), Dimension::kBytesPerSecond));
+  AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(n, "port_bandwidth", JoinPath(path, "port_bandwidth"), Dimension::kBytesPerSecond));
   f.port_bandwidth = BytesPerSecond(bw);
   present.push_back("port_bandwidth");
   if (n["latency"]) {
-    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n["latency"], JoinPath(path, "latency"), Dimension::kSeconds));
+    AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n, "latency", JoinPath(path, "latency"), Dimension::kSeconds));
     f.latency = Seconds(v);
     present.push_back("latency");
   }
   if (n["in_network_reduction"]) {
-    AIF_ASSIGN_OR_RETURN(f.in_network_reduction, doc.Bool(n["in_network_reduction"], JoinPath(path, "in_network_reduction")));
+    AIF_ASSIGN_OR_RETURN(f.in_network_reduction, doc.Bool(n, "in_network_reduction", JoinPath(path, "in_network_reduction")));
     present.push_back("in_network_reduction");
   }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &f.sources));
@@ -89,14 +89,14 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "accelerator", "gpus_per_node", "nvlink_domain",
                                               "scale_out_fabric", "nics_per_gpu", "sources", "notes"}));
   catalog::System s;
-  AIF_ASSIGN_OR_RETURN(s.id, doc.String(n["id"], JoinPath(path, "id")));
-  if (n["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(n["name"], JoinPath(path, "name"))); }
-  AIF_ASSIGN_OR_RETURN(s.accelerator, doc.String(n["accelerator"], JoinPath(path, "accelerator")));
-  AIF_ASSIGN_OR_RETURN(s.scale_out_fabric, doc.String(n["scale_out_fabric"], JoinPath(path, "scale_out_fabric")));
-  AIF_ASSIGN_OR_RETURN(long long g, doc.Integer(n["gpus_per_node"], JoinPath(path, "gpus_per_node"), 1, 4096));
-  AIF_ASSIGN_OR_RETURN(long long d, doc.Integer(n["nvlink_domain"], JoinPath(path, "nvlink_domain"), 1, 1 << 20));
+  AIF_ASSIGN_OR_RETURN(s.id, doc.String(n, "id", JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(n, "name", JoinPath(path, "name"))); }
+  AIF_ASSIGN_OR_RETURN(s.accelerator, doc.String(n, "accelerator", JoinPath(path, "accelerator")));
+  AIF_ASSIGN_OR_RETURN(s.scale_out_fabric, doc.String(n, "scale_out_fabric", JoinPath(path, "scale_out_fabric")));
+  AIF_ASSIGN_OR_RETURN(long long g, doc.Integer(n, "gpus_per_node", JoinPath(path, "gpus_per_node"), 1, 4096));
+  AIF_ASSIGN_OR_RETURN(long long d, doc.Integer(n, "nvlink_domain", JoinPath(path, "nvlink_domain"), 1, 1 << 20));
   long long nics = 1;
-  if (n["nics_per_gpu"]) { AIF_ASSIGN_OR_RETURN(nics, doc.Integer(n["nics_per_gpu"], JoinPath(path, "nics_per_gpu"), 1, 64)); }
+  if (n["nics_per_gpu"]) { AIF_ASSIGN_OR_RETURN(nics, doc.Integer(n, "nics_per_gpu", JoinPath(path, "nics_per_gpu"), 1, 64)); }
   s.gpus_per_node = static_cast<int>(g);
   s.nvlink_domain = static_cast<int>(d);
   s.nics_per_gpu = static_cast<int>(nics);
@@ -115,8 +115,8 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
                                               "active_params_b", "moe", "mla", "attention", "mtp_layers",
                                               "sources", "notes"}));
   catalog::Model m;
-  AIF_ASSIGN_OR_RETURN(m.id, doc.String(n["id"], JoinPath(path, "id")));
-  if (n["name"]) { AIF_ASSIGN_OR_RETURN(m.name, doc.String(n["name"], JoinPath(path, "name"))); }
+  AIF_ASSIGN_OR_RETURN(m.id, doc.String(n, "id", JoinPath(path, "id")));
+  if (n["name"]) { AIF_ASSIGN_OR_RETURN(m.name, doc.String(n, "name", JoinPath(path, "name"))); }
   auto integer = [&](const YAML::Node& parent, const std::string& p, const char* key, int* out, bool required) -> Status {
     if (!parent[key]) {
       if (required) return doc.Error(parent, JoinPath(p, key), "missing");
@@ -137,22 +137,22 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
   AIF_RETURN_IF_ERROR(integer(n, path, "vocab", &m.vocab, true));
   AIF_RETURN_IF_ERROR(integer(n, path, "mtp_layers", &m.mtp_layers, false));
   if (n["mlp"]) {
-    AIF_ASSIGN_OR_RETURN(std::string mlp, doc.String(n["mlp"], JoinPath(path, "mlp")));
+    AIF_ASSIGN_OR_RETURN(std::string mlp, doc.String(n, "mlp", JoinPath(path, "mlp")));
     if (mlp == "swiglu") m.mlp = catalog::MlpKind::kSwiGlu;
     else if (mlp == "gelu") m.mlp = catalog::MlpKind::kGelu;
     else if (mlp == "relu2") m.mlp = catalog::MlpKind::kRelu2;
     else return doc.Error(n["mlp"], JoinPath(path, "mlp"), "expected swiglu, gelu or relu2");
   }
   if (n["tied_embeddings"]) {
-    AIF_ASSIGN_OR_RETURN(m.tied_embeddings, doc.Bool(n["tied_embeddings"], JoinPath(path, "tied_embeddings")));
+    AIF_ASSIGN_OR_RETURN(m.tied_embeddings, doc.Bool(n, "tied_embeddings", JoinPath(path, "tied_embeddings")));
   }
   std::vector<std::string> present = {"architecture"};
   if (n["params_b"]) {
-    AIF_ASSIGN_OR_RETURN(m.params_b, doc.Number(n["params_b"], JoinPath(path, "params_b")));
+    AIF_ASSIGN_OR_RETURN(m.params_b, doc.Number(n, "params_b", JoinPath(path, "params_b")));
     present.push_back("params_b");
   }
   if (n["active_params_b"]) {
-    AIF_ASSIGN_OR_RETURN(m.active_params_b, doc.Number(n["active_params_b"], JoinPath(path, "active_params_b")));
+    AIF_ASSIGN_OR_RETURN(m.active_params_b, doc.Number(n, "active_params_b", JoinPath(path, "active_params_b")));
     present.push_back("active_params_b");
   }
   if (const YAML::Node moe = n["moe"]) {
@@ -205,7 +205,7 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm",
                                               "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "sources", "notes"}));
   catalog::KernelEfficiency k;
-  AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n["accelerator"], JoinPath(path, "accelerator")));
+  AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n, "accelerator", JoinPath(path, "accelerator")));
   std::vector<std::string> present;
   for (auto [key, field] : {std::pair{"gemm_16bit", &k.gemm_16bit}, {"gemm_8bit", &k.gemm_8bit}, {"gemm_4bit", &k.gemm_4bit},
                             {"grouped_gemm", &k.grouped_gemm}, {"attention", &k.attention}, {"memory", &k.memory}, {"scale_up", &k.scale_up},
@@ -216,7 +216,7 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
     *field = v;
     present.push_back(key);
   }
-  AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(n["scale_up_latency"], JoinPath(path, "scale_up_latency"), Dimension::kSeconds));
+  AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(n, "scale_up_latency", JoinPath(path, "scale_up_latency"), Dimension::kSeconds));
   k.scale_up_latency = Seconds(lat);
   present.push_back("scale_up_latency");
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));

@@ -389,7 +389,7 @@ TEST(Scenario, ErrorsNameFileLineAndKey) {
       {"cluster: {system: dgx-h100, gpus: 0}\nmodel: llama3-8b\n" + training,
        "s.yaml:1:35: cluster.gpus: 0 is out of range"},
       {"cluster: {system: dgx-h100}\nmodel: llama3-8b\n" + training,
-       "s.yaml: cluster.gpus: missing required key"},
+       "s.yaml:1:10: cluster.gpus: missing required key"},
       {cluster + "model: llama3-8b\ntraining: {seq_len: 8192, global_batch: 8, tokens: lots}\n",
        "training.tokens: expected a count like '15T', got 'lots'"},
   };
@@ -439,6 +439,60 @@ TEST(ParseCount, Suffixes) {
   EXPECT_FALSE(ParseCount("T").ok());
   EXPECT_FALSE(ParseCount("15X").ok());
   EXPECT_FALSE(ParseCount("-3T").ok());
+}
+
+}  // namespace
+}  // namespace aif::config
+
+namespace aif::config {
+namespace {
+
+TEST(Scenario, FailureComponentsAddUpAndNeedSources) {
+  const char kGood[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8}
+reliability:
+  components:
+    - {name: gpu, interruptions_per_gpu_hour: 1.0e-5, source: "a"}
+    - {name: network, interruptions_per_gpu_hour: 2.5e-6, source: "b"}
+  restart: "10 min"
+  checkpoint_write_bandwidth: "1 TB/s"
+  sources: {restart: "c", checkpoint_write_bandwidth: "d"}
+)";
+  Result<Scenario> s = ParseScenario(kGood, "s.yaml", ::aif::testing::BuiltinCatalog());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_DOUBLE_EQ(s->reliability.interruptions_per_gpu_hour, 1.25e-5);
+  ASSERT_EQ(s->failure_components.size(), 2u);
+  EXPECT_EQ(s->failure_components[1].first, "network");
+  EXPECT_DOUBLE_EQ(s->reliability.restart.value(), 600);
+
+  const char kBoth[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8}
+reliability:
+  interruptions_per_gpu_hour: 1.0e-5
+  components:
+    - {name: gpu, interruptions_per_gpu_hour: 1.0e-5, source: "a"}
+  restart: "10 min"
+  checkpoint_write_bandwidth: "1 TB/s"
+)";
+  Result<Scenario> both = ParseScenario(kBoth, "s.yaml", ::aif::testing::BuiltinCatalog());
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(::aif::testing::HasText(both.status().message(),
+                                      "s.yaml:7:5: reliability.components: give either interruptions_per_gpu_hour or components"));
+
+  const char kNoSource[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8}
+reliability:
+  components:
+    - {name: gpu, interruptions_per_gpu_hour: 1.0e-5}
+  restart: "10 min"
+  checkpoint_write_bandwidth: "1 TB/s"
+)";
+  Result<Scenario> nosrc = ParseScenario(kNoSource, "s.yaml", ::aif::testing::BuiltinCatalog());
+  ASSERT_FALSE(nosrc.ok());
+  EXPECT_TRUE(::aif::testing::HasText(nosrc.status().message(), "reliability.components[0].source: missing required key"));
 }
 
 }  // namespace

@@ -35,14 +35,14 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan",
                                               "reliability", "costs", "scaling", "find_min_gpus"}));
   Scenario s;
-  if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root["name"], "name")); }
-  if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root["description"], "description").status()); }
+  if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root, "name", "name")); }
+  if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root, "description", "description").status()); }
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus"}));
-  AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster["system"], "cluster.system"));
-  AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster["gpus"], "cluster.gpus", 1, 100000000));
+  AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster, "system", "cluster.system"));
+  AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster, "gpus", "cluster.gpus", 1, 100000000));
   auto c = train::MakeCluster(cat, system, static_cast<int>(gpus));
   if (!c.ok()) return doc.Error(cluster["system"], "cluster.system", c.status().message());
   s.cluster = std::move(*c);
@@ -51,7 +51,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (root["model"].IsMap()) {
     AIF_ASSIGN_OR_RETURN(s.job.model, ParseModel(doc, root["model"], "model"));
   } else {
-    AIF_ASSIGN_OR_RETURN(std::string model_id, doc.String(root["model"], "model"));
+    AIF_ASSIGN_OR_RETURN(std::string model_id, doc.String(root, "model", "model"));
     auto model = cat.FindModel(model_id);
     if (!model.ok()) return doc.Error(root["model"], "model", model.status().message());
     s.job.model = **model;
@@ -61,24 +61,24 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (!training) return doc.Error(root, "training", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision", "task"}));
   if (training["tokens"]) {
-    AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training["tokens"], "training.tokens"));
+    AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
     if (!tokens.ok()) return doc.Error(training["tokens"], "training.tokens", tokens.status().message());
     s.tokens = *tokens;
   }
-  AIF_ASSIGN_OR_RETURN(long long seq, doc.Integer(training["seq_len"], "training.seq_len", 1, 1 << 24));
-  AIF_ASSIGN_OR_RETURN(long long gbs, doc.Integer(training["global_batch"], "training.global_batch", 1, 1 << 30));
+  AIF_ASSIGN_OR_RETURN(long long seq, doc.Integer(training, "seq_len", "training.seq_len", 1, 1 << 24));
+  AIF_ASSIGN_OR_RETURN(long long gbs, doc.Integer(training, "global_batch", "training.global_batch", 1, 1 << 30));
   s.job.seq_len = static_cast<int>(seq);
   s.job.global_batch = static_cast<int>(gbs);
   s.job.precision = s.cluster.accelerator.usual_training_precision;
   if (training["precision"]) {
-    AIF_ASSIGN_OR_RETURN(std::string p, doc.String(training["precision"], "training.precision"));
+    AIF_ASSIGN_OR_RETURN(std::string p, doc.String(training, "precision", "training.precision"));
     auto prec = catalog::ParsePrecision(p);
     if (!prec.ok()) return doc.Error(training["precision"], "training.precision", prec.status().message());
     s.job.precision = *prec;
   }
   if (training["task"]) {
-    AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training["task"], "training.task"));
+    AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));
     auto task = train::ParseTaskKind(t);
     if (!task.ok()) return doc.Error(training["task"], "training.task", task.status().message());
     s.job.task = *task;
@@ -106,9 +106,9 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       for (size_t i = 0; i < comps.size(); ++i) {
         const std::string ip = JoinPath(cp, i);
         AIF_RETURN_IF_ERROR(doc.CheckKeys(comps[i], ip, {"name", "interruptions_per_gpu_hour", "source"}));
-        AIF_ASSIGN_OR_RETURN(std::string name, doc.String(comps[i]["name"], JoinPath(ip, "name")));
+        AIF_ASSIGN_OR_RETURN(std::string name, doc.String(comps[i], "name", JoinPath(ip, "name")));
         AIF_ASSIGN_OR_RETURN(double r, rate(comps[i]["interruptions_per_gpu_hour"], JoinPath(ip, "interruptions_per_gpu_hour")));
-        AIF_ASSIGN_OR_RETURN(std::string source, doc.String(comps[i]["source"], JoinPath(ip, "source")));
+        AIF_ASSIGN_OR_RETURN(std::string source, doc.String(comps[i], "source", JoinPath(ip, "source")));
         s.failure_components.emplace_back(name, r);
         s.reliability.interruptions_per_gpu_hour += r;
         s.sources[JoinPath(ip, "interruptions_per_gpu_hour")] = source;
@@ -118,10 +118,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
                            rate(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour")));
       present.push_back("interruptions_per_gpu_hour");
     }
-    AIF_ASSIGN_OR_RETURN(double restart, doc.Quantity(rel["restart"], JoinPath(p, "restart"), Dimension::kSeconds));
+    AIF_ASSIGN_OR_RETURN(double restart, doc.Quantity(rel, "restart", JoinPath(p, "restart"), Dimension::kSeconds));
     s.reliability.restart = Seconds(restart);
     present.push_back("restart");
-    AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(rel["checkpoint_write_bandwidth"], JoinPath(p, "checkpoint_write_bandwidth"),
+    AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(rel, "checkpoint_write_bandwidth", JoinPath(p, "checkpoint_write_bandwidth"),
                                                  Dimension::kBytesPerSecond));
     if (bw <= 0) return doc.Error(rel["checkpoint_write_bandwidth"], JoinPath(p, "checkpoint_write_bandwidth"), "must be positive");
     s.reliability.checkpoint_write = Seconds(CheckpointBytes(s.job.model) / bw);
@@ -138,33 +138,33 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     std::vector<std::string> present;
     auto& c = s.costs;
     if (costs["gpu_capex"]) {
-      AIF_ASSIGN_OR_RETURN(c.gpu_capex_usd, doc.Quantity(costs["gpu_capex"], JoinPath(p, "gpu_capex"), Dimension::kDollars));
+      AIF_ASSIGN_OR_RETURN(c.gpu_capex_usd, doc.Quantity(costs, "gpu_capex", JoinPath(p, "gpu_capex"), Dimension::kDollars));
       present.push_back("gpu_capex");
     }
     if (costs["rack_capex"]) {
-      AIF_ASSIGN_OR_RETURN(c.rack_capex_usd, doc.Quantity(costs["rack_capex"], JoinPath(p, "rack_capex"), Dimension::kDollars));
+      AIF_ASSIGN_OR_RETURN(c.rack_capex_usd, doc.Quantity(costs, "rack_capex", JoinPath(p, "rack_capex"), Dimension::kDollars));
       present.push_back("rack_capex");
     }
     if (costs["amortization"]) {
-      AIF_ASSIGN_OR_RETURN(double sec, doc.Quantity(costs["amortization"], JoinPath(p, "amortization"), Dimension::kSeconds));
+      AIF_ASSIGN_OR_RETURN(double sec, doc.Quantity(costs, "amortization", JoinPath(p, "amortization"), Dimension::kSeconds));
       c.amortization_years = sec / (365.0 * 86400.0);
       present.push_back("amortization");
     }
     if (costs["electricity"]) {
-      AIF_ASSIGN_OR_RETURN(c.electricity_usd_per_kwh, doc.NumberWithUnit(costs["electricity"], JoinPath(p, "electricity"), "USD/kWh"));
+      AIF_ASSIGN_OR_RETURN(c.electricity_usd_per_kwh, doc.NumberWithUnit(costs, "electricity", JoinPath(p, "electricity"), "USD/kWh"));
       present.push_back("electricity");
     }
     if (costs["pue"]) {
-      AIF_ASSIGN_OR_RETURN(c.pue, doc.Number(costs["pue"], JoinPath(p, "pue")));
+      AIF_ASSIGN_OR_RETURN(c.pue, doc.Number(costs, "pue", JoinPath(p, "pue")));
       if (c.pue < 1 || c.pue > 5) return doc.Error(costs["pue"], JoinPath(p, "pue"), "expected a PUE between 1 and 5");
       present.push_back("pue");
     }
     if (costs["rack_overhead"]) {
-      AIF_ASSIGN_OR_RETURN(c.rack_overhead_w, doc.Quantity(costs["rack_overhead"], JoinPath(p, "rack_overhead"), Dimension::kWatts));
+      AIF_ASSIGN_OR_RETURN(c.rack_overhead_w, doc.Quantity(costs, "rack_overhead", JoinPath(p, "rack_overhead"), Dimension::kWatts));
       present.push_back("rack_overhead");
     }
     if (costs["grid_co2"]) {
-      AIF_ASSIGN_OR_RETURN(c.grid_kg_co2_per_kwh, doc.NumberWithUnit(costs["grid_co2"], JoinPath(p, "grid_co2"), "kg/kWh"));
+      AIF_ASSIGN_OR_RETURN(c.grid_kg_co2_per_kwh, doc.NumberWithUnit(costs, "grid_co2", JoinPath(p, "grid_co2"), "kg/kWh"));
       present.push_back("grid_co2");
     }
     std::map<std::string, std::string> src;
@@ -182,7 +182,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   }
 
   if (root["find_min_gpus"]) {
-    AIF_ASSIGN_OR_RETURN(s.find_min_gpus, doc.Bool(root["find_min_gpus"], "find_min_gpus"));
+    AIF_ASSIGN_OR_RETURN(s.find_min_gpus, doc.Bool(root, "find_min_gpus", "find_min_gpus"));
   }
 
   if (const YAML::Node plan = root["plan"]) {
@@ -196,11 +196,11 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     }
     if (!plan["dp"]) p.dp = static_cast<int>(std::max(1LL, s.cluster.gpus / (1LL * p.tp * p.pp * p.cp)));
     if (plan["zero_stage"]) {
-      AIF_ASSIGN_OR_RETURN(long long z, doc.Integer(plan["zero_stage"], "plan.zero_stage", 0, 3));
+      AIF_ASSIGN_OR_RETURN(long long z, doc.Integer(plan, "zero_stage", "plan.zero_stage", 0, 3));
       p.zero_stage = static_cast<int>(z);
     }
     if (plan["recompute"]) {
-      AIF_ASSIGN_OR_RETURN(std::string r, doc.String(plan["recompute"], "plan.recompute"));
+      AIF_ASSIGN_OR_RETURN(std::string r, doc.String(plan, "recompute", "plan.recompute"));
       auto rm = train::ParseRecompute(r);
       if (!rm.ok()) return doc.Error(plan["recompute"], "plan.recompute", rm.status().message());
       p.recompute = *rm;

@@ -214,4 +214,38 @@ Status YamlDocument::ReadSources(const YAML::Node& entry, const std::string& pat
   return Status::Ok();
 }
 
+// `parent[key]`, or an error at the parent's position naming the missing key.
+#define AIF_CHILD_OR_ERROR(parent, key, path)                                   \
+  const YAML::Node child = (parent)[key];                                        \
+  if (!child.IsDefined()) return Error(parent, path, "missing required key");
+
+Result<std::string> YamlDocument::String(const YAML::Node& parent, const char* key, std::string_view path) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return String(child, path);
+}
+Result<double> YamlDocument::Number(const YAML::Node& parent, const char* key, std::string_view path) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return Number(child, path);
+}
+Result<long long> YamlDocument::Integer(const YAML::Node& parent, const char* key, std::string_view path, long long min,
+                                        long long max) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return Integer(child, path, min, max);
+}
+Result<bool> YamlDocument::Bool(const YAML::Node& parent, const char* key, std::string_view path) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return Bool(child, path);
+}
+Result<double> YamlDocument::Quantity(const YAML::Node& parent, const char* key, std::string_view path,
+                                      Dimension dimension) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return Quantity(child, path, dimension);
+}
+Result<double> YamlDocument::NumberWithUnit(const YAML::Node& parent, const char* key, std::string_view path,
+                                            std::string_view unit) const {
+  AIF_CHILD_OR_ERROR(parent, key, path);
+  return NumberWithUnit(child, path, unit);
+}
+#undef AIF_CHILD_OR_ERROR
+
 }  // namespace aif::config

@@ -39,6 +39,17 @@ class YamlDocument {
   Status ExpectMap(const YAML::Node& node, std::string_view path) const;
   Status ExpectSequence(const YAML::Node& node, std::string_view path) const;
 
+  // The same readers for `parent[key]`: a missing key is reported at the parent's line and column.
+  Result<std::string> String(const YAML::Node& parent, const char* key, std::string_view path) const;
+  Result<double> Number(const YAML::Node& parent, const char* key, std::string_view path) const;
+  Result<long long> Integer(const YAML::Node& parent, const char* key, std::string_view path, long long min,
+                            long long max) const;
+  Result<bool> Bool(const YAML::Node& parent, const char* key, std::string_view path) const;
+  Result<double> Quantity(const YAML::Node& parent, const char* key, std::string_view path,
+                          Dimension dimension) const;
+  Result<double> NumberWithUnit(const YAML::Node& parent, const char* key, std::string_view path,
+                                std::string_view unit) const;
+
   Result<std::string> String(const YAML::Node& node, std::string_view path) const;
   Result<double> Number(const YAML::Node& node, std::string_view path) const;
   Result<long long> Integer(const YAML::Node& node, std::string_view path, long long min, long long max) const;
