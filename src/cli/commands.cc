@@ -165,7 +165,7 @@ int Plan(const std::string& path, int threads, int top, bool explain, std::ostre
                      result->evaluated / std::max(result->seconds, 1e-9), threads);
   double steps = scenario->tokens > 0 ? scenario->tokens / (1.0 * job.global_batch * job.seq_len) : 0;
   out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
-                     "mem (GB)", steps > 0 ? "  days to train" : "");
+                     "mem (GB)", steps > 0 ? "  compute days" : "");
   int rank = 0;
   for (const auto& r : result->best) {
     const auto& e = r.estimate;
