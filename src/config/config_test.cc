@@ -497,3 +497,36 @@ reliability:
 
 }  // namespace
 }  // namespace aif::config
+
+namespace aif::config {
+namespace {
+
+TEST(Scenario, OversubscriptionSlowsCrossDomainTraffic) {
+  auto scenario = [](const char* ratio) {
+    std::string text = std::string(R"(cluster: {system: dgx-h100, gpus: 64)") + ratio + R"(}
+model: llama3-70b
+training: {seq_len: 8192, global_batch: 8, precision: bf16}
+plan: {tp: 8, pp: 1, dp: 8, zero_stage: 0}
+)";
+    return ParseScenario(text, "s.yaml", ::aif::testing::BuiltinCatalog());
+  };
+  Result<Scenario> flat = scenario("");
+  Result<Scenario> over = scenario(", oversubscription: 4");
+  ASSERT_TRUE(flat.ok()) << flat.status().ToString();
+  ASSERT_TRUE(over.ok()) << over.status().ToString();
+  EXPECT_EQ(over->cluster.scale_out_oversubscription, 4);
+  auto a = train::EstimateStep(flat->job, flat->cluster, *flat->plan);
+  auto b = train::EstimateStep(over->job, over->cluster, *over->plan);
+  ASSERT_TRUE(a.ok() && b.ok());
+  // One micro-batch: the data-parallel all-reduce of 8 ranks in 8 different nodes is not hidden
+  // behind the backward, and takes 4x the NIC time at 4:1.
+  EXPECT_GT(b->at(train::TimeComponent::kDpComm).value(), a->at(train::TimeComponent::kDpComm).value());
+  EXPECT_GE(b->step_time.value(), a->step_time.value());
+
+  Result<Scenario> bad = scenario(", oversubscription: 0.5");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(::aif::testing::HasText(bad.status().message(), "s.yaml:1:57: cluster.oversubscription: expected a ratio"));
+}
+
+}  // namespace
+}  // namespace aif::config

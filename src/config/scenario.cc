@@ -40,12 +40,20 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription"}));
   AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster, "system", "cluster.system"));
   AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster, "gpus", "cluster.gpus", 1, 100000000));
   auto c = train::MakeCluster(cat, system, static_cast<int>(gpus));
   if (!c.ok()) return doc.Error(cluster["system"], "cluster.system", c.status().message());
   s.cluster = std::move(*c);
+  if (cluster["oversubscription"]) {
+    AIF_ASSIGN_OR_RETURN(s.cluster.scale_out_oversubscription,
+                         doc.Number(cluster, "oversubscription", "cluster.oversubscription"));
+    if (s.cluster.scale_out_oversubscription < 1 || s.cluster.scale_out_oversubscription > 64) {
+      return doc.Error(cluster["oversubscription"], "cluster.oversubscription",
+                       "expected a ratio between 1 (non-blocking) and 64");
+    }
+  }
 
   // A catalog id, or a whole shape inline (the catalog's model schema, with sources).
   if (root["model"].IsMap()) {

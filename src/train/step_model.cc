@@ -61,7 +61,7 @@ class StepModel {
     scale_up_.bandwidth = BytesPerSecond(c_.accelerator.scale_up_bandwidth.value() * c_.efficiency.scale_up);
     scale_up_.latency = c_.efficiency.scale_up_latency;
     scale_out_.bandwidth = BytesPerSecond(c_.fabric.port_bandwidth.value() * c_.system.nics_per_gpu *
-                                          c_.efficiency.scale_out);
+                                          c_.efficiency.scale_out / std::max(1.0, c_.scale_out_oversubscription));
     scale_out_.latency = c_.fabric.latency;
     tp_group_ = Group(p_.tp, 1);
     cp_group_ = Group(p_.cp, p_.tp);

@@ -30,6 +30,10 @@ struct Cluster {
   catalog::Fabric fabric;
   catalog::KernelEfficiency efficiency;
   int gpus = 1;
+  // Scale-out fat-tree oversubscription (2 = 2:1). Without a leaf-level topology (the `net`
+  // module's job), traffic leaving an NVLink domain is taken to cross the oversubscribed tier:
+  // its bandwidth is divided by this ratio, an upper bound on the slowdown.
+  double scale_out_oversubscription = 1;
 
   // GPUs of this job in one NVLink domain: the largest divisor of `gpus` not above the system's
   // domain (jobs fill whole domains; 256 GPUs on 72-GPU racks use 64 per rack).
