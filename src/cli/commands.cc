@@ -41,6 +41,12 @@ Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
   return cat;
 }
 
+// The named scenario file, or the built-in default when `path` is empty.
+Result<config::Scenario> LoadScenario(const std::string& path) {
+  AIF_ASSIGN_OR_RETURN(catalog::Catalog cat, LoadCatalog(""));
+  return path.empty() ? config::LoadDefaultScenario(cat) : config::LoadScenarioFile(path, cat);
+}
+
 struct EstimateOptions {
   bool explain = false;
   std::string json_path;
@@ -70,9 +76,7 @@ int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, 
 
 int RunScenario(const std::string& path, const EstimateOptions& opt, int threads, std::ostream& out,
                 std::ostream& err) {
-  auto cat = LoadCatalog("");
-  if (!cat.ok()) return Fail(err, cat.status());
-  auto scenario = path.empty() ? config::LoadDefaultScenario(*cat) : config::LoadScenarioFile(path, *cat);
+  auto scenario = LoadScenario(path);
   if (!scenario.ok()) return Fail(err, scenario.status());
   train::FactoryRunInputs inputs = scenario->RunInputs();
   inputs.search.threads = threads;
@@ -146,9 +150,7 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
 }
 
 int Plan(const std::string& path, int threads, int top, bool explain, std::ostream& out, std::ostream& err) {
-  auto cat = LoadCatalog("");
-  if (!cat.ok()) return Fail(err, cat.status());
-  auto scenario = path.empty() ? config::LoadDefaultScenario(*cat) : config::LoadScenarioFile(path, *cat);
+  auto scenario = LoadScenario(path);
   if (!scenario.ok()) return Fail(err, scenario.status());
   train::SearchOptions options;
   options.threads = threads;

@@ -8,8 +8,6 @@
 namespace aif::config {
 namespace {
 
-using catalog::Sources;
-
 Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
                                               "scale_up_bandwidth", "tdp", "usual_training_precision", "sources", "notes"}));

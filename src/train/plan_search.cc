@@ -17,10 +17,6 @@ std::vector<int> Divisors(int n, int limit) {
   return d;
 }
 
-struct Candidate {
-  ParallelPlan plan;
-};
-
 struct Outcome {
   std::vector<RankedPlan> feasible;
   std::map<std::string, long long> rejected;
@@ -39,7 +35,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
   const catalog::Model& m = job.model;
   if (cluster.gpus <= 0) return InvalidArgument("the cluster has no GPUs");
   SearchResult result;
-  std::vector<Candidate> candidates;
+  std::vector<ParallelPlan> candidates;
   auto reject = [&](const std::string& why, long long n = 1) { result.rejected[why] += n; };
 
   int max_tp = options.max_tp > 0 ? options.max_tp : cluster.system.nvlink_domain;
@@ -66,9 +62,9 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
                 continue;
               }
               for (int zero : options.zero_stages) {
-                Candidate c;
-                c.plan.tp = tp; c.plan.pp = pp; c.plan.vp = vp; c.plan.cp = cp; c.plan.ep = ep; c.plan.dp = dp;
-                c.plan.micro_batch = mbs; c.plan.zero_stage = zero;
+                ParallelPlan c;
+                c.tp = tp; c.pp = pp; c.vp = vp; c.cp = cp; c.ep = ep; c.dp = dp;
+                c.micro_batch = mbs; c.zero_stage = zero;
                 candidates.push_back(c);
               }
             }
@@ -85,7 +81,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
     for (size_t i = static_cast<size_t>(t); i < candidates.size(); i += static_cast<size_t>(threads)) {
       // Recompute only ever costs time: the lightest mode that fits is the plan's best, so the
       // heavier modes are not estimated once one fits.
-      ParallelPlan plan = candidates[i].plan;
+      ParallelPlan plan = candidates[i];
       bool placed = false;
       for (Recompute r : options.recompute) {
         plan.recompute = r;

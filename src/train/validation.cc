@@ -44,11 +44,20 @@ double PredictMetric(Metric metric, const StepEstimate& e, const TrainingJob& jo
   return 0;
 }
 
+namespace {
+
+// The row's plan with its stated recompute, or the lightest that fits when it states none.
+Result<StepEstimate> EstimateCase(const ValidationCase& c) {
+  return c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
+                           : EstimateStepLightestRecompute(c.job, c.cluster, c.plan);
+}
+
+}  // namespace
+
 void EvaluateRow(ValidationRow& row) {
   if (!row.input) return;
   const ValidationCase& c = *row.input;
-  Result<StepEstimate> e = c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
-                                             : EstimateStepLightestRecompute(c.job, c.cluster, c.plan);
+  Result<StepEstimate> e = EstimateCase(c);
   if (!e.ok()) {
     row.ok = false;
     row.reason = e.status().message();
@@ -94,8 +103,7 @@ ErrorStats Stats(const std::vector<const ValidationRow*>& rows) {
 
 Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   SearchComparison out;
-  AIF_ASSIGN_OR_RETURN(StepEstimate published, c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
-                                                                   : EstimateStepLightestRecompute(c.job, c.cluster, c.plan));
+  AIF_ASSIGN_OR_RETURN(StepEstimate published, EstimateCase(c));
   SearchOptions options;
   options.top = 1;
   AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(c.job, c.cluster, options));
