@@ -357,6 +357,9 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   estimate->add_option("--micro-batch", plan.micro_batch)->check(CLI::PositiveNumber);
   estimate->add_option("--zero", plan.zero_stage, "0, 1 (distributed optimizer), 2, 3 (FSDP)")->check(CLI::Range(0, 3));
   estimate->add_option("--recompute", recompute, "none, selective, full");
+  estimate->add_option("--recompute-layers", plan.recompute_layers,
+                       "With full recompute: layers per pipeline rank that recompute (default 0: all)")
+      ->check(CLI::NonNegativeNumber);
   estimate->add_option("--task", task, "pretrain, sft, lora");
   estimate->add_flag("--explain", est_opt.explain, "Print where the time and the memory go");
   estimate->add_option("--json", est_opt.json_path, "Write the estimate as JSON to this file");

@@ -81,6 +81,7 @@ ordered PlanJson(const train::RankedPlan& ranked) {
   j["micro_batch"] = p.micro_batch;
   j["zero_stage"] = p.zero_stage;
   j["recompute"] = train::RecomputeName(p.recompute);
+  j["recompute_layers"] = p.recompute == train::Recompute::kFull ? p.recompute_layers : 0;
   j["sequence_parallel"] = p.sequence_parallel;
   j["grad_accumulation"] = e.grad_accumulation;
   j["step_time_s"] = Number(e.step_time.value());
@@ -671,7 +672,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
 
 std::string PlansCsv(const train::FactoryRun& run) {
   std::string csv =
-      "rank,tp,pp,vp,cp,ep,dp,micro_batch,zero_stage,recompute,step_time_s,"
+      "rank,tp,pp,vp,cp,ep,dp,micro_batch,zero_stage,recompute,recompute_layers,step_time_s,"
       "tokens_per_s_per_gpu,mfu,memory_gb,days_to_train\n";
   int rank = 0;
   for (const train::RankedPlan& ranked : RankedPlans(run)) {
@@ -687,6 +688,7 @@ std::string PlansCsv(const train::FactoryRun& run) {
                                        std::to_string(p.micro_batch),
                                        std::to_string(p.zero_stage),
                                        train::RecomputeName(p.recompute),
+                                       std::to_string(p.recompute == train::Recompute::kFull ? p.recompute_layers : 0),
                                        Text(e.step_time.value()),
                                        Text(e.tokens_per_second_per_gpu),
                                        Text(e.mfu),

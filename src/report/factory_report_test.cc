@@ -506,12 +506,12 @@ TEST(PlansCsvTest, HeaderAndOneRowPerPlan) {
   std::vector<std::string> lines = Lines(PlansCsv(run));
   ASSERT_EQ(lines.size(), 1 + run.search.best.size());
   EXPECT_EQ(lines[0],
-            "rank,tp,pp,vp,cp,ep,dp,micro_batch,zero_stage,recompute,step_time_s,"
+            "rank,tp,pp,vp,cp,ep,dp,micro_batch,zero_stage,recompute,recompute_layers,step_time_s,"
             "tokens_per_s_per_gpu,mfu,memory_gb,days_to_train");
   double days = run.steps * 2.5123456789 / 86400 * 1.1;
   std::string expected_days = fmt::format("{}", std::stod(fmt::format("{:.6g}", days)));
-  EXPECT_EQ(lines[1], "1,4,2,1,1,1,8,1,1,none,2.51235,6521.4,0.412346,107.623," + expected_days);
-  EXPECT_TRUE(lines[3].starts_with("3,2,4,1,1,1,8,1,1,none,3.1,"));
+  EXPECT_EQ(lines[1], "1,4,2,1,1,1,8,1,1,none,0,2.51235,6521.4,0.412346,107.623," + expected_days);
+  EXPECT_TRUE(lines[3].starts_with("3,2,4,1,1,1,8,1,1,none,0,3.1,"));
   // days_to_train agrees with summary.json's top plans.
   json s = json::parse(FactorySummaryJson(run));
   EXPECT_EQ(Shown(s["top_plans"][0]["days_to_train"]), expected_days);

@@ -68,6 +68,7 @@ std::string ParallelPlan::ToString() const {
   if (zero_stage == 3) s += " fsdp";
   else if (zero_stage > 0) s += fmt::format(" zero{}", zero_stage);
   if (recompute != Recompute::kNone) s += fmt::format(" recompute={}", RecomputeName(recompute));
+  if (recompute == Recompute::kFull && recompute_layers > 0) s += fmt::format("({} layers/stage)", recompute_layers);
   return s;
 }
 
@@ -96,6 +97,12 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
                                        m.layers, 1LL * p.pp * p.vp));
   }
   if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
+  if (p.recompute_layers < 0) {
+    return InvalidArgument(fmt::format("recompute_layers must be 0 (all) or positive, got {}", p.recompute_layers));
+  }
+  if (p.recompute_layers > 0 && p.recompute != Recompute::kFull) {
+    return InvalidArgument("recompute_layers applies to full recompute only");
+  }
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",
                                        job.global_batch, p.micro_batch, p.dp));

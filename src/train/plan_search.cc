@@ -85,7 +85,9 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
       bool placed = false;
       for (Recompute r : options.recompute) {
         plan.recompute = r;
-        Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+        Result<StepEstimate> e = r == Recompute::kFull ? EstimateStepFewestRecomputeLayers(job, cluster, plan)
+                                                       : EstimateStep(job, cluster, plan);
+        if (e.ok()) plan.recompute_layers = e->recompute_layers;
         ++out.evaluated;
         if (!e.ok()) {
           ++out.rejected[e.status().message()];

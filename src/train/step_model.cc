@@ -97,6 +97,11 @@ class StepModel {
   }
 
   LayerCost Layer(int layer) const;
+  // Share of a rank's layers that run full recompute (1 unless block recompute limits it).
+  double RecomputeShare() const {
+    if (p_.recompute != Recompute::kFull || p_.recompute_layers <= 0) return 1;
+    return std::min(1.0, p_.recompute_layers * p_.pp / std::max(1.0, 1.0 * m_.layers));
+  }
   LayerCost Head() const;  // logits and loss (+ multi-token prediction)
   double ActivationBytesPerLayer(int layer, Recompute r) const;
 
@@ -300,13 +305,14 @@ StepEstimate StepModel::Run() {
   const int m = p_.GradientAccumulation(job_.global_batch);
   e.grad_accumulation = m;
   e.recompute = p_.recompute;
+  e.recompute_layers = p_.recompute == Recompute::kFull ? p_.recompute_layers : 0;
 
   // Sum the layers once; each pipeline rank runs 1/pp of them (frameworks balance stages,
   // counting the embedding and the loss as layers).
   // Layers differ only in being dense or MoE and in using a sliding window: cost each kind
   // once (on a representative layer) and weight it by its count.
   Pass fwd, bwd, recompute;
-  double act_per_stage_layers = 0;
+  double act_per_stage_layers = 0, act_full_layers = 0;
   int kind_count[4] = {0, 0, 0, 0};
   int kind_layer[4] = {-1, -1, -1, -1};
   for (int l = 0; l < m_.layers; ++l) {
@@ -323,6 +329,14 @@ StepEstimate StepModel::Run() {
     if (p_.recompute == Recompute::kFull) recompute += lc.fwd.Scaled(n);
     if (p_.recompute == Recompute::kSelective) recompute.elementwise += n * lc.selective_recompute;
     act_per_stage_layers += n * ActivationBytesPerLayer(kind_layer[kind], p_.recompute);
+    if (p_.recompute == Recompute::kFull) act_full_layers += n * ActivationBytesPerLayer(kind_layer[kind], Recompute::kNone);
+  }
+  // Block recompute: only recompute_layers of each rank's layers recompute; the rest keep all
+  // their activations.
+  const double recompute_share = RecomputeShare();
+  if (recompute_share < 1) {
+    recompute = recompute.Scaled(recompute_share);
+    act_per_stage_layers = recompute_share * act_per_stage_layers + (1 - recompute_share) * act_full_layers;
   }
   LayerCost head = Head();
   fwd += head.fwd;
@@ -429,7 +443,9 @@ StepEstimate StepModel::Run() {
   e.fits_in_memory = mem_total <= c_.accelerator.hbm_capacity;
 
   e.model_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, false);
-  e.hardware_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, p_.recompute == Recompute::kFull);
+  e.hardware_flops = e.model_flops + recompute_share * (MegatronStepFlops(m_, job_.seq_len, job_.global_batch,
+                                                                         p_.recompute == Recompute::kFull) -
+                                                       e.model_flops);
   double seconds = e.step_time.value();
   e.tokens_per_second_per_gpu = 1.0 * job_.global_batch * job_.seq_len / seconds / c_.gpus;
   auto peak = c_.accelerator.Peak(prec_);
@@ -480,15 +496,37 @@ Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster
   return model.Run();
 }
 
+Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
+                                                       ParallelPlan plan) {
+  plan.recompute = Recompute::kFull;
+  plan.recompute_layers = 0;
+  Result<StepEstimate> best = EstimateStep(job, cluster, plan);
+  if (!best.ok() || !best->fits_in_memory) return best;
+  // Memory falls as layers are added: bisect for the fewest that fit.
+  int lo = 0, hi = (job.model.layers + plan.pp - 1) / plan.pp;  // hi fits (every layer)
+  while (hi - lo > 1) {
+    plan.recompute_layers = (lo + hi) / 2;
+    Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+    if (!e.ok()) return e;
+    if (e->fits_in_memory) {
+      hi = plan.recompute_layers;
+      best = std::move(e);
+    } else {
+      lo = plan.recompute_layers;
+    }
+  }
+  return best;
+}
+
 Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
                                                    ParallelPlan plan) {
-  Result<StepEstimate> last = Internal("no recompute mode tried");
-  for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+  plan.recompute_layers = 0;
+  for (Recompute r : {Recompute::kNone, Recompute::kSelective}) {
     plan.recompute = r;
-    last = EstimateStep(job, cluster, plan);
-    if (!last.ok() || last->fits_in_memory) return last;
+    Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+    if (!e.ok() || e->fits_in_memory) return e;
   }
-  return last;
+  return EstimateStepFewestRecomputeLayers(job, cluster, plan);
 }
 
 std::string ExplainStep(const StepEstimate& e) {

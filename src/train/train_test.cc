@@ -499,6 +499,45 @@ TEST(StepModel, LightestRecomputeStopsAtTheFirstThatFits) {
   EXPECT_FALSE(big->fits_in_memory);
 }
 
+TEST(StepModel, BlockRecomputeTradesTimeForMemoryLayerByLayer) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  const Cluster cluster = H100Cluster(8);
+  ParallelPlan plan = Plan(2, 1, 4, 4);
+  plan.recompute = Recompute::kFull;
+  const StepEstimate all = Estimate(job, cluster, plan);
+  StepEstimate previous = all;
+  for (int layers : {24, 16, 8, 1}) {
+    plan.recompute_layers = layers;
+    const StepEstimate e = Estimate(job, cluster, plan);
+    EXPECT_LT(e.step_time, previous.step_time) << layers;
+    EXPECT_GT(e.memory_total, previous.memory_total) << layers;
+    EXPECT_LT(e.hardware_flops, previous.hardware_flops) << layers;
+    EXPECT_EQ(e.recompute_layers, layers);
+    previous = e;
+  }
+  plan.recompute_layers = 32;  // every layer of the rank: the same as full recompute
+  EXPECT_DOUBLE_EQ(Estimate(job, cluster, plan).step_time.value(), all.step_time.value());
+  plan.recompute = Recompute::kSelective;
+  EXPECT_FALSE(EstimateStep(job, cluster, plan).ok());  // layers are for full recompute only
+}
+
+TEST(StepModel, LightestRecomputeRecomputesTheFewestLayersThatFit) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  const Cluster cluster = H100Cluster(8);
+  ParallelPlan plan = Plan(2, 1, 4, 4);
+  auto best = EstimateStepLightestRecompute(job, cluster, plan);
+  ASSERT_TRUE(best.ok()) << best.status().ToString();
+  ASSERT_EQ(best->recompute, Recompute::kFull);
+  ASSERT_GT(best->recompute_layers, 0);
+  ASSERT_LT(best->recompute_layers, 32);
+  EXPECT_TRUE(best->fits_in_memory);
+  plan.recompute = Recompute::kFull;
+  plan.recompute_layers = best->recompute_layers - 1;
+  EXPECT_FALSE(Estimate(job, cluster, plan).fits_in_memory);
+  plan.recompute_layers = 0;
+  EXPECT_LT(best->step_time, Estimate(job, cluster, plan).step_time);
+}
+
 // ---------------------------------------------------------------- activation memory
 
 // Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.3: with full recompute each layer keeps only

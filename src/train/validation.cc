@@ -63,7 +63,10 @@ void EvaluateRow(ValidationRow& row) {
     row.reason = e.status().message();
     return;
   }
-  if (!c.recompute_given) row.assumptions.push_back(fmt::format("recompute={} (lightest that fits)", RecomputeName(e->recompute)));
+  if (!c.recompute_given) {
+    std::string layers = e->recompute_layers > 0 ? fmt::format(" of {} layers per pipeline rank", e->recompute_layers) : "";
+    row.assumptions.push_back(fmt::format("recompute={}{} (lightest that fits)", RecomputeName(e->recompute), layers));
+  }
   row.predicted = PredictMetric(c.metric, *e, c.job, c.cluster);
   row.ape_pct = 100.0 * std::fabs(row.predicted - c.measured) / std::fabs(c.measured);
   row.ok = true;

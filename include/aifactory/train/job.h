@@ -55,6 +55,10 @@ struct ParallelPlan {
   // 2: gradients sharded too; 3: parameters sharded too (FSDP).
   int zero_stage = 1;
   Recompute recompute = Recompute::kNone;
+  // With full recompute: how many layers of each pipeline rank recompute (Megatron-Core
+  // --recompute-method block --recompute-num-layers); the others keep all their activations.
+  // 0 means every layer.
+  int recompute_layers = 0;
   bool sequence_parallel = true;
 
   int GradientAccumulation(int global_batch) const { return global_batch / (micro_batch * dp); }

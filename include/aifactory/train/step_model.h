@@ -40,6 +40,7 @@ struct StepEstimate {
   bool fits_in_memory = true;
   int grad_accumulation = 1;
   Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
+  int recompute_layers = 0;                 // with full recompute: layers per rank (0: all)
   double model_flops = 0;     // per step, whole job: Megatron formula, no recompute
   double hardware_flops = 0;  // per step, whole job: Megatron formula with recompute counted
   double tokens_per_second_per_gpu = 0;
@@ -55,7 +56,12 @@ struct StepEstimate {
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
 
-// Tries recompute none, then selective, then full, and returns the first that fits (or full).
+// Full recompute of the fewest layers per pipeline rank that fit in memory (block recompute);
+// every layer when even that does not fit (the estimate then says it does not fit).
+Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
+                                                       ParallelPlan plan);
+// Tries recompute none, then selective, then full recompute of as few layers per pipeline rank
+// as fit (block recompute), and returns the first that fits (or full recompute of every layer).
 Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
                                                    ParallelPlan plan);
 
