@@ -117,7 +117,7 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
   if (n["name"]) { AIF_ASSIGN_OR_RETURN(m.name, doc.String(n, "name", JoinPath(path, "name"))); }
   auto integer = [&](const YAML::Node& parent, const std::string& p, const char* key, int* out, bool required) -> Status {
     if (!parent[key]) {
-      if (required) return doc.Error(parent, JoinPath(p, key), "missing");
+      if (required) return doc.Error(parent, JoinPath(p, key), "missing required key");
       return Status::Ok();
     }
     AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(parent[key], JoinPath(p, key), 0, 1LL << 31));
@@ -208,7 +208,7 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
   for (auto [key, field] : {std::pair{"gemm_16bit", &k.gemm_16bit}, {"gemm_8bit", &k.gemm_8bit}, {"gemm_4bit", &k.gemm_4bit},
                             {"grouped_gemm", &k.grouped_gemm}, {"attention", &k.attention}, {"memory", &k.memory}, {"scale_up", &k.scale_up},
                             {"scale_out", &k.scale_out}}) {
-    if (!n[key]) return doc.Error(n, JoinPath(path, key), "missing");
+    if (!n[key]) return doc.Error(n, JoinPath(path, key), "missing required key");
     AIF_ASSIGN_OR_RETURN(double v, doc.Number(n[key], JoinPath(path, key)));
     if (v <= 0 || v > 1) return doc.Error(n[key], JoinPath(path, key), "an efficiency must be in (0, 1]");
     *field = v;

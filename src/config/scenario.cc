@@ -56,7 +56,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   }
 
   // A catalog id, or a whole shape inline (the catalog's model schema, with sources).
-  if (root["model"].IsMap()) {
+  // (A missing key is a zombie node in yaml-cpp: IsMap() on it throws, so test it first.)
+  if (root["model"] && root["model"].IsMap()) {
     AIF_ASSIGN_OR_RETURN(s.job.model, ParseModel(doc, root["model"], "model"));
   } else {
     AIF_ASSIGN_OR_RETURN(std::string model_id, doc.String(root, "model", "model"));
@@ -97,9 +98,13 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     AIF_RETURN_IF_ERROR(doc.CheckKeys(rel, p, {"interruptions_per_gpu_hour", "components", "restart",
                                                "checkpoint_write_bandwidth", "sources"}));
     std::vector<std::string> present;
-    auto rate = [&](const YAML::Node& node, const std::string& path) -> Result<double> {
-      AIF_ASSIGN_OR_RETURN(double v, doc.Number(node, path));
-      if (v < 0 || v > 1) return doc.Error(node, path, "expected a rate in [0, 1] per GPU-hour");
+    // `parent.interruptions_per_gpu_hour`; when it is missing, the error points at `parent`.
+    auto rate = [&](const YAML::Node& parent, const std::string& path) -> Result<double> {
+      AIF_ASSIGN_OR_RETURN(double v, doc.Number(parent, "interruptions_per_gpu_hour", path));
+      if (v < 0 || v > 1) {
+        return doc.Error(parent["interruptions_per_gpu_hour"], path,
+                         "expected a rate in [0, 1] per GPU-hour");
+      }
       return v;
     };
     // Either one total rate, or one rate per component (each with its own source) that add up.
@@ -115,7 +120,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
         const std::string ip = JoinPath(cp, i);
         AIF_RETURN_IF_ERROR(doc.CheckKeys(comps[i], ip, {"name", "interruptions_per_gpu_hour", "source"}));
         AIF_ASSIGN_OR_RETURN(std::string name, doc.String(comps[i], "name", JoinPath(ip, "name")));
-        AIF_ASSIGN_OR_RETURN(double r, rate(comps[i]["interruptions_per_gpu_hour"], JoinPath(ip, "interruptions_per_gpu_hour")));
+        AIF_ASSIGN_OR_RETURN(double r, rate(comps[i], JoinPath(ip, "interruptions_per_gpu_hour")));
         AIF_ASSIGN_OR_RETURN(std::string source, doc.String(comps[i], "source", JoinPath(ip, "source")));
         s.failure_components.emplace_back(name, r);
         s.reliability.interruptions_per_gpu_hour += r;
@@ -123,7 +128,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       }
     } else {
       AIF_ASSIGN_OR_RETURN(s.reliability.interruptions_per_gpu_hour,
-                           rate(rel["interruptions_per_gpu_hour"], JoinPath(p, "interruptions_per_gpu_hour")));
+                           rate(rel, JoinPath(p, "interruptions_per_gpu_hour")));
       present.push_back("interruptions_per_gpu_hour");
     }
     AIF_ASSIGN_OR_RETURN(double restart, doc.Quantity(rel, "restart", JoinPath(p, "restart"), Dimension::kSeconds));

@@ -59,6 +59,28 @@ std::string Location(const std::string& file, const YAML::Mark& mark) {
   return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
 }
 
+// The position of the key whose value is `value`, searching at most `*budget` entries under
+// `node`. yaml-cpp places an empty value (`key:` and nothing after it) at the next token, often
+// on a later line, so such a value is reported at its key instead.
+bool FindKeyOf(const YAML::Node& node, const YAML::Node& value, int* budget, YAML::Mark* mark) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (--*budget < 0) return false;
+      if (kv.second.is(value)) {
+        *mark = kv.first.Mark();
+        return true;
+      }
+      if (FindKeyOf(kv.second, value, budget, mark)) return true;
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (--*budget < 0) return false;
+      if (FindKeyOf(item, value, budget, mark)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string JoinPath(std::string_view base, std::string_view key) {
@@ -100,8 +122,20 @@ Result<YamlDocument> YamlDocument::Load(const std::string& path, const YamlLimit
 }
 
 Status YamlDocument::Error(const YAML::Node& node, std::string_view path, std::string_view message) const {
-  // A key that is absent has no position; the path still names it.
-  std::string where = node.IsDefined() ? Location(file_, node.Mark()) : file_;
+  // A key that is absent has no position (callers pass its parent instead); the path still
+  // names it.
+  std::string where = file_;
+  if (node.IsDefined()) {
+    YAML::Mark mark = node.Mark();
+    if (node.IsNull()) {
+      int budget = 1 << 20;
+      FindKeyOf(root_, node, &budget, &mark);
+    }
+    if (mark.is_null()) mark = YAML::Mark();  // an empty document: its start
+    where = Location(file_, mark);
+  }
+  // The document itself has no key path.
+  if (path.empty()) return InvalidArgument(fmt::format("{}: {}", where, message));
   return InvalidArgument(fmt::format("{}: {}: {}", where, path, message));
 }
 
@@ -205,6 +239,9 @@ Status YamlDocument::ReadSources(const YAML::Node& entry, const std::string& pat
   }
   AIF_RETURN_IF_ERROR(ExpectMap(node, JoinPath(path, "sources")));
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      return Error(kv.first, JoinPath(path, "sources"), "keys must be plain strings");
+    }
     AIF_ASSIGN_OR_RETURN(std::string text, String(kv.second, JoinPath(JoinPath(path, "sources"), kv.first.Scalar())));
     (*out)[kv.first.Scalar()] = text;
   }
