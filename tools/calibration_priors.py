@@ -91,3 +91,11 @@ DERATE_FROM = {"h200": "h100-sxm"}
 
 # Every accelerator shares the NVLink per-hop latency model of NCCL.
 SCALE_UP_LATENCY = ("3.4 us", NCCL_TUNING)
+
+# Host (CPU) time per launched kernel, in microseconds: the CUDA runtime launch on the CPU side is
+# 5-20 us (Holistic Trace Analysis docs, facebookresearch/HolisticTraceAnalysis
+# docs/source/features/cuda_kernel_launch_stats.rst, "Short GPU kernels"); the start value is its
+# midpoint. The framework's own dispatch (PyTorch dispatcher, Python module code) comes on top,
+# which is what the fit may add.
+HOST_KERNEL_US = (12.5, "facebookresearch/HolisticTraceAnalysis docs/source/features/cuda_kernel_launch_stats.rst "
+                        "('the launch time on the CPU side is between 5-20 microseconds') -> midpoint")

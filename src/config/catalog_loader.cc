@@ -201,7 +201,8 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
 
 Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm",
-                                              "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "sources", "notes"}));
+                                              "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "host_kernel",
+                                              "sources", "notes"}));
   catalog::KernelEfficiency k;
   AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n, "accelerator", JoinPath(path, "accelerator")));
   std::vector<std::string> present;
@@ -217,6 +218,10 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
   AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(n, "scale_up_latency", JoinPath(path, "scale_up_latency"), Dimension::kSeconds));
   k.scale_up_latency = Seconds(lat);
   present.push_back("scale_up_latency");
+  AIF_ASSIGN_OR_RETURN(double host, doc.Quantity(n, "host_kernel", JoinPath(path, "host_kernel"), Dimension::kSeconds));
+  if (host < 0 || host > 1e-3) return doc.Error(n["host_kernel"], JoinPath(path, "host_kernel"), "must be between 0 and 1 ms");
+  k.host_kernel = Seconds(host);
+  present.push_back("host_kernel");
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));
   Status s = cat->Add(std::move(k));
   return s.ok() ? s : doc.Error(n, path, s.message());

@@ -45,6 +45,9 @@ struct LayerCost {
   // for MLA, the up-projections from the latent (Megatron-Core recompute_modules layernorm,
   // moe_act/mlp activation, mla_up_proj).
   double selective_recompute = 0;
+  // Host (CPU) time to launch the forward's kernels from an eager framework; the backward
+  // launches about twice as many (input and weight gradients).
+  double host_fwd = 0;
 };
 
 class StepModel {
@@ -86,6 +89,7 @@ class StepModel {
     return perf::GemmTime(dev_, m, n, k, prec_, count).value();
   }
   double Mem(double bytes) const { return perf::MemoryTime(dev_, Bytes(bytes)).value(); }
+  double HostPerKernel() const { return c_.efficiency.host_kernel.value(); }
   // Backward GEMMs: input gradient and weight gradient, each as costly as the forward; LoRA
   // freezes the base weights and computes only the input gradient.
   double BackwardGemmFactor() const { return lora_ ? 1.0 : 2.0; }
@@ -97,6 +101,7 @@ class StepModel {
   }
 
   LayerCost Layer(int layer) const;
+  double LayerKernels(int layer) const;
   // Share of a rank's layers that run full recompute (1 unless block recompute limits it).
   double RecomputeShare() const {
     if (p_.recompute != Recompute::kFull || p_.recompute_layers <= 0) return 1;
@@ -210,6 +215,7 @@ LayerCost StepModel::Layer(int layer) const {
     tp_comm += tp_block;
   }
   c.selective_recompute = Mem(norm_bytes + activation_bytes) + up_projections;
+  c.host_fwd = LayerKernels(layer) * HostPerKernel();
 
   c.fwd.gemm = fwd_linear;
   c.bwd.gemm = bwd_gemm * fwd_linear;
@@ -228,6 +234,36 @@ LayerCost StepModel::Layer(int layer) const {
     c.bwd.cp = std::max(0.0, 2 * ring - c.bwd.attention);
   }
   return c;
+}
+
+// Kernels one layer's forward launches in Megatron-Core with Transformer Engine, counted from
+// the module structure: each GEMM (plus its input quantization in FP8/FP4 recipes), norm,
+// rotary, attention, activation, residual add and collective is one launch; the router,
+// permutation and token bookkeeping of an MoE layer are counted as the kernels of their fused
+// implementations; Transformer Engine's GroupedLinear launches one GEMM per local expert.
+double StepModel::LayerKernels(int layer) const {
+  const double quant = catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : 1;
+  const double tp_comm = p_.tp > 1 ? 2 : 0;  // all-gather and reduce-scatter around a block
+  double gemms = 2, other = 5 + tp_comm;  // QKV, projection; norm, rotary q/k, attention, add
+  if (m_.mla) {
+    gemms += 3;  // q and kv down- and up-projections beyond the fused QKV
+    other += 4;  // latent norms, split and concatenation of the rope part
+  }
+  if (m_.IsMoeLayer(layer)) {
+    const auto& e = *m_.moe;
+    const double local = std::max(1.0, 1.0 * e.experts / p_.ep);
+    gemms += 1 + 2 * local;  // router; fc1 and fc2 of every local expert
+    other += 2 + 6 + 4 + 1;  // norm, add; router softmax/top-k/aux loss; (un)permute; activation
+    if (p_.ep > 1) other += 2 + 2;  // dispatch and combine all-to-all, split-size copies
+    if (e.shared_experts > 0) {
+      gemms += 2;
+      other += 1 + tp_comm;
+    }
+  } else {
+    gemms += 2;
+    other += 3 + tp_comm;  // norm, activation, add
+  }
+  return gemms * (1 + quant) + other;
 }
 
 LayerCost StepModel::Head() const {
@@ -320,10 +356,13 @@ StepEstimate StepModel::Run() {
     ++kind_count[kind];
     if (kind_layer[kind] < 0) kind_layer[kind] = l;
   }
+  double host_f = 0, host_exposed_f = 0;
   for (int kind = 0; kind < 4; ++kind) {
     if (kind_count[kind] == 0) continue;
     LayerCost lc = Layer(kind_layer[kind]);
     double n = kind_count[kind];
+    host_f += n * lc.host_fwd;
+    host_exposed_f += n * std::max(0.0, lc.host_fwd - lc.fwd.total());
     fwd += lc.fwd.Scaled(n);
     bwd += lc.bwd.Scaled(n);
     if (p_.recompute == Recompute::kFull) recompute += lc.fwd.Scaled(n);
@@ -344,7 +383,14 @@ StepEstimate StepModel::Run() {
   fwd = fwd.Scaled(1.0 / pp);
   bwd = bwd.Scaled(1.0 / pp);
   recompute = recompute.Scaled(1.0 / pp);
-  const double f = fwd.total(), b = bwd.total() + recompute.total();
+  // Host launch time: an MoE layer's dispatcher waits for the routing result on the host
+  // (split sizes for the all-to-all), so the host cannot run ahead of the forward layer by
+  // layer; the backward has no such wait and only its total launch time is exposed.
+  host_f /= pp;
+  host_exposed_f /= pp;
+  const double host_b = 2 * host_f + (p_.recompute == Recompute::kFull ? recompute_share * host_f : 0);
+  const double host_exposed = host_exposed_f + std::max(0.0, host_b - bwd.total() - recompute.total());
+  const double f = fwd.total() + host_exposed_f, b = bwd.total() + recompute.total() + (host_exposed - host_exposed_f);
 
   // Pipeline: gradient accumulation over m micro-batches plus the (pp-1)/vp bubble of the
   // (interleaved) 1F1B schedule (Narayanan et al. 2021).
@@ -410,6 +456,7 @@ StepEstimate StepModel::Run() {
   add(TimeComponent::kPpComm, pp_comm);
   add(TimeComponent::kDpComm, dp_exposed);
   add(TimeComponent::kOptimizer, optimizer);
+  add(TimeComponent::kHostLaunch, m * host_exposed);
   Seconds total;
   for (Seconds s : e.time) total += s;
   e.step_time = total;
@@ -469,6 +516,7 @@ const char* TimeComponentName(TimeComponent c) {
     case TimeComponent::kPpComm: return "PP send/recv";
     case TimeComponent::kDpComm: return "DP comm (exposed)";
     case TimeComponent::kOptimizer: return "optimizer";
+    case TimeComponent::kHostLaunch: return "host launch (exposed)";
     case TimeComponent::kCount: break;
   }
   return "?";

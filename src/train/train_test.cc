@@ -538,6 +538,30 @@ TEST(StepModel, LightestRecomputeRecomputesTheFewestLayersThatFit) {
   EXPECT_LT(best->step_time, Estimate(job, cluster, plan).step_time);
 }
 
+TEST(StepModel, HostLaunchTimeShowsOnlyWhenKernelsAreShort) {
+  Cluster cluster = H100Cluster(8);
+  cluster.efficiency.host_kernel = Seconds(50e-6);
+  ParallelPlan plan = Plan(1, 1, 8, 1);
+  plan.ep = 8;
+  // A fine-grained MoE on short micro-batches launches many short kernels: the GPU waits.
+  const StepEstimate small = Estimate(Job(SmallMoe(), 1024, 64), cluster, plan);
+  EXPECT_GT(small.at(TimeComponent::kHostLaunch).value(), 0);
+  // Longer micro-batches give the kernels more work each: less or no host time per token.
+  plan.micro_batch = 8;
+  const StepEstimate big = Estimate(Job(SmallMoe(), 1024, 64), cluster, plan);
+  EXPECT_LT(big.at(TimeComponent::kHostLaunch).value(), small.at(TimeComponent::kHostLaunch).value());
+  EXPECT_LT(big.step_time, small.step_time);
+  // A large dense model keeps the GPU busier than the host: nothing exposed.
+  const StepEstimate dense = Estimate(Job(Gpt3(51200), 2048, 8), cluster, Plan(8, 1, 1));
+  EXPECT_EQ(dense.at(TimeComponent::kHostLaunch).value(), 0);
+  // With no host cost the component vanishes and the step is no slower.
+  cluster.efficiency.host_kernel = Seconds(0);
+  plan.micro_batch = 1;
+  const StepEstimate free_host = Estimate(Job(SmallMoe(), 1024, 64), cluster, plan);
+  EXPECT_EQ(free_host.at(TimeComponent::kHostLaunch).value(), 0);
+  EXPECT_LT(free_host.step_time, small.step_time);
+}
+
 // ---------------------------------------------------------------- activation memory
 
 // Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.3: with full recompute each layer keeps only

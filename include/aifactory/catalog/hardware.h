@@ -65,6 +65,9 @@ struct KernelEfficiency {
   double scale_up = 0;     // collective bus bandwidth, fraction of NVLink per-direction peak
   double scale_out = 0;    // collective bus bandwidth, fraction of NIC line rate
   Seconds scale_up_latency;  // per collective step inside an NVLink domain
+  // Host (CPU) time per kernel that an eager framework launches: the runtime launch plus the
+  // framework's dispatch. The GPU waits for it when its kernels are shorter.
+  Seconds host_kernel;
   Sources sources;         // per field: what it was fitted on or measured by
 };
 

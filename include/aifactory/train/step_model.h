@@ -24,6 +24,7 @@ enum class TimeComponent {
   kPpComm,         // stage-to-stage sends on the critical path
   kDpComm,         // gradient reduce-scatter / parameter all-gather left exposed
   kOptimizer,      // optimizer step
+  kHostLaunch,     // host (CPU) kernel-launch time the GPU waits for
   kCount
 };
 const char* TimeComponentName(TimeComponent c);
