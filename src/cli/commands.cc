@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -47,6 +50,18 @@ Result<config::Scenario> LoadScenario(const std::string& path) {
   return path.empty() ? config::LoadDefaultScenario(cat) : config::LoadScenarioFile(path, cat);
 }
 
+// The ranking of a run: the --rank-by flag when given (CLI11 has checked it), else the scenario's.
+train::RankBy ResolveRankBy(const std::string& flag, train::RankBy from_scenario) {
+  if (flag.empty()) return from_scenario;
+  auto r = train::ParseRankBy(flag);
+  return r.ok() ? *r : from_scenario;
+}
+
+// " $1.23M" for a cost line, or "" when the scenario gives no prices.
+std::string Millions(const train::TrainingCost& c) {
+  return c.total_usd > 0 ? fmt::format("  ${:.3g}M", c.total_usd / 1e6) : "";
+}
+
 struct EstimateOptions {
   bool explain = false;
   std::string json_path;
@@ -74,12 +89,15 @@ int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, 
   return 0;
 }
 
-int RunScenario(const std::string& path, const EstimateOptions& opt, int threads, std::ostream& out,
-                std::ostream& err) {
+int RunScenario(const std::string& path, const EstimateOptions& opt, int threads, const std::string& rank_by,
+                std::ostream& out, std::ostream& err) {
   auto scenario = LoadScenario(path);
   if (!scenario.ok()) return Fail(err, scenario.status());
   train::FactoryRunInputs inputs = scenario->RunInputs();
   inputs.search.threads = threads;
+  inputs.rank_by = ResolveRankBy(rank_by, scenario->rank_by);
+  // Ranked by time the output is as it has always been; ranked by cost each size shows its cost.
+  const bool by_cost = inputs.rank_by == train::RankBy::kCost;
   auto run = train::RunFactory(inputs);
   if (!run.ok()) return Fail(err, run.status());
   const auto& job = scenario->job;
@@ -121,8 +139,8 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   }
   for (const auto& p : run->scaling) {
     if (p.feasible) {
-      out << fmt::format("  scaling: {:>7} GPUs  {:<40} {:6.1f} days  MFU {:4.1f}%\n", p.gpus, p.plan.ToString(),
-                         p.days_to_train, 100 * p.mfu);
+      out << fmt::format("  scaling: {:>7} GPUs  {:<40} {:6.1f} days  MFU {:4.1f}%{}\n", p.gpus, p.plan.ToString(),
+                         p.days_to_train, 100 * p.mfu, by_cost ? Millions(p.cost) : "");
     } else {
       out << fmt::format("  scaling: {:>7} GPUs  no plan fits\n", p.gpus);
     }
@@ -130,11 +148,18 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   if (inputs.find_min_gpus) {
     if (run->min_cluster) {
       const auto& m = *run->min_cluster;
-      out << fmt::format("  smallest cluster that holds it: {} GPUs ({}), {:.1f} days\n", m.gpus, m.plan.ToString(),
-                         m.days_to_train);
+      out << fmt::format("  smallest cluster that holds it: {} GPUs ({}), {:.1f} days{}\n", m.gpus, m.plan.ToString(),
+                         m.days_to_train,
+                         by_cost && m.cost.total_usd > 0 ? fmt::format(", ${:.3g}M", m.cost.total_usd / 1e6) : "");
     } else {
       out << "  no cluster up to the largest size named holds it\n";
     }
+  }
+  if (run->cheapest) {
+    const auto& p = *run->cheapest;
+    out << fmt::format("  cheapest cluster: {} GPUs ({}), {:.1f} days, ${:.3g}M (energy ${:.3g}M, capital ${:.3g}M)\n",
+                       p.gpus, p.plan.ToString(), p.days_to_train, p.cost.total_usd / 1e6, p.cost.energy_usd / 1e6,
+                       p.cost.capex_usd / 1e6);
   }
   for (const auto& n : run->notes) out << "note: " << n << "\n";
   if (!opt.json_path.empty()) {
@@ -149,9 +174,36 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   return 0;
 }
 
-int Plan(const std::string& path, int threads, int top, bool explain, std::ostream& out, std::ostream& err) {
+// Ranked by cost: every cluster size the scenario names (its own, `scaling`, the smallest with
+// `find_min_gpus`), cheapest first, and the notes on what cost ranking can choose.
+int PrintSizesByCost(const config::Scenario& scenario, int threads, std::ostream& out, std::ostream& err) {
+  train::FactoryRunInputs inputs = scenario.RunInputs();
+  inputs.fixed_plan.reset();  // plan searches, as it does for the table above
+  inputs.search.threads = threads;
+  inputs.search.top = 1;
+  inputs.rank_by = train::RankBy::kCost;
+  auto run = train::RunFactory(inputs);
+  if (!run.ok()) return Fail(err, run.status());
+  if (run->cheapest) {
+    out << "\ncluster sizes, cheapest first (elapsed time with failures; energy and amortized capital):\n";
+    out << fmt::format("{:>4}  {:>7}  {:<44} {:>8} {:>10} {:>12}\n", "rank", "GPUs", "plan", "days", "cost ($M)",
+                       "energy (MWh)");
+    int rank = 0;
+    for (const auto& p : train::ClusterSizesByCost(*run)) {
+      out << fmt::format("{:>4}  {:>7}  {:<44} {:>8.1f} {:>10.3g} {:>12.1f}\n", ++rank, p.gpus, p.plan.ToString(),
+                         p.days_to_train, p.cost.total_usd / 1e6, p.cost.energy_kwh / 1000);
+    }
+  }
+  out << "\n";
+  for (const auto& n : run->notes) out << "note: " << n << "\n";
+  return 0;
+}
+
+int Plan(const std::string& path, int threads, int top, bool explain, const std::string& rank_by, std::ostream& out,
+         std::ostream& err) {
   auto scenario = LoadScenario(path);
   if (!scenario.ok()) return Fail(err, scenario.status());
+  const bool by_cost = ResolveRankBy(rank_by, scenario->rank_by) == train::RankBy::kCost;
   train::SearchOptions options;
   options.threads = threads;
   options.top = top;
@@ -166,14 +218,22 @@ int Plan(const std::string& path, int threads, int top, bool explain, std::ostre
   err << fmt::format("search took {:.3f} s ({:.0f} plans/s, {} threads)\n", result->seconds,
                      result->evaluated / std::max(result->seconds, 1e-9), threads);
   double steps = scenario->tokens > 0 ? scenario->tokens / (1.0 * job.global_batch * job.seq_len) : 0;
-  out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
-                     "mem (GB)", steps > 0 ? "  compute days" : "");
+  // Ranked by cost with prices: each plan's cost for the whole run on this cluster, failures included.
+  const bool cost_column = by_cost && steps > 0 && train::HasPrices(scenario->costs);
+  const train::FactoryRunInputs inputs = scenario->RunInputs();
+  out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
+                     "mem (GB)", steps > 0 ? "  compute days" : "", cost_column ? "  cost ($M)" : "");
   int rank = 0;
   for (const auto& r : result->best) {
     const auto& e = r.estimate;
     out << fmt::format("{:>4}  {:<44} {:>10.4f} {:>10.0f} {:>7.1f} {:>9.1f}", ++rank, r.plan.ToString(),
                        e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9);
     if (steps > 0) out << fmt::format("  {:>14.1f}", steps * e.step_time.value() / 86400);
+    if (cost_column) {
+      const train::ScalingPoint whole_run =
+          train::EvaluatePlan(inputs, scenario->cluster, r, train::StepsToTrain(job, scenario->tokens));
+      out << fmt::format("  {:>10.3g}", whole_run.cost.total_usd / 1e6);
+    }
     out << "\n";
   }
   if (explain && !result->best.empty()) out << "\nbest plan:\n" << train::ExplainStep(result->best.front().estimate);
@@ -182,7 +242,8 @@ int Plan(const std::string& path, int threads, int top, bool explain, std::ostre
   for (const auto& [why, n] : result->rejected) reasons.emplace_back(-n, why);
   std::sort(reasons.begin(), reasons.end());
   for (const auto& [n, why] : reasons) out << fmt::format("  {:>8}  {}\n", -n, why);
-  return result->best.empty() ? 1 : 0;
+  if (result->best.empty()) return 1;
+  return by_cost ? PrintSizesByCost(*scenario, threads, out, err) : 0;
 }
 
 // For every predicted row that gives its plan: the published plan against the searched best.
@@ -315,6 +376,14 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   run->add_option("--out", run_opt.out_dir, "Write summary.json, plans.csv and report.html into this directory");
   int run_threads = 1;
   run->add_option("--threads", run_threads, "Worker threads for the plan search")->check(CLI::Range(1, 256));
+  // Empty: the scenario's rank_by (default time).
+  const std::vector<std::string> rank_by_choices = {"time", "cost"};
+  const char* rank_by_help =
+      "time (default) or cost. One cluster size ranks the same either way (every plan uses all its GPUs); cost "
+      "also prices each size of the scenario's scaling and find_min_gpus and reports the cheapest. Overrides "
+      "the scenario's rank_by";
+  std::string run_rank_by;
+  run->add_option("--rank-by", run_rank_by, rank_by_help)->check(CLI::IsMember(rank_by_choices));
 
   std::string plan_scenario;
   int plan_threads = 1, plan_top = 10;
@@ -324,6 +393,8 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   plan_cmd->add_option("--threads", plan_threads, "Worker threads")->check(CLI::Range(1, 256));
   plan_cmd->add_option("--top", plan_top, "Plans to list")->check(CLI::Range(1, 1000));
   plan_cmd->add_flag("--explain", plan_explain, "Print where the best plan's time and memory go");
+  std::string plan_rank_by;
+  plan_cmd->add_option("--rank-by", plan_rank_by, rank_by_help)->check(CLI::IsMember(rank_by_choices));
 
   std::string csv, json, calibration;
   bool quiet = false;
@@ -375,8 +446,8 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return app.exit(e, out, err) == 0 ? 0 : 2;
   }
 
-  if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, out, err);
-  if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, out, err);
+  if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, run_rank_by, out, err);
+  if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, plan_rank_by, out, err);
   if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, out, err);
   if (cat_cmd->parsed()) {
     if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));

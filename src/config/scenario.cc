@@ -33,7 +33,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
   AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan",
-                                              "reliability", "costs", "scaling", "find_min_gpus"}));
+                                              "reliability", "costs", "scaling", "find_min_gpus", "rank_by"}));
   Scenario s;
   if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root, "name", "name")); }
   if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root, "description", "description").status()); }
@@ -198,6 +198,13 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     AIF_ASSIGN_OR_RETURN(s.find_min_gpus, doc.Bool(root, "find_min_gpus", "find_min_gpus"));
   }
 
+  if (root["rank_by"]) {
+    AIF_ASSIGN_OR_RETURN(std::string r, doc.String(root, "rank_by", "rank_by"));
+    auto rank_by = train::ParseRankBy(r);
+    if (!rank_by.ok()) return doc.Error(root["rank_by"], "rank_by", rank_by.status().message());
+    s.rank_by = *rank_by;
+  }
+
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute",
                                                 "recompute_layers"}));
@@ -245,6 +252,7 @@ train::FactoryRunInputs Scenario::RunInputs() const {
   in.costs = costs;
   in.scaling_gpus = scaling_gpus;
   in.find_min_gpus = find_min_gpus;
+  in.rank_by = rank_by;
   in.failure_components = failure_components;
   return in;
 }

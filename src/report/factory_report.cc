@@ -58,13 +58,6 @@ std::vector<train::RankedPlan> RankedPlans(const train::FactoryRun& run) {
   return {run.best};
 }
 
-int FeasibleScalingPoints(const train::FactoryRun& run) {
-  return static_cast<int>(std::count_if(run.scaling.begin(), run.scaling.end(),
-                                        [](const train::ScalingPoint& p) { return p.feasible; }));
-}
-
-const char* RankByName(train::RankBy r) { return r == train::RankBy::kCost ? "cost" : "time"; }
-
 // ---------------------------------------------------------------- summary.json
 
 ordered PlanJson(const train::RankedPlan& ranked) {
@@ -170,6 +163,9 @@ ordered ScalingPointJson(const train::ScalingPoint& p) {
   j["step_time_s"] = p.feasible ? Number(p.step_time_s) : ordered(nullptr);
   j["mfu"] = p.feasible ? Number(p.mfu) : ordered(nullptr);
   j["days_to_train"] = p.feasible ? Number(p.days_to_train) : ordered(nullptr);
+  j["gpu_hours"] = p.feasible ? Number(p.cost.gpu_hours) : ordered(nullptr);
+  j["energy_kwh"] = p.feasible ? Number(p.cost.energy_kwh) : ordered(nullptr);
+  j["cost_usd"] = p.feasible ? Number(p.cost.total_usd) : ordered(nullptr);
   return j;
 }
 
@@ -251,6 +247,8 @@ constexpr const char* kBarColor = "#4e79a7";
 constexpr const char* kBestColor = "#e15759";
 constexpr const char* kDaysColor = "#4e79a7";
 constexpr const char* kMfuColor = "#f28e2b";
+constexpr const char* kCostColor = "#59a14f";
+constexpr const char* kEnergyColor = "#b07aa1";
 constexpr const char* kAxisColor = "#888888";
 constexpr const char* kGridColor = "#e3e3e3";
 
@@ -315,6 +313,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 0.9em; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 .warning { color: #b00020; font-weight: 600; }
+tr.cheapest td { font-weight: 600; }
 footer { margin-top: 2em; color: #888; font-size: 0.8em; }
 )";
 
@@ -440,7 +439,7 @@ void AppendRanking(std::string& html, const train::FactoryRun& run) {
   } else {
     html += fmt::format(
         "<p>{} plans estimated, {} fit in memory; ranked by {}. Step time of the best {}:</p>\n",
-        run.search.evaluated, run.search.feasible, RankByName(run.inputs.rank_by),
+        run.search.evaluated, run.search.feasible, train::RankByName(run.inputs.rank_by),
         run.search.best.size());
   }
   std::vector<Bar> bars;
@@ -456,26 +455,42 @@ void AppendRanking(std::string& html, const train::FactoryRun& run) {
   html += "</section>\n";
 }
 
-// Days to train (left axis) and MFU % (right axis) against GPUs on a log2 axis.
-std::string ScalingChart(const std::vector<train::ScalingPoint>& points) {
+// One line of a chart against GPUs, with the values as summary.json holds them.
+struct Series {
+  std::string title;   // above its axis: "days to train"
+  std::string legend;  // "days to train (left)"
+  const char* color = kBarColor;
+  bool dashed = false;
+  std::vector<double> values;  // one per GPU count
+};
+
+// Series against GPUs on a log2 axis: `left` on the left axis and, when given, `right` on the
+// right one; the markers of point i carry tips[i].
+std::string GpuChart(const std::vector<int>& gpus, const Series& left, const Series* right,
+                     const std::vector<std::string>& tips, std::string_view aria_label) {
   constexpr double kHeight = 340, kLeft = 70, kRight = 70, kTop = 40, kBottom = 50;
   constexpr int kTicks = 5;
   double plot_w = kChartWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
-  double min_log = INFINITY, max_log = -INFINITY, max_days = 0, max_mfu = 0;
-  for (const train::ScalingPoint& p : points) {
-    double lg = std::log2(static_cast<double>(p.gpus));
+  double min_log = INFINITY, max_log = -INFINITY;
+  for (int g : gpus) {
+    double lg = std::log2(static_cast<double>(g));
     min_log = std::min(min_log, lg);
     max_log = std::max(max_log, lg);
-    if (std::isfinite(p.days_to_train)) max_days = std::max(max_days, Round(p.days_to_train));
-    if (std::isfinite(p.mfu)) max_mfu = std::max(max_mfu, Round(Round(p.mfu) * 100));
   }
-  double days_step = NiceStep(max_days, kTicks), mfu_step = NiceStep(max_mfu, kTicks);
-  double days_top = days_step * std::ceil(max_days / days_step);
-  double mfu_top = mfu_step * std::ceil(max_mfu / mfu_step);
-  if (!(days_top > 0)) days_top = days_step;
-  if (!(mfu_top > 0)) mfu_top = mfu_step;
-  auto x_of = [&](int gpus) {
-    double lg = std::log2(static_cast<double>(gpus));
+  // The top of an axis: a round number at or above every finite value.
+  auto axis = [](const Series& series) {
+    double max_value = 0;
+    for (double v : series.values) {
+      if (std::isfinite(v)) max_value = std::max(max_value, v);
+    }
+    double step = NiceStep(max_value, kTicks);
+    double top = step * std::ceil(max_value / step);
+    return std::pair{step, top > 0 ? top : step};
+  };
+  const auto [left_step, left_top] = axis(left);
+  const auto [right_step, right_top] = right ? axis(*right) : std::pair{1.0, 1.0};
+  auto x_of = [&](int g) {
+    double lg = std::log2(static_cast<double>(g));
     if (max_log <= min_log) return kLeft + plot_w / 2;
     return kLeft + (lg - min_log) / (max_log - min_log) * plot_w;
   };
@@ -484,76 +499,144 @@ std::string ScalingChart(const std::vector<train::ScalingPoint>& points) {
     return kTop + plot_h - (std::isfinite(v) ? std::clamp(v / top, 0.0, 1.0) : 0.0) * plot_h;
   };
 
-  Svg svg(kChartWidth, kHeight, "days to train and MFU against the number of GPUs");
-  // Grid and the left axis (days).
-  for (int i = 0; i * days_step <= days_top * (1 + 1e-9); ++i) {
-    double v = i * days_step, y = y_of(v, days_top);
+  Svg svg(kChartWidth, kHeight, aria_label);
+  // Grid and the left axis.
+  for (int i = 0; i * left_step <= left_top * (1 + 1e-9); ++i) {
+    double v = i * left_step, y = y_of(v, left_top);
     svg.Line(kLeft, y, kLeft + plot_w, y, kGridColor);
     svg.Text(kLeft - 6, y + 4, fmt::format("{:g}", v), "end", "axis");
   }
-  // The right axis (MFU %).
-  for (int i = 0; i * mfu_step <= mfu_top * (1 + 1e-9); ++i) {
-    double v = i * mfu_step, y = y_of(v, mfu_top);
-    svg.Text(kLeft + plot_w + 6, y + 4, fmt::format("{:g}", v), "start", "axis");
+  if (right) {
+    for (int i = 0; i * right_step <= right_top * (1 + 1e-9); ++i) {
+      double v = i * right_step, y = y_of(v, right_top);
+      svg.Text(kLeft + plot_w + 6, y + 4, fmt::format("{:g}", v), "start", "axis");
+    }
   }
   svg.Line(kLeft, kTop, kLeft, kTop + plot_h, kAxisColor);
   svg.Line(kLeft + plot_w, kTop, kLeft + plot_w, kTop + plot_h, kAxisColor);
   svg.Line(kLeft, kTop + plot_h, kLeft + plot_w, kTop + plot_h, kAxisColor);
-  svg.Text(kLeft, kTop - 12, "days to train", "middle", "axis");
-  svg.Text(kLeft + plot_w, kTop - 12, "MFU %", "middle", "axis");
+  svg.Text(kLeft, kTop - 12, left.title, "middle", "axis");
+  if (right) svg.Text(kLeft + plot_w, kTop - 12, right->title, "middle", "axis");
   svg.Text(kLeft + plot_w / 2, kHeight - 10, "GPUs (log2 scale)", "middle", "axis");
   // X ticks at each point's GPU count.
-  for (const train::ScalingPoint& p : points) {
-    double x = x_of(p.gpus);
+  for (int g : gpus) {
+    double x = x_of(g);
     svg.Line(x, kTop + plot_h, x, kTop + plot_h + 4, kAxisColor);
-    svg.Text(x, kTop + plot_h + 18, std::to_string(p.gpus), "middle", "axis");
+    svg.Text(x, kTop + plot_h + 18, std::to_string(g), "middle", "axis");
   }
   // Legend.
-  svg.Line(kLeft + 120, kTop - 16, kLeft + 145, kTop - 16, kDaysColor);
-  svg.Text(kLeft + 150, kTop - 12, "days to train (left)");
-  svg.Line(kLeft + 300, kTop - 16, kLeft + 325, kTop - 16, kMfuColor, /*dashed=*/true);
-  svg.Text(kLeft + 330, kTop - 12, "MFU % (right)");
-  // Series.
-  std::vector<std::pair<double, double>> days_line, mfu_line;
-  for (const train::ScalingPoint& p : points) {
-    days_line.emplace_back(x_of(p.gpus), y_of(Round(p.days_to_train), days_top));
-    mfu_line.emplace_back(x_of(p.gpus), y_of(Round(Round(p.mfu) * 100), mfu_top));
+  svg.Line(kLeft + 120, kTop - 16, kLeft + 145, kTop - 16, left.color, left.dashed);
+  svg.Text(kLeft + 150, kTop - 12, left.legend);
+  if (right) {
+    svg.Line(kLeft + 300, kTop - 16, kLeft + 325, kTop - 16, right->color, right->dashed);
+    svg.Text(kLeft + 330, kTop - 12, right->legend);
   }
-  svg.Polyline(days_line, kDaysColor);
-  svg.Polyline(mfu_line, kMfuColor, /*dashed=*/true);
-  for (size_t i = 0; i < points.size(); ++i) {
-    const train::ScalingPoint& p = points[i];
-    std::string tip = fmt::format("{} GPUs: {} days, MFU {}%, {}", p.gpus, Text(p.days_to_train),
-                                  Percent(p.mfu), p.plan.ToString());
-    svg.Circle(days_line[i].first, days_line[i].second, 4, kDaysColor, tip);
-    svg.Circle(mfu_line[i].first, mfu_line[i].second, 4, kMfuColor, tip);
+  // Series.
+  std::vector<std::pair<double, double>> left_line, right_line;
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    left_line.emplace_back(x_of(gpus[i]), y_of(left.values[i], left_top));
+    if (right) right_line.emplace_back(x_of(gpus[i]), y_of(right->values[i], right_top));
+  }
+  svg.Polyline(left_line, left.color, left.dashed);
+  if (right) svg.Polyline(right_line, right->color, right->dashed);
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    svg.Circle(left_line[i].first, left_line[i].second, 4, left.color, tips[i]);
+    if (right) svg.Circle(right_line[i].first, right_line[i].second, 4, right->color, tips[i]);
   }
   return svg.Finish();
 }
 
-void AppendScaling(std::string& html, const train::FactoryRun& run) {
-  if (run.scaling.empty()) return;
-  html += "<section>\n<h2>Scaling</h2>\n";
-  if (FeasibleScalingPoints(run) >= 2) {
-    std::vector<train::ScalingPoint> feasible;
-    for (const train::ScalingPoint& p : run.scaling) {
-      if (p.feasible) feasible.push_back(p);
-    }
-    html += ScalingChart(feasible);
+bool AnyCost(const std::vector<train::ScalingPoint>& points) {
+  return std::any_of(points.begin(), points.end(),
+                     [](const train::ScalingPoint& p) { return p.cost.total_usd > 0; });
+}
+
+bool AnyEnergy(const std::vector<train::ScalingPoint>& points) {
+  return std::any_of(points.begin(), points.end(),
+                     [](const train::ScalingPoint& p) { return p.cost.energy_kwh > 0; });
+}
+
+// Days to train (left axis) and MFU % (right axis) against GPUs; then, when the points have them,
+// cost in $M (left) and energy in MWh (right), or energy alone without prices.
+std::string ScalingCharts(const std::vector<train::ScalingPoint>& points) {
+  std::vector<int> gpus;
+  Series days{"days to train", "days to train (left)", kDaysColor, false, {}};
+  Series mfu{"MFU %", "MFU % (right)", kMfuColor, true, {}};
+  Series cost{"cost ($M)", "cost, $M (left)", kCostColor, false, {}};
+  Series energy{"energy (MWh)", "energy, MWh (right)", kEnergyColor, true, {}};
+  const bool priced = AnyCost(points);
+  std::vector<std::string> tips, cost_tips;
+  for (const train::ScalingPoint& p : points) {
+    gpus.push_back(p.gpus);
+    days.values.push_back(Round(p.days_to_train));
+    mfu.values.push_back(Round(Round(p.mfu) * 100));
+    cost.values.push_back(Round(p.cost.total_usd) / 1e6);
+    energy.values.push_back(Round(p.cost.energy_kwh) / 1000);
+    tips.push_back(fmt::format("{} GPUs: {} days, MFU {}%, {}", p.gpus, Text(p.days_to_train),
+                               Percent(p.mfu), p.plan.ToString()));
+    cost_tips.push_back(fmt::format("{} GPUs: {}{} kWh, {} days", p.gpus,
+                                    priced ? "$" + Text(p.cost.total_usd) + ", " : "",
+                                    Text(p.cost.energy_kwh), Text(p.days_to_train)));
   }
-  html +=
+  std::string charts =
+      GpuChart(gpus, days, &mfu, tips, "days to train and MFU against the number of GPUs");
+  if (priced) {
+    charts += GpuChart(gpus, cost, &energy, cost_tips,
+                       "cost and energy of the whole run against the number of GPUs");
+  } else if (AnyEnergy(points)) {
+    energy.legend = "energy, MWh";
+    energy.dashed = false;
+    charts += GpuChart(gpus, energy, nullptr, cost_tips,
+                       "energy of the whole run against the number of GPUs");
+  }
+  return charts;
+}
+
+// The cheapest cluster size, when the run was ranked by cost across sizes.
+void AppendCheapest(std::string& html, const train::FactoryRun& run) {
+  if (!run.cheapest) return;
+  const train::ScalingPoint& p = *run.cheapest;
+  html += fmt::format(
+      "<p>Ranked by cost, the cheapest cluster size with a plan that fits: <span "
+      "id=\"cheapest-gpus\">{}</span> GPUs (<code>{}</code>), $<span id=\"cheapest-usd\">{}</span> "
+      "(energy ${}, capital ${}), {} kWh, {} days to train.</p>\n",
+      p.gpus, HtmlEscape(p.plan.ToString()), Text(p.cost.total_usd), Text(p.cost.energy_usd),
+      Text(p.cost.capex_usd), Text(p.cost.energy_kwh), Text(p.days_to_train));
+}
+
+void AppendScaling(std::string& html, const train::FactoryRun& run) {
+  if (run.scaling.empty() && !run.cheapest) return;
+  html += "<section>\n<h2>Scaling</h2>\n";
+  AppendCheapest(html, run);
+  if (run.scaling.empty()) {
+    html += "</section>\n";
+    return;
+  }
+  std::vector<train::ScalingPoint> feasible;
+  for (const train::ScalingPoint& p : run.scaling) {
+    if (p.feasible) feasible.push_back(p);
+  }
+  if (feasible.size() >= 2) html += ScalingCharts(feasible);
+  const bool energy = AnyEnergy(feasible), cost = AnyCost(feasible);
+  html += fmt::format(
       "<table>\n<thead><tr><th>GPUs</th><th>plan</th><th>step time (s)</th><th>MFU (%)</th>"
-      "<th>days to train</th></tr></thead>\n<tbody>\n";
+      "<th>days to train</th>{}{}</tr></thead>\n<tbody>\n",
+      energy ? "<th>energy (kWh)</th>" : "", cost ? "<th>cost ($)</th>" : "");
   for (const train::ScalingPoint& p : run.scaling) {
     if (p.feasible) {
+      const bool cheapest = run.cheapest && run.cheapest->gpus == p.gpus;
       html += fmt::format(
-          "<tr><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td>"
-          "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-          p.gpus, HtmlEscape(p.plan.ToString()), Text(p.step_time_s), Percent(p.mfu),
-          Text(p.days_to_train));
+          "<tr{}><td class=\"num\">{}</td><td><code>{}</code></td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+          cheapest ? " class=\"cheapest\"" : "", p.gpus, HtmlEscape(p.plan.ToString()),
+          Text(p.step_time_s), Percent(p.mfu), Text(p.days_to_train));
+      if (energy) html += fmt::format("<td class=\"num\">{}</td>", Text(p.cost.energy_kwh));
+      if (cost) html += fmt::format("<td class=\"num\">{}</td>", Text(p.cost.total_usd));
+      html += "</tr>\n";
     } else {
       html += fmt::format(
-          "<tr><td class=\"num\">{}</td><td colspan=\"4\">no feasible plan</td></tr>\n", p.gpus);
+          "<tr><td class=\"num\">{}</td><td colspan=\"{}\">no feasible plan</td></tr>\n", p.gpus,
+          4 + (energy ? 1 : 0) + (cost ? 1 : 0));
     }
   }
   html += "</tbody>\n</table>\n</section>\n";
@@ -646,7 +729,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   doc["global_batch"] = in.job.global_batch;
   doc["tokens"] = Number(in.tokens);
   doc["fixed_plan"] = in.fixed_plan.has_value();
-  doc["rank_by"] = RankByName(in.rank_by);
+  doc["rank_by"] = train::RankByName(in.rank_by);
   doc["best"] = PlanJson(run.best);
   doc["steps"] = Number(run.steps);
   doc["compute_time_s"] = Number(run.compute_time.value());
@@ -665,6 +748,8 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   doc["scaling"] = ScalingJson(run.scaling);
   // Null when the smallest cluster was not asked for.
   doc["min_cluster"] = run.min_cluster ? ScalingPointJson(*run.min_cluster) : ordered(nullptr);
+  // Null unless ranked by cost with other cluster sizes and prices.
+  doc["cheapest"] = run.cheapest ? ScalingPointJson(*run.cheapest) : ordered(nullptr);
   doc["notes"] = run.notes;
   // Invalid UTF-8 in an input string becomes U+FFFD instead of an exception.
   return doc.dump(2, ' ', false, ordered::error_handler_t::replace) + "\n";

@@ -120,9 +120,9 @@ train::FactoryRun MakeRun() {
   run.cost.total_usd = 1244444.4321;
   run.cost.co2_tonnes = 12.3456789;
 
-  train::ScalingPoint p32{32, true, Plan(4, 2, 4, 0, 0).plan, 4.9, 0.42, 70.123456};
-  train::ScalingPoint p64{64, true, run.best.plan, 2.5123456789, 0.4123456789, 36.5};
-  train::ScalingPoint p128{128, false, {}, 0, 0, 0};
+  train::ScalingPoint p32{32, true, Plan(4, 2, 4, 0, 0).plan, 4.9, 0.42, 70.123456, {}};
+  train::ScalingPoint p64{64, true, run.best.plan, 2.5123456789, 0.4123456789, 36.5, {}};
+  train::ScalingPoint p128{128, false, {}, 0, 0, 0, {}};
   run.scaling = {p32, p64, p128};
   run.notes = {"MFU uses the dense bf16 peak", "Failures at 1e-5 per GPU-hour, \"typical\""};
   return run;
@@ -408,7 +408,7 @@ TEST(FactorySummaryJsonTest, KeysInFixedOrder) {
       "seq_len",  "global_batch",   "tokens",  "fixed_plan",  "rank_by", "best",
       "steps",    "compute_time_s", "goodput", "interruptions_by_cause", "cost", "search",
       "top_plans",
-      "scaling",  "min_cluster",    "notes"};
+      "scaling",  "min_cluster",    "cheapest", "notes"};
   size_t last = 0;
   for (const std::string& key : keys) {
     size_t at = text.find("\n  \"" + key + "\":");
@@ -460,6 +460,7 @@ TEST(FactorySummaryJsonTest, Values) {
   EXPECT_EQ(s["scaling"][0]["days_to_train"].get<double>(), 70.1235);
   EXPECT_TRUE(s["scaling"][2]["plan"].is_null());
   EXPECT_TRUE(s["min_cluster"].is_null());
+  EXPECT_TRUE(s["cheapest"].is_null());
   EXPECT_EQ(s["notes"].size(), 2u);
   // Large values carry no binary noise from the rounding.
   EXPECT_EQ(FactorySummaryJson(run).find("00000000001"), std::string::npos);
@@ -489,6 +490,72 @@ TEST(FactorySummaryJsonTest, MinCluster) {
   std::string html = FactoryHtml(run);
   EXPECT_TRUE(HasText(html, "id=\"min-cluster-gpus\">32</span>"));
   EXPECT_TRUE(HasText(html, "70.1235 days to train"));
+  EXPECT_EQ(CheckWellFormed(html), "");
+}
+
+// A run ranked by cost: each size with its energy and cost; 32 GPUs the cheapest.
+train::FactoryRun MakeCostRankedRun() {
+  train::FactoryRun run = MakeRun();
+  run.inputs.rank_by = train::RankBy::kCost;
+  run.scaling[0].cost.gpu_hours = 32 * 70.123456 * 24;
+  run.scaling[0].cost.energy_kwh = 53123.456789;
+  run.scaling[0].cost.total_usd = 1100000.123;
+  run.scaling[1].cost.gpu_hours = 64 * 36.5 * 24;
+  run.scaling[1].cost.energy_kwh = 55234.5678;
+  run.scaling[1].cost.total_usd = 1150000.456;
+  run.cheapest = run.scaling[0];
+  return run;
+}
+
+TEST(FactorySummaryJsonTest, ScalingPointsCarryEnergyAndCost) {
+  json s = json::parse(FactorySummaryJson(MakeCostRankedRun()));
+  EXPECT_EQ(s["rank_by"], "cost");
+  EXPECT_EQ(s["scaling"][0]["energy_kwh"].get<double>(), 53123.5);
+  EXPECT_EQ(s["scaling"][0]["cost_usd"].get<double>(), 1100000);
+  EXPECT_EQ(s["scaling"][1]["gpu_hours"].get<double>(), 56064);
+  EXPECT_TRUE(s["scaling"][2]["cost_usd"].is_null());  // no plan fits
+  EXPECT_TRUE(s["scaling"][2]["energy_kwh"].is_null());
+}
+
+TEST(FactorySummaryJsonTest, CheapestMatchesTheHtml) {
+  train::FactoryRun run = MakeCostRankedRun();
+  json s = json::parse(FactorySummaryJson(run));
+  EXPECT_EQ(s["cheapest"]["gpus"], 32);
+  EXPECT_EQ(s["cheapest"]["plan"], run.scaling[0].plan.ToString());
+  std::string html = FactoryHtml(run);
+  EXPECT_TRUE(HasText(html, "id=\"cheapest-gpus\">32</span>"));
+  EXPECT_TRUE(HasText(html, "id=\"cheapest-usd\">" + Shown(s["cheapest"]["cost_usd"]) + "</span>"));
+  EXPECT_EQ(Count(html, "<tr class=\"cheapest\">"), 1u);
+  EXPECT_EQ(CheckWellFormed(html), "");
+  // Only the smallest cluster, no scaling curve: the cheapest still shows.
+  run.scaling.clear();
+  run.min_cluster = run.cheapest;
+  html = FactoryHtml(run);
+  EXPECT_TRUE(HasText(html, "id=\"cheapest-gpus\">32</span>"));
+  EXPECT_EQ(CheckWellFormed(html), "");
+}
+
+TEST(FactoryHtmlTest, ScalingShowsCostAndEnergyAgainstGpus) {
+  train::FactoryRun run = MakeCostRankedRun();
+  run.cheapest.reset();  // shown whatever the ranking
+  run.inputs.rank_by = train::RankBy::kTime;
+  std::string html = FactoryHtml(run);
+  json s = json::parse(FactorySummaryJson(run));
+  EXPECT_TRUE(HasText(html, "<th>energy (kWh)</th><th>cost ($)</th>"));
+  EXPECT_TRUE(
+      HasText(html, "<td class=\"num\">" + Shown(s["scaling"][0]["cost_usd"]) + "</td></tr>"));
+  EXPECT_TRUE(HasText(html, "<td colspan=\"6\">no feasible plan</td>"));
+  EXPECT_TRUE(HasText(
+      html, "aria-label=\"cost and energy of the whole run against the number of GPUs\""));
+  EXPECT_EQ(Count(html, "<svg"), 5u);  // time, memory, ranking, scaling, cost
+  EXPECT_EQ(html.find("cheapest-gpus"), std::string::npos);
+  EXPECT_EQ(CheckWellFormed(html), "");
+  // Without prices: energy alone.
+  for (auto& p : run.scaling) p.cost.total_usd = 0;
+  html = FactoryHtml(run);
+  EXPECT_EQ(html.find("<th>cost ($)</th>"), std::string::npos);
+  EXPECT_TRUE(HasText(html, "<th>energy (kWh)</th>"));
+  EXPECT_TRUE(HasText(html, "aria-label=\"energy of the whole run against the number of GPUs\""));
   EXPECT_EQ(CheckWellFormed(html), "");
 }
 

@@ -25,6 +25,45 @@ TrainingCost CostOf(const Cluster& cluster, Seconds wall, const CostInputs& c) {
   return t;
 }
 
+bool HasPrices(const CostInputs& c) {
+  return c.electricity_usd_per_kwh > 0 || (c.amortization_years > 0 && (c.gpu_capex_usd > 0 || c.rack_capex_usd > 0));
+}
+
+double StepsToTrain(const TrainingJob& job, double tokens) {
+  const double tokens_per_step = 1.0 * job.global_batch * job.seq_len;
+  return tokens > 0 ? std::ceil(tokens / tokens_per_step) : 0;
+}
+
+ScalingPoint EvaluatePlan(const FactoryRunInputs& in, const Cluster& cluster, const RankedPlan& ranked,
+                          double steps) {
+  ScalingPoint p;
+  p.gpus = cluster.gpus;
+  p.feasible = ranked.estimate.fits_in_memory;
+  p.plan = ranked.plan;
+  p.step_time_s = ranked.estimate.step_time.value();
+  p.mfu = ranked.estimate.mfu;
+  const Goodput g = EstimateGoodput(Seconds(steps * p.step_time_s), cluster.gpus, in.reliability);
+  p.days_to_train = g.wall_time.value() / 86400.0;
+  p.cost = CostOf(cluster, g.wall_time, in.costs);
+  return p;
+}
+
+std::vector<ScalingPoint> ClusterSizesByCost(const FactoryRun& run) {
+  std::vector<ScalingPoint> candidates = {EvaluatePlan(run.inputs, run.inputs.cluster, run.best, run.steps)};
+  candidates.insert(candidates.end(), run.scaling.begin(), run.scaling.end());
+  if (run.min_cluster) candidates.push_back(*run.min_cluster);
+  std::vector<ScalingPoint> sizes;
+  for (const ScalingPoint& p : candidates) {
+    const bool seen = std::any_of(sizes.begin(), sizes.end(), [&](const ScalingPoint& s) { return s.gpus == p.gpus; });
+    if (p.feasible && !seen) sizes.push_back(p);
+  }
+  std::sort(sizes.begin(), sizes.end(), [](const ScalingPoint& a, const ScalingPoint& b) {
+    if (a.cost.total_usd != b.cost.total_usd) return a.cost.total_usd < b.cost.total_usd;
+    return a.gpus < b.gpus;
+  });
+  return sizes;
+}
+
 namespace {
 
 // The best plan of a job on a cluster: the fixed one, or the searched fastest.
@@ -45,20 +84,36 @@ Result<RankedPlan> BestPlan(const TrainingJob& job, const Cluster& cluster, cons
 }
 
 ScalingPoint Point(const FactoryRunInputs& in, const FactoryRunInputs& search_inputs, int gpus, double steps) {
-  ScalingPoint p;
-  p.gpus = gpus;
   Cluster c = in.cluster;
   c.gpus = gpus;
   auto best = BestPlan(in.job, c, search_inputs, nullptr);
-  if (best.ok()) {
-    p.feasible = true;
-    p.plan = best->plan;
-    p.step_time_s = best->estimate.step_time.value();
-    p.mfu = best->estimate.mfu;
-    Goodput g = EstimateGoodput(Seconds(steps * p.step_time_s), gpus, in.reliability);
-    p.days_to_train = g.wall_time.value() / 86400.0;
+  if (!best.ok()) {
+    ScalingPoint p;
+    p.gpus = gpus;
+    return p;
   }
-  return p;
+  return EvaluatePlan(in, c, *best, steps);
+}
+
+// The notes of a run ranked by cost: what the ranking can and cannot choose.
+void AddCostRankingNotes(const FactoryRunInputs& in, std::vector<std::string>* notes) {
+  std::string note = fmt::format(
+      "ranked by cost: on {} GPUs every plan keeps all of them for the whole run, so the cheapest plan is the "
+      "fastest",
+      in.cluster.gpus);
+  const bool other_sizes = !in.scaling_gpus.empty() || in.find_min_gpus;
+  if (!other_sizes) {
+    note += "; cost ranking chooses between cluster sizes (give `scaling` or `find_min_gpus: true`)";
+  } else {
+    note += "; across cluster sizes the cheapest has the least total cost (energy and amortized capital over the "
+            "elapsed time with failures), however long it takes";
+  }
+  notes->push_back(std::move(note));
+  if (other_sizes && !HasPrices(in.costs)) {
+    notes->push_back(
+        "no prices given (costs.electricity, or costs.gpu_capex or costs.rack_capex with costs.amortization): "
+        "no cheapest cluster size");
+  }
 }
 
 // Bisection over multiples of the job's rack unit (the largest divisor of the scenario's GPU
@@ -103,8 +158,7 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   FactoryRun run;
   run.inputs = in;
   AIF_ASSIGN_OR_RETURN(run.best, BestPlan(in.job, in.cluster, in, &run.search));
-  const double tokens_per_step = 1.0 * in.job.global_batch * in.job.seq_len;
-  run.steps = in.tokens > 0 ? std::ceil(in.tokens / tokens_per_step) : 0;
+  run.steps = StepsToTrain(in.job, in.tokens);
   run.compute_time = Seconds(run.steps * run.best.estimate.step_time.value());
   run.goodput = EstimateGoodput(run.compute_time, in.cluster.gpus, in.reliability);
   run.cost = CostOf(in.cluster, run.goodput.wall_time, in.costs);
@@ -117,9 +171,7 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   if (in.reliability.interruptions_per_gpu_hour <= 0) run.notes.push_back("failures not modelled (no interruption rate given)");
   if (in.costs.rack_overhead_w <= 0) run.notes.push_back("power counts GPUs at TDP only (no rack overhead given)");
   if (!run.best.estimate.fits_in_memory) run.notes.push_back("the fixed plan does not fit in memory");
-  if (in.rank_by == RankBy::kCost) {
-    run.notes.push_back("on a fixed cluster the cheapest plan is the fastest; cost ranking matters across cluster sizes");
-  }
+  if (in.rank_by == RankBy::kCost) AddCostRankingNotes(in, &run.notes);
 
   // Scaling curve: the same job on other GPU counts of the same system.
   FactoryRunInputs point_inputs = in;
@@ -127,6 +179,11 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   point_inputs.search.top = 1;
   for (int gpus : in.scaling_gpus) run.scaling.push_back(Point(in, point_inputs, gpus, run.steps));
   if (in.find_min_gpus) run.min_cluster = MinCluster(in, point_inputs, run.steps);
+  const bool other_sizes = !in.scaling_gpus.empty() || in.find_min_gpus;
+  if (in.rank_by == RankBy::kCost && other_sizes && HasPrices(in.costs) && run.steps > 0) {
+    std::vector<ScalingPoint> sizes = ClusterSizesByCost(run);
+    if (!sizes.empty()) run.cheapest = sizes.front();
+  }
   return run;
 }
 

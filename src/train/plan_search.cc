@@ -6,7 +6,20 @@
 
 #include <fmt/format.h>
 
+#include "aifactory/core/strings.h"
+
 namespace aif::train {
+
+const char* RankByName(RankBy rank_by) { return rank_by == RankBy::kCost ? "cost" : "time"; }
+
+Result<RankBy> ParseRankBy(std::string_view name) {
+  for (RankBy r : {RankBy::kTime, RankBy::kCost}) {
+    if (name == RankByName(r)) return r;
+  }
+  return InvalidArgument(
+      fmt::format("unknown ranking '{}', expected time or cost{}", name, DidYouMean(name, {"time", "cost"})));
+}
+
 namespace {
 
 std::vector<int> Divisors(int n, int limit) {

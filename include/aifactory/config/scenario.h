@@ -26,6 +26,7 @@ struct Scenario {
   train::CostInputs costs;
   std::vector<int> scaling_gpus;
   bool find_min_gpus = false;
+  train::RankBy rank_by = train::RankBy::kTime;  // `rank_by: cost` picks the cheapest cluster size
   std::map<std::string, std::string> sources;  // "costs.pue" -> citation
 
   // Inputs of the main job (plan search unless the scenario fixes the plan).

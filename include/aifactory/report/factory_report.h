@@ -18,8 +18,9 @@ inline constexpr const char* kPlansCsvFile = "plans.csv";
 inline constexpr const char* kReportHtmlFile = "report.html";
 
 // summary.json: the scenario, the best plan with its time and memory breakdown, time to train with
-// failures, cost, the search counts, the ranked plans, the scaling curve and the notes. Keys are in
-// a fixed order; an infinite job MTBF (failures not modelled) is written as null.
+// failures, cost, the search counts, the ranked plans, the scaling curve (each size with its
+// energy and cost), the smallest cluster, the cheapest cluster size (ranked by cost) and the notes.
+// Keys are in a fixed order; an infinite job MTBF (failures not modelled) is written as null.
 std::string FactorySummaryJson(const train::FactoryRun& run);
 
 // plans.csv: a header and one row per ranked plan (the best plan alone when the plan was fixed):

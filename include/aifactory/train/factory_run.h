@@ -35,6 +35,7 @@ struct TrainingCost {
   double co2_tonnes = 0;
 };
 
+// The job on one cluster size of the same system, with the best plan found there.
 struct ScalingPoint {
   int gpus = 0;
   bool feasible = false;
@@ -42,6 +43,7 @@ struct ScalingPoint {
   double step_time_s = 0;
   double mfu = 0;
   double days_to_train = 0;  // with failures
+  TrainingCost cost;         // of the whole run at this size, over its elapsed time with failures
 };
 
 struct FactoryRunInputs {
@@ -72,11 +74,30 @@ struct FactoryRun {
   std::vector<ScalingPoint> scaling;
   // The smallest whole number of racks (NVLink domains) with a plan that fits, when asked.
   std::optional<ScalingPoint> min_cluster;
+  // Ranked by cost with other cluster sizes to compare (scaling, find_min_gpus) and prices given:
+  // the front of ClusterSizesByCost(run), the cheapest size that fits. Empty otherwise.
+  std::optional<ScalingPoint> cheapest;
   std::vector<std::string> notes;  // assumptions and what was left out
 };
 
 // Cost of running `gpus` GPUs of `cluster`'s system for `wall` seconds.
 TrainingCost CostOf(const Cluster& cluster, Seconds wall, const CostInputs& costs);
+
+// Whether the costs put a price on the run: electricity, or capital with an amortization period.
+bool HasPrices(const CostInputs& costs);
+
+// Steps to train `tokens`: whole steps of global batch x sequence length; 0 without tokens.
+double StepsToTrain(const TrainingJob& job, double tokens);
+
+// The whole run of `ranked` on `cluster` for `steps` steps: elapsed days with the inputs'
+// failures and its cost, as RunFactory computes them for the main run. Feasible when it fits.
+ScalingPoint EvaluatePlan(const FactoryRunInputs& inputs, const Cluster& cluster, const RankedPlan& ranked,
+                          double steps);
+
+// Every cluster size the run evaluated with a plan that fits (its own size first, then the scaling
+// points, then the smallest cluster; one per GPU count), cheapest first: by total cost, then by
+// fewer GPUs. Without prices every cost is 0 and the order is by GPUs.
+std::vector<ScalingPoint> ClusterSizesByCost(const FactoryRun& run);
 
 Result<FactoryRun> RunFactory(const FactoryRunInputs& inputs);
 

@@ -4,13 +4,19 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aifactory/train/step_model.h"
 
 namespace aif::train {
 
+// What a factory run ranks by. On one cluster size every plan keeps all the GPUs for the whole
+// run, so the cheapest plan is the fastest; cost ranking chooses between cluster sizes.
 enum class RankBy { kTime, kCost };
+
+const char* RankByName(RankBy rank_by);                 // "time", "cost"
+Result<RankBy> ParseRankBy(std::string_view name);      // the inverse; an error names the choices
 
 struct SearchOptions {
   int threads = 1;

@@ -1,0 +1,150 @@
+// The command line's --rank-by option and the scenario's rank_by key, end to end through Main.
+#include "commands.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "aifactory_test/text.h"
+
+namespace aif::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::aif::testing::HasText;
+
+struct Output {
+  int code = 0;
+  std::string out, err;
+};
+
+Output Aifactory(std::vector<std::string> args) {
+  args.insert(args.begin(), "aifactory");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::ostringstream out, err;
+  Output o;
+  o.code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
+  o.out = out.str();
+  o.err = err.str();
+  return o;
+}
+
+// Llama 3 8B on 32 H100 with prices, failures and two other cluster sizes; `extra` is appended.
+constexpr const char* kScenario = R"(name: rank-by test
+cluster: {system: dgx-h100, gpus: 32}
+model: llama3-8b
+training: {tokens: "20B", seq_len: 8192, global_batch: 128}
+reliability:
+  interruptions_per_gpu_hour: 2.0e-5
+  restart: "600 s"
+  checkpoint_write_bandwidth: "100 GB/s"
+  sources: {interruptions_per_gpu_hour: "test", restart: "test", checkpoint_write_bandwidth: "test"}
+costs:
+  gpu_capex: "30000 USD"
+  amortization: "4 years"
+  electricity: "0.09 USD/kWh"
+  sources: {gpu_capex: "test", amortization: "test", electricity: "test"}
+scaling: [8, 128]
+)";
+
+class ScenarioFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "aif_cli_test_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& extra) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << kScenario << extra;
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST(RankByFlag, RejectsAnUnknownRanking) {
+  for (const char* command : {"plan", "run"}) {
+    Output o = Aifactory({command, "--rank-by", "speed"});
+    EXPECT_EQ(o.code, 2) << command;
+    EXPECT_TRUE(HasText(o.err, "--rank-by: speed not in {time,cost}")) << command;
+    EXPECT_EQ(o.out, "") << command;
+  }
+}
+
+TEST(RankByFlag, HelpNamesBothChoices) {
+  for (const char* command : {"plan", "run"}) {
+    Output o = Aifactory({command, "--help"});
+    EXPECT_EQ(o.code, 0) << command;
+    EXPECT_TRUE(HasText(o.out, "--rank-by")) << command;
+    EXPECT_TRUE(HasText(o.out, "time (default) or cost")) << command;
+  }
+}
+
+TEST_F(ScenarioFiles, RankByTimeIsTheDefaultAndChangesNothing) {
+  const std::string path = Write("s.yaml", "");
+  for (const char* command : {"plan", "run"}) {
+    Output plain = Aifactory({command, path});
+    Output by_time = Aifactory({command, path, "--rank-by", "time"});
+    ASSERT_EQ(plain.code, 0) << plain.err;
+    EXPECT_EQ(plain.out, by_time.out) << command;
+    EXPECT_EQ(plain.out.find("cheapest"), std::string::npos) << command;
+    EXPECT_EQ(plain.out.find("cost ($M)"), std::string::npos) << command;
+    EXPECT_EQ(plain.out.find("ranked by cost"), std::string::npos) << command;
+  }
+}
+
+TEST_F(ScenarioFiles, RankByCostReportsTheCheapestClusterSize) {
+  const std::string path = Write("s.yaml", "");
+  Output run = Aifactory({"run", path, "--rank-by", "cost"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(HasText(run.out, "  cheapest cluster: "));
+  EXPECT_TRUE(HasText(run.out, "note: ranked by cost: on 32 GPUs every plan keeps all of them"));
+  // Each scaling line ends with its cost.
+  std::istringstream lines(run.out);
+  int scaling = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("scaling:") == std::string::npos) continue;
+    ++scaling;
+    EXPECT_TRUE(line.ends_with("M") && line.find("  $") != std::string::npos) << line;
+  }
+  EXPECT_EQ(scaling, 2);
+
+  Output plan = Aifactory({"plan", path, "--rank-by", "cost", "--top", "3"});
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  EXPECT_TRUE(HasText(plan.out, "compute days  cost ($M)\n"));
+  EXPECT_TRUE(HasText(plan.out, "cluster sizes, cheapest first"));
+  EXPECT_TRUE(HasText(plan.out, "note: ranked by cost"));
+}
+
+TEST_F(ScenarioFiles, ScenarioKeyAndTheFlagOverridesIt) {
+  const std::string path = Write("s.yaml", "rank_by: cost\n");
+  Output from_key = Aifactory({"run", path});
+  ASSERT_EQ(from_key.code, 0) << from_key.err;
+  EXPECT_TRUE(HasText(from_key.out, "  cheapest cluster: "));
+  Output by_flag = Aifactory({"run", Write("t.yaml", ""), "--rank-by", "cost"});
+  EXPECT_EQ(from_key.out, by_flag.out);
+  Output overridden = Aifactory({"run", path, "--rank-by", "time"});
+  ASSERT_EQ(overridden.code, 0) << overridden.err;
+  EXPECT_EQ(overridden.out.find("cheapest"), std::string::npos);
+}
+
+TEST_F(ScenarioFiles, ScenarioKeyTypoSuggestsTheNearestChoice) {
+  const std::string path = Write("s.yaml", "rank_by: costs\n");
+  Output o = Aifactory({"run", path});
+  EXPECT_EQ(o.code, 1);
+  EXPECT_TRUE(HasText(o.err, path + ":16:10: rank_by: unknown ranking 'costs', expected time or cost "
+                                    "(did you mean 'cost'?)"));
+}
+
+}  // namespace
+}  // namespace aif::cli
