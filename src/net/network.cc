@@ -26,7 +26,6 @@ Network::Network(des::Simulator* simulator, Topology topology)
   busy_since_ns_.assign(links, 0);
   link_dirty_.assign(links, 0);
   link_epoch_.assign(links, 0);
-  link_version_.assign(links, 0);
   residual_.assign(links, 0.0);
   unfixed_.assign(links, 0);
 }
@@ -187,8 +186,11 @@ void Network::Recompute() {
 
   // 3. Progressive filling: raise every unfixed flow's rate together; the link whose fair share
   // (residual / unfixed flows) is smallest saturates first and fixes its flows at that share.
-  // Min-heap on (share, link id): ties go to the lower link id, deterministically.
-  auto later = [](const FillEntry& a, const FillEntry& b) {
+  // Fixing a flow at the current level never lowers another link's share (the level is at most
+  // that share), so heap keys are lower bounds: an entry whose link's share has risen since it
+  // was pushed is pushed again with the new share when it reaches the top (lazy re-keying; one
+  // entry per link at any time).
+  auto later = [](const FillEntry& a, const FillEntry& b) {  // min-heap on (share, link id)
     return a.share != b.share ? a.share > b.share : a.link > b.link;
   };
   fill_heap_.clear();
@@ -196,8 +198,7 @@ void Network::Recompute() {
     const auto l = static_cast<std::size_t>(link);
     residual_[l] = topology_.link(link).usable_capacity().value();
     unfixed_[l] = static_cast<std::int32_t>(link_flows_[l].size());
-    ++link_version_[l];
-    if (unfixed_[l] > 0) fill_heap_.push_back(FillEntry{residual_[l] / unfixed_[l], link, link_version_[l]});
+    if (unfixed_[l] > 0) fill_heap_.push_back(FillEntry{residual_[l] / unfixed_[l], link});
   }
   std::make_heap(fill_heap_.begin(), fill_heap_.end(), later);
   double level = 0;
@@ -206,9 +207,15 @@ void Network::Recompute() {
     const FillEntry top = fill_heap_.back();
     fill_heap_.pop_back();
     const auto l = static_cast<std::size_t>(top.link);
-    if (top.version != link_version_[l] || unfixed_[l] == 0) continue;
+    if (unfixed_[l] == 0) continue;
+    const double share = residual_[l] / unfixed_[l];
+    if (share > top.share) {
+      fill_heap_.push_back(FillEntry{share, top.link});
+      std::push_heap(fill_heap_.begin(), fill_heap_.end(), later);
+      continue;
+    }
     // Levels only rise; clamp float dust so that no flow gets less than an earlier bottleneck.
-    level = std::max(level, top.share);
+    level = std::max(level, share);
     for (const FlowHop& fh : link_flows_[l]) {
       const auto f = static_cast<std::size_t>(fh.flow);
       if (new_rate_[f] >= 0) continue;
@@ -217,11 +224,6 @@ void Network::Recompute() {
         const auto m = static_cast<std::size_t>(other);
         residual_[m] = std::max(0.0, residual_[m] - level);
         --unfixed_[m];
-        if (m != l && unfixed_[m] > 0) {
-          ++link_version_[m];
-          fill_heap_.push_back(FillEntry{residual_[m] / unfixed_[m], other, link_version_[m]});
-          std::push_heap(fill_heap_.begin(), fill_heap_.end(), later);
-        }
       }
     }
   }
@@ -440,6 +442,24 @@ LinkUsage Network::link_usage(LinkId link) const {
   std::int64_t busy = busy_ns_[l];
   if (!link_flows_[l].empty()) busy += now - busy_since_ns_[l];
   return LinkUsage{Bytes(carried), Seconds(static_cast<double>(busy) * 1e-9)};
+}
+
+std::size_t Network::MemoryBytes() const {
+  std::size_t bytes = topology_.MemoryBytes();
+  bytes += records_.capacity() * sizeof(FlowRecord) + active_.capacity() * sizeof(ActiveFlow);
+  bytes += paths_.capacity() * sizeof(Path);
+  for (std::size_t f = 0; f < paths_.size(); ++f) {
+    bytes += paths_[f].capacity() * sizeof(LinkId);
+    bytes += active_[f].slot_in_link.capacity() * sizeof(std::int32_t);
+  }
+  bytes += link_flows_.capacity() * sizeof(std::vector<FlowHop>);
+  for (const auto& on_link : link_flows_) bytes += on_link.capacity() * sizeof(FlowHop);
+  const std::size_t links = link_flows_.size();
+  bytes += links * (sizeof(double) * 2 + sizeof(std::int64_t) * 2 + sizeof(std::uint8_t) +
+                    sizeof(std::uint32_t) + sizeof(std::int32_t));
+  bytes += records_.size() * (sizeof(std::uint32_t) + sizeof(double) + sizeof(std::int32_t) +
+                              sizeof(std::int64_t));
+  return bytes;
 }
 
 Status Network::CheckCapacity() const {

@@ -96,6 +96,8 @@ class Network {
   LinkUsage link_usage(LinkId link) const;
   const NetworkStats& stats() const { return stats_; }
   const Topology& topology() const { return topology_; }
+  // Heap bytes held by the topology and the flow state, for benchmarks.
+  std::size_t MemoryBytes() const;
   const Router& router() const { return router_; }
 
   // Invariant checks for tests: the rates on every link sum to at most its usable capacity
@@ -120,9 +122,8 @@ class Network {
     bool transferring = false;
   };
   struct FillEntry {
-    double share;  // residual capacity / unfixed flows when pushed
+    double share;  // residual capacity / unfixed flows when pushed: a lower bound of the current
     LinkId link;
-    std::uint32_t version;
   };
 
   void AttachToLinks(FlowId f);
@@ -155,7 +156,6 @@ class Network {
   std::vector<std::uint8_t> link_dirty_;
   std::vector<std::uint32_t> link_epoch_;
   std::vector<std::uint32_t> flow_epoch_;
-  std::vector<std::uint32_t> link_version_;
   std::vector<double> residual_;
   std::vector<std::int32_t> unfixed_;
   std::vector<double> new_rate_;
