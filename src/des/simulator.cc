@@ -1,5 +1,6 @@
 #include "aifactory/des/simulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -42,7 +43,7 @@ EventHandle Simulator::Schedule(SimTime at, Callback callback) {
   s.callback = std::move(callback);
   s.live = true;
   ++live_;
-  queue_.push(Entry{at, next_sequence_++, slot});
+  Push(Entry{at, next_sequence_++, slot});
   return EventHandle{slot, s.generation};
 }
 
@@ -63,6 +64,7 @@ bool Simulator::Cancel(EventHandle handle) {
   s.live = false;
   s.callback = nullptr;
   --live_;
+  ++cancelled_in_queue_;
   // The heap entry stays; the slot is released when the entry reaches the top.
   return true;
 }
@@ -74,18 +76,52 @@ void Simulator::Release(std::uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
+void Simulator::Push(Entry entry) {
+  std::size_t i = queue_.size();
+  queue_.push_back(entry);
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 4;
+    if (!entry.RunsBefore(queue_[parent])) break;
+    queue_[i] = queue_[parent];
+    i = parent;
+  }
+  queue_[i] = entry;
+}
+
+void Simulator::PopTop() {
+  const Entry last = queue_.back();
+  queue_.pop_back();
+  const std::size_t n = queue_.size();
+  if (n == 0) return;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t first = 4 * i + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    std::size_t end = std::min(first + 4, n);
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (queue_[c].RunsBefore(queue_[best])) best = c;
+    }
+    if (!queue_[best].RunsBefore(last)) break;
+    queue_[i] = queue_[best];
+    i = best;
+  }
+  queue_[i] = last;
+}
+
 void Simulator::DropCancelled() {
-  while (!queue_.empty() && !slots_[queue_.top().slot].live) {
-    Release(queue_.top().slot);
-    queue_.pop();
+  while (cancelled_in_queue_ > 0 && !queue_.empty() && !slots_[queue_.front().slot].live) {
+    Release(queue_.front().slot);
+    PopTop();
+    --cancelled_in_queue_;
   }
 }
 
 bool Simulator::Step() {
   DropCancelled();
   if (queue_.empty()) return false;
-  Entry top = queue_.top();
-  queue_.pop();
+  const Entry top = queue_.front();
+  PopTop();
   Slot& s = slots_[top.slot];
   Callback callback = std::move(s.callback);
   s.callback = nullptr;
@@ -101,7 +137,7 @@ bool Simulator::Step() {
 void Simulator::Run(SimTime until) {
   while (true) {
     DropCancelled();
-    if (queue_.empty() || queue_.top().time > until) break;
+    if (queue_.empty() || queue_.front().time > until) break;
     Step();
   }
   if (until != SimTime::Max() && until > now_) now_ = until;

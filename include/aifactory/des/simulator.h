@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <vector>
 
 #include "aifactory/des/sim_time.h"
@@ -57,10 +56,8 @@ class Simulator {
     SimTime time;
     std::uint64_t sequence;
     std::uint32_t slot;
-    // std::priority_queue is a max-heap: "greater" means "runs later".
-    bool operator<(const Entry& o) const {
-      if (time != o.time) return time > o.time;
-      return sequence > o.sequence;
+    bool RunsBefore(const Entry& o) const {
+      return time != o.time ? time < o.time : sequence < o.sequence;
     }
   };
   struct Slot {
@@ -72,12 +69,16 @@ class Simulator {
   // Pops cancelled entries off the top of the heap.
   void DropCancelled();
   void Release(std::uint32_t slot);
+  // The queue: a 4-ary min-heap on (time, sequence), shallower than a binary one.
+  void Push(Entry entry);
+  void PopTop();
 
   SimTime now_;
   std::uint64_t next_sequence_ = 0;
   std::uint64_t events_run_ = 0;
   std::size_t live_ = 0;
-  std::priority_queue<Entry> queue_;
+  std::size_t cancelled_in_queue_ = 0;
+  std::vector<Entry> queue_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
 };
