@@ -15,6 +15,7 @@
 #include "aifactory/config/validation_csv.h"
 #include "aifactory/core/file.h"
 #include "aifactory/core/strings.h"
+#include "aifactory/core/units.h"
 #include "aifactory/report/factory_report.h"
 #include "aifactory/report/json_report.h"
 #include "aifactory/train/factory_run.h"
@@ -68,13 +69,22 @@ struct EstimateOptions {
   std::string out_dir;  // run: summary.json, plans.csv and report.html go here
 };
 
+// "<model> on <gpus> x <accelerator> (<system>)[ over N sites (WAN ...)], <precision> seq <s> gbs <b>"
+std::string JobHeader(const train::TrainingJob& job, const train::Cluster& cluster) {
+  std::string sites;
+  if (cluster.sites > 1) {
+    sites = fmt::format(" over {} sites (WAN {} per site, {:.3g} ms one way)", cluster.sites,
+                        FormatSi(cluster.wan_bandwidth.value(), "B/s"), cluster.wan_latency.value() * 1e3);
+  }
+  return fmt::format("{} on {} x {} ({}){}, {} seq {} gbs {}\n", job.model.id, cluster.gpus, cluster.accelerator.id,
+                     cluster.system.id, sites, catalog::PrecisionName(job.precision), job.seq_len, job.global_batch);
+}
+
 int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, const train::ParallelPlan& plan,
                   const EstimateOptions& opt, std::ostream& out, std::ostream& err) {
   auto e = train::EstimateStep(job, cluster, plan);
   if (!e.ok()) return Fail(err, e.status());
-  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\nplan: {}\n", job.model.id, cluster.gpus,
-                     cluster.accelerator.id, cluster.system.id, catalog::PrecisionName(job.precision), job.seq_len,
-                     job.global_batch, plan.ToString());
+  out << JobHeader(job, cluster) << fmt::format("plan: {}\n", plan.ToString());
   if (opt.explain) {
     out << train::ExplainStep(*e);
   } else {
@@ -103,9 +113,7 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   const auto& job = scenario->job;
   const auto& e = run->best.estimate;
   if (!scenario->name.empty()) out << scenario->name << "\n";
-  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\n", job.model.id, scenario->cluster.gpus,
-                     scenario->cluster.accelerator.id, scenario->cluster.system.id, catalog::PrecisionName(job.precision),
-                     job.seq_len, job.global_batch);
+  out << JobHeader(job, scenario->cluster);
   out << fmt::format("plan: {}{}\n", run->best.plan.ToString(),
                      scenario->plan ? " (from the scenario)"
                                     : fmt::format(" (best of {} plans searched)", run->search.evaluated));
@@ -210,9 +218,7 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   auto result = train::SearchPlans(scenario->job, scenario->cluster, options);
   if (!result.ok()) return Fail(err, result.status());
   const auto& job = scenario->job;
-  out << fmt::format("{} on {} x {} ({}), {} seq {} gbs {}\n", job.model.id, scenario->cluster.gpus,
-                     scenario->cluster.accelerator.id, scenario->cluster.system.id, catalog::PrecisionName(job.precision),
-                     job.seq_len, job.global_batch);
+  out << JobHeader(job, scenario->cluster);
   // Wall time goes to stderr: standard output is byte-identical for the same input.
   out << fmt::format("searched {} plans; {} fit in memory\n\n", result->evaluated, result->feasible);
   err << fmt::format("search took {:.3f} s ({:.0f} plans/s, {} threads)\n", result->seconds,

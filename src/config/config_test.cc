@@ -400,6 +400,44 @@ TEST(Scenario, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(Scenario, SitesAndTheirWan) {
+  const char kText[] = R"(cluster:
+  system: dgx-h100
+  gpus: 64
+  sites: 2
+  wan: {bandwidth: "51.2 Tb/s", latency: "7 ms"}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 64}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->cluster.sites, 2);
+  EXPECT_EQ(s->cluster.SiteSize(), 32);
+  EXPECT_DOUBLE_EQ(s->cluster.wan_bandwidth.value(), 51.2e12 / 8);
+  EXPECT_DOUBLE_EQ(s->cluster.wan_latency.value(), 7e-3);
+
+  struct Case {
+    std::string text;
+    std::string expected;
+  };
+  const std::string rest = "model: llama3-8b\ntraining: {seq_len: 8192, global_batch: 64}\n";
+  std::vector<Case> cases = {
+      {"cluster: {system: dgx-h100, gpus: 64, sites: 2}\n" + rest,
+       "s.yaml:1:46: cluster.sites: a cluster over several sites needs cluster.wan"},
+      {"cluster: {system: dgx-h100, gpus: 64, sites: 3, wan: {bandwidth: \"1 Tb/s\", latency: \"1 ms\"}}\n" + rest,
+       "s.yaml:1:46: cluster.sites: 64 GPUs do not split into 3 sites"},
+      {"cluster: {system: dgx-h100, gpus: 64, sites: 2, wan: {bandwidth: \"1 Tb/s\", latency: 1}}\n" + rest,
+       "cluster.wan.latency:"},
+      {"cluster: {system: dgx-h100, gpus: 64, sites: 2, wan: {bandwith: \"1 Tb/s\", latency: \"1 ms\"}}\n" + rest,
+       "cluster.wan.bandwith: unknown key (did you mean 'bandwidth'?)"},
+  };
+  for (const Case& c : cases) {
+    Result<Scenario> e = ParseScenario(c.text, "s.yaml", Builtin());
+    ASSERT_FALSE(e.ok()) << c.text;
+    EXPECT_TRUE(HasText(e.status().message(), c.expected)) << e.status().message();
+  }
+}
+
 TEST(Scenario, PlanDefaultsDpFromTheCluster) {
   const char kText[] = R"(cluster: {system: dgx-h100, gpus: 64}
 model: llama3-8b

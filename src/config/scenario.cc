@@ -40,7 +40,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription", "sites", "wan"}));
   AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster, "system", "cluster.system"));
   AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster, "gpus", "cluster.gpus", 1, 100000000));
   auto c = train::MakeCluster(cat, system, static_cast<int>(gpus));
@@ -53,6 +53,27 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       return doc.Error(cluster["oversubscription"], "cluster.oversubscription",
                        "expected a ratio between 1 (non-blocking) and 64");
     }
+  }
+  if (cluster["sites"]) {
+    AIF_ASSIGN_OR_RETURN(long long sites, doc.Integer(cluster, "sites", "cluster.sites", 1, 1000));
+    s.cluster.sites = static_cast<int>(sites);
+    if (s.cluster.gpus % s.cluster.sites != 0 || s.cluster.SiteSize() % s.cluster.DomainSize() != 0) {
+      return doc.Error(cluster["sites"], "cluster.sites",
+                       fmt::format("{} GPUs do not split into {} sites of whole NVLink domains of {}", s.cluster.gpus,
+                                   s.cluster.sites, s.cluster.DomainSize()));
+    }
+  }
+  if (const YAML::Node wan = cluster["wan"]) {
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(wan, "cluster.wan", {"bandwidth", "latency"}));
+    AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(wan, "bandwidth", "cluster.wan.bandwidth", Dimension::kBytesPerSecond));
+    AIF_ASSIGN_OR_RETURN(double lat, doc.Quantity(wan, "latency", "cluster.wan.latency", Dimension::kSeconds));
+    if (bw <= 0) return doc.Error(wan["bandwidth"], "cluster.wan.bandwidth", "must be positive");
+    if (lat < 0 || lat > 1) return doc.Error(wan["latency"], "cluster.wan.latency", "expected 0 to 1 s one way");
+    s.cluster.wan_bandwidth = BytesPerSecond(bw);
+    s.cluster.wan_latency = Seconds(lat);
+  }
+  if (s.cluster.sites > 1 && s.cluster.wan_bandwidth.value() <= 0) {
+    return doc.Error(cluster["sites"], "cluster.sites", "a cluster over several sites needs cluster.wan (bandwidth, latency)");
   }
 
   // A catalog id, or a whole shape inline (the catalog's model schema, with sources).

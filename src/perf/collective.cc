@@ -13,12 +13,16 @@ double RingPhase(int n, double bytes, const LinkTier& link) {
   return (n - 1) * link.latency.value() + bytes * (n - 1) / n / link.bandwidth.value();
 }
 
-// The tier that limits a flat ring over a group that spans domains.
+// The tier that limits a flat ring over a group that spans domains (and sites).
 LinkTier Bottleneck(const CommGroup& g) {
   if (!g.spans_domains()) return g.scale_up;
   LinkTier t;
   t.bandwidth = std::min(g.scale_up.bandwidth, g.scale_out.bandwidth);
   t.latency = std::max(g.scale_up.latency, g.scale_out.latency);
+  if (g.spans_sites()) {
+    t.bandwidth = std::min(t.bandwidth, g.cross_site.bandwidth);
+    t.latency = std::max(t.latency, g.cross_site.latency);
+  }
   return t;
 }
 
@@ -37,9 +41,18 @@ double ScatterOrGather(const CommGroup& g, double bytes) {
   if (!g.spans_domains()) return SwitchPhase(g.size, bytes, g.scale_up);
   double flat = RingPhase(g.size, bytes, Bottleneck(g));
   int r = std::max(1, g.ranks_per_domain);
-  int domains = (g.size + r - 1) / r;
-  double two_level = SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out);
-  return std::min(flat, two_level);
+  if (!g.spans_sites()) {
+    int domains = (g.size + r - 1) / r;
+    return std::min(flat, SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out));
+  }
+  // Three levels: inside the domain, across the site's domains, then across sites on what each
+  // site's ranks already reduced (1/ranks_per_site of the buffer each).
+  int per_site = std::max(r, g.ranks_per_site);
+  int domains_per_site = std::max(1, per_site / r);
+  int sites = (g.size + per_site - 1) / per_site;
+  double three_level = SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains_per_site, bytes / r, g.scale_out) +
+                       RingPhase(sites, bytes / per_site, g.cross_site);
+  return std::min(flat, three_level);
 }
 
 }  // namespace
@@ -67,11 +80,16 @@ Seconds AllToAllTime(const CommGroup& g, Bytes bytes) {
   int n = g.size;
   if (n <= 1 || bytes.value() <= 0) return Seconds(0);
   int r = std::min(n, std::max(1, g.ranks_per_domain));
-  // Of what a rank sends, (r-1)/n stays in its domain and (n-r)/n leaves it; both run at once.
+  // Of what a rank sends, (r-1)/n stays in its domain and (n-r)/n leaves it (of which (n-s)/n
+  // leaves its site, s ranks per site); the tiers run at once.
+  int s = g.spans_sites() ? std::max(r, g.ranks_per_site) : n;
   double inside = bytes.value() * (r - 1) / n / g.scale_up.bandwidth.value();
-  double outside = g.spans_domains() ? bytes.value() * (n - r) / n / g.scale_out.bandwidth.value() : 0;
-  double latency = g.spans_domains() ? g.scale_out.latency.value() : g.scale_up.latency.value();
-  return Seconds(latency + std::max(inside, outside));
+  double outside = g.spans_domains() ? bytes.value() * (s - r) / n / g.scale_out.bandwidth.value() : 0;
+  double wan = g.spans_sites() ? bytes.value() * (n - s) / n / g.cross_site.bandwidth.value() : 0;
+  double latency = g.spans_sites()     ? g.cross_site.latency.value()
+                   : g.spans_domains() ? g.scale_out.latency.value()
+                                       : g.scale_up.latency.value();
+  return Seconds(latency + std::max({inside, outside, wan}));
 }
 
 Seconds SendRecvTime(const LinkTier& link, Bytes bytes) {

@@ -158,6 +158,43 @@ TEST(Collective, AllToAllSplitsTrafficInsideAndAcrossDomains) {
                   1e-12);
 }
 
+constexpr LinkTier kWan{BytesPerSecond(5e9), Seconds(5e-3)};  // a GPU's share of a site's WAN
+
+CommGroup SiteGroup(int size, int ranks_per_domain, int ranks_per_site) {
+  CommGroup g = Group(size, ranks_per_domain);
+  g.ranks_per_site = ranks_per_site;
+  g.cross_site = kWan;
+  return g;
+}
+
+TEST(Collective, ThreeLevelsAcrossSites) {
+  // 32 ranks: domains of 8, sites of 16 (two sites), 1 GB.
+  //   inside the domain: 3 * 2 us + 1e9 * 7/8 / 400e9
+  //   across the site's 2 domains on 1/8: 1 * 5 us + 1.25e8 * 1/2 / 50e9
+  //   across the 2 sites on 1/16: 1 * 5 ms + 6.25e7 * 1/2 / 5e9
+  const double three = 6e-6 + 1e9 * 7 / 8 / 400e9 + 5e-6 + 1.25e8 / 2 / 50e9 + 5e-3 + 6.25e7 / 2 / 5e9;
+  CommGroup g = SiteGroup(32, 8, 16);
+  ASSERT_TRUE(g.spans_sites());
+  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), three, 1e-12);
+  EXPECT_REL_NEAR(AllReduceTime(g, Bytes(1e9)).value(), 2 * three, 1e-12);
+  // Crossing sites never beats staying in one site.
+  for (double bytes = 1e3; bytes <= 1e10; bytes *= 10) {
+    EXPECT_GE(AllReduceTime(g, Bytes(bytes)).value(), AllReduceTime(Group(32, 8), Bytes(bytes)).value()) << bytes;
+    EXPECT_GE(AllToAllTime(g, Bytes(bytes)).value(), AllToAllTime(Group(32, 8), Bytes(bytes)).value()) << bytes;
+  }
+  // A group inside one site ignores the WAN.
+  CommGroup local = SiteGroup(16, 8, 16);
+  EXPECT_FALSE(local.spans_sites());
+  EXPECT_DOUBLE_EQ(AllReduceTime(local, Bytes(1e9)).value(), AllReduceTime(Group(16, 8), Bytes(1e9)).value());
+}
+
+TEST(Collective, AllToAllAcrossSitesSendsTheOtherSitesShareOverTheWan) {
+  // 32 ranks, two sites of 16, domains of 8; each rank sends 3.2 GB (1/32 to every rank):
+  //   inside the domain 7/32 over NVLink, to the site's other domain 8/32 over the NIC,
+  //   to the other site 16/32 over the WAN: 3.2e9 / 2 / 5e9 = 320 ms, the bottleneck.
+  EXPECT_REL_NEAR(AllToAllTime(SiteGroup(32, 8, 16), Bytes(3.2e9)).value(), 5e-3 + 0.32, 1e-12);
+}
+
 TEST(Collective, SendRecvIsLatencyPlusBytesOverBandwidth) {
   EXPECT_REL_NEAR(SendRecvTime(kOut, Bytes(1e8)).value(), 5e-6 + 1e8 / 50e9, 1e-12);
 }

@@ -724,6 +724,11 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   doc["system"] = in.cluster.system.id;
   doc["accelerator"] = in.cluster.accelerator.id;
   doc["gpus"] = in.cluster.gpus;
+  doc["sites"] = in.cluster.sites;
+  if (in.cluster.sites > 1) {
+    doc["wan_bandwidth_bytes_per_s"] = Number(in.cluster.wan_bandwidth.value());
+    doc["wan_latency_s"] = Number(in.cluster.wan_latency.value());
+  }
   doc["precision"] = catalog::PrecisionName(in.job.precision);
   doc["seq_len"] = in.job.seq_len;
   doc["global_batch"] = in.job.global_batch;

@@ -404,7 +404,7 @@ TEST(FactorySummaryJsonTest, KeysInFixedOrder) {
   // nlohmann::json sorts keys; read the order from the text instead.
   std::string text = FactorySummaryJson(MakeRun());
   const std::vector<std::string> keys = {
-      "scenario", "model",          "system",  "accelerator", "gpus",    "precision",
+      "scenario", "model",          "system",  "accelerator", "gpus",    "sites", "precision",
       "seq_len",  "global_batch",   "tokens",  "fixed_plan",  "rank_by", "best",
       "steps",    "compute_time_s", "goodput", "interruptions_by_cause", "cost", "search",
       "top_plans",

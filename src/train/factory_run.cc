@@ -86,6 +86,11 @@ Result<RankedPlan> BestPlan(const TrainingJob& job, const Cluster& cluster, cons
 ScalingPoint Point(const FactoryRunInputs& in, const FactoryRunInputs& search_inputs, int gpus, double steps) {
   Cluster c = in.cluster;
   c.gpus = gpus;
+  // A job spans only the sites it needs: as many of the scenario's sites as its GPUs fill.
+  if (in.cluster.sites > 1) {
+    const int site = in.cluster.SiteSize();
+    c.sites = std::max(1, (gpus + site - 1) / site);
+  }
   auto best = BestPlan(in.job, c, search_inputs, nullptr);
   if (!best.ok()) {
     ScalingPoint p;
@@ -171,6 +176,17 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   if (in.reliability.interruptions_per_gpu_hour <= 0) run.notes.push_back("failures not modelled (no interruption rate given)");
   if (in.costs.rack_overhead_w <= 0) run.notes.push_back("power counts GPUs at TDP only (no rack overhead given)");
   if (!run.best.estimate.fits_in_memory) run.notes.push_back("the fixed plan does not fit in memory");
+  if (in.cluster.sites > 1) {
+    // What the WAN costs: the same plan with every GPU in one site.
+    Cluster one_site = in.cluster;
+    one_site.sites = 1;
+    auto local = EstimateStep(in.job, one_site, run.best.plan);
+    if (local.ok()) {
+      run.notes.push_back(fmt::format(
+          "{} sites: the WAN adds {:.1f}% to the step time of the same plan on one site of {} GPUs", in.cluster.sites,
+          100 * (run.best.estimate.step_time.value() / local->step_time.value() - 1), in.cluster.gpus));
+    }
+  }
   if (in.rank_by == RankBy::kCost) AddCostRankingNotes(in, &run.notes);
 
   // Scaling curve: the same job on other GPU counts of the same system.

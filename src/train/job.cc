@@ -97,6 +97,20 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
                                        m.layers, 1LL * p.pp * p.vp));
   }
   if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
+  if (cluster.sites < 1) return InvalidArgument(fmt::format("sites must be at least 1, got {}", cluster.sites));
+  if (cluster.sites > 1) {
+    if (cluster.gpus % cluster.sites != 0 || cluster.SiteSize() % cluster.DomainSize() != 0) {
+      return InvalidArgument(fmt::format("{} GPUs do not split into {} sites of whole NVLink domains of {}",
+                                         cluster.gpus, cluster.sites, cluster.DomainSize()));
+    }
+    if (cluster.wan_bandwidth.value() <= 0) return InvalidArgument("a job over several sites needs a WAN bandwidth");
+    // Pipeline stages are laid out outermost: a stage fits in a site or spans whole sites.
+    const long long stage = 1LL * p.tp * p.cp * p.dp, site = cluster.SiteSize();
+    if (site % stage != 0 && stage % site != 0) {
+      return InvalidArgument(fmt::format("a pipeline stage of tp*cp*dp = {} GPUs would straddle two sites of {} GPUs",
+                                         stage, site));
+    }
+  }
   if (p.recompute_layers < 0) {
     return InvalidArgument(fmt::format("recompute_layers must be 0 (all) or positive, got {}", p.recompute_layers));
   }

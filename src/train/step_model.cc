@@ -66,6 +66,12 @@ class StepModel {
     scale_out_.bandwidth = BytesPerSecond(c_.fabric.port_bandwidth.value() * c_.system.nics_per_gpu *
                                           c_.efficiency.scale_out / std::max(1.0, c_.scale_out_oversubscription));
     scale_out_.latency = c_.fabric.latency;
+    // Across sites every GPU of a site shares its WAN (at the scale-out fabric's efficiency).
+    site_ = c_.sites > 1 ? c_.SiteSize() : 0;
+    if (site_ > 0) {
+      cross_site_.bandwidth = BytesPerSecond(c_.wan_bandwidth.value() * c_.efficiency.scale_out / site_);
+      cross_site_.latency = c_.wan_latency;
+    }
     tp_group_ = Group(p_.tp, 1);
     cp_group_ = Group(p_.cp, p_.tp);
     ep_group_ = Group(p_.ep, 1);
@@ -81,8 +87,10 @@ class StepModel {
     perf::CommGroup g;
     g.size = size;
     g.ranks_per_domain = perf::RanksPerDomain(size, stride, domain_);
+    g.ranks_per_site = site_ > 0 ? perf::RanksPerDomain(size, stride, site_) : 0;
     g.scale_up = scale_up_;
     g.scale_out = scale_out_;
+    g.cross_site = cross_site_;
     return g;
   }
   double Gemm(double m, double n, double k, double count = 1) const {
@@ -119,7 +127,8 @@ class StepModel {
   bool lora_ = false;
   double t_ = 0, t_sp_ = 0;
   int domain_ = 1;
-  perf::LinkTier scale_up_, scale_out_;
+  int site_ = 0;  // GPUs per site when the job spans sites, else 0
+  perf::LinkTier scale_up_, scale_out_, cross_site_;
   perf::CommGroup tp_group_, cp_group_, ep_group_, dp_group_, expert_dp_group_;
 };
 
@@ -397,9 +406,24 @@ StepEstimate StepModel::Run() {
   const double bubble = pp > 1 ? (pp - 1.0) / vp * (f + b) : 0;
   double pp_comm = 0;
   if (pp > 1) {
-    perf::LinkTier link = (p_.tp * p_.cp * p_.dp) >= domain_ ? scale_out_ : scale_up_;
-    double msg = perf::SendRecvTime(link, Bytes(t_sp_ * m_.hidden * kBf16)).value();
-    pp_comm = 2.0 * (pp - 1) * msg;  // first forward and last backward cross every stage
+    const int stage = p_.tp * p_.cp * p_.dp;  // GPUs of one pipeline stage (pp is laid out outermost)
+    const Bytes msg_bytes(t_sp_ * m_.hidden * kBf16);
+    perf::LinkTier link = stage >= domain_ ? scale_out_ : scale_up_;
+    double msg = perf::SendRecvTime(link, msg_bytes).value();
+    // Stage boundaries that cross sites: every one when a stage fills a site or more, else one
+    // per pair of neighbouring sites. Only the boundary stage's GPUs share that WAN.
+    int cross = site_ == 0 ? 0 : (stage >= site_ ? pp - 1 : c_.sites - 1);
+    double msg_wan = 0;
+    if (cross > 0) {
+      perf::LinkTier wan = cross_site_;
+      wan.bandwidth = BytesPerSecond(cross_site_.bandwidth.value() * site_ / std::min(stage, site_));
+      msg_wan = perf::SendRecvTime(wan, msg_bytes).value();
+      // In steady state a crossing boundary carries every micro-batch forward and back (both
+      // directions at once); what the stage's compute does not cover is exposed.
+      pp_comm += m * std::max(0.0, msg_bytes.value() / wan.bandwidth.value() - (f + b));
+    }
+    // The first forward and the last backward cross every boundary.
+    pp_comm += 2.0 * ((pp - 1 - cross) * msg + cross * msg_wan);
   }
 
   // Parameters held by one GPU (the heaviest stage carries the embedding).

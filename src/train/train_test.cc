@@ -562,6 +562,49 @@ TEST(StepModel, HostLaunchTimeShowsOnlyWhenKernelsAreShort) {
   EXPECT_LT(free_host.step_time, small.step_time);
 }
 
+TEST(StepModel, TwoSitesCostOnlyWhatCrossesTheWan) {
+  const TrainingJob job = Job(Llama3_8B(), 4096, 64);
+  const Cluster one_site = H100Cluster(32);
+  Cluster two_sites = one_site;
+  two_sites.sites = 2;
+  two_sites.wan_bandwidth = BytesPerSecond(100e9);  // per site, both sites' 16 GPUs share it
+  two_sites.wan_latency = Seconds(5e-3);
+
+  // Data parallel across the sites: its gradient traffic crosses the WAN, so it is slower.
+  const ParallelPlan dp = Plan(2, 1, 16);
+  const StepEstimate dp_one = Estimate(job, one_site, dp);
+  const StepEstimate dp_two = Estimate(job, two_sites, dp);
+  EXPECT_GT(dp_two.step_time, dp_one.step_time);
+  EXPECT_GT(dp_two.at(TimeComponent::kDpComm), dp_one.at(TimeComponent::kDpComm));
+  // A slower WAN is slower still; compute does not change.
+  Cluster slow = two_sites;
+  slow.wan_bandwidth = BytesPerSecond(10e9);
+  const StepEstimate dp_slow = Estimate(job, slow, dp);
+  EXPECT_GT(dp_slow.step_time, dp_two.step_time);
+  EXPECT_EQ(dp_slow.at(TimeComponent::kGemm), dp_one.at(TimeComponent::kGemm));
+
+  // Two pipeline stages of 16 GPUs, one per site: only the stage boundary crosses the WAN, so
+  // data parallelism stays inside each site and costs what it costs on one site.
+  const ParallelPlan pp = Plan(2, 2, 8);
+  const StepEstimate pp_one = Estimate(job, one_site, pp);
+  const StepEstimate pp_two = Estimate(job, two_sites, pp);
+  EXPECT_EQ(pp_two.at(TimeComponent::kDpComm), pp_one.at(TimeComponent::kDpComm));
+  EXPECT_GT(pp_two.at(TimeComponent::kPpComm), pp_one.at(TimeComponent::kPpComm));
+  EXPECT_GE(pp_two.at(TimeComponent::kPpComm).value(), 2 * 5e-3);  // fill and drain cross the WAN once each
+
+  // Impossible splits are clear errors.
+  Cluster odd = two_sites;
+  odd.sites = 3;
+  Result<StepEstimate> e = EstimateStep(job, odd, dp);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("sites"), std::string::npos) << e.status().message();
+  Cluster no_wan = two_sites;
+  no_wan.wan_bandwidth = BytesPerSecond(0);
+  e = EstimateStep(job, no_wan, dp);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("WAN"), std::string::npos) << e.status().message();
+}
+
 // ---------------------------------------------------------------- activation memory
 
 // Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.3: with full recompute each layer keeps only

@@ -1,6 +1,7 @@
 // Collective cost, alpha-beta: latency per algorithm step plus bytes over the bus bandwidth of
 // the slowest tier the group crosses. Groups that span several NVLink domains choose, as NCCL
-// does by size, the cheaper of a flat ring and a two-level (hierarchical) algorithm.
+// does by size, the cheaper of a flat ring and a two-level (hierarchical) algorithm; groups that
+// span sites add a third level across the WAN, on the data already reduced inside each site.
 #pragma once
 
 #include "aifactory/core/units.h"
@@ -13,14 +14,18 @@ struct LinkTier {
   Seconds latency;           // per algorithm step
 };
 
-// A communicator: `size` ranks of which `ranks_per_domain` share one NVLink domain.
+// A communicator: `size` ranks of which `ranks_per_domain` share one NVLink domain and
+// `ranks_per_site` one site (0: the whole group is in one site).
 struct CommGroup {
   int size = 1;
   int ranks_per_domain = 1;
+  int ranks_per_site = 0;
   LinkTier scale_up;
   LinkTier scale_out;
+  LinkTier cross_site;  // each GPU's share of its site's WAN
 
   bool spans_domains() const { return size > ranks_per_domain; }
+  bool spans_sites() const { return ranks_per_site > 0 && size > ranks_per_site; }
 };
 
 // Placement of a group of `size` ranks whose members are `stride` ranks apart in a job laid out

@@ -1,6 +1,7 @@
 // What is trained (model, sequence, batch, precision), on what (cluster), and how (parallel plan).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "aifactory/catalog/catalog.h"
@@ -34,6 +35,13 @@ struct Cluster {
   // module's job), traffic leaving an NVLink domain is taken to cross the oversubscribed tier:
   // its bandwidth is divided by this ratio, an upper bound on the slowdown.
   double scale_out_oversubscription = 1;
+  // Sites the job spans (1: one site): its GPUs split evenly, whole NVLink domains per site,
+  // joined by a WAN of `wan_bandwidth` per site (each direction) with one-way `wan_latency`.
+  int sites = 1;
+  BytesPerSecond wan_bandwidth;
+  Seconds wan_latency;
+
+  int SiteSize() const { return gpus / std::max(1, sites); }
 
   // GPUs of this job in one NVLink domain: the largest divisor of `gpus` not above the system's
   // domain (jobs fill whole domains; 256 GPUs on 72-GPU racks use 64 per rack).
