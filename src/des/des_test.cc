@@ -13,7 +13,7 @@ namespace {
 
 SimTime Ns(std::int64_t ns) { return SimTime::Nanoseconds(ns); }
 
-TEST(SimTime, ConvertsSecondsToNanoseconds) {
+TEST(desSimTime, ConvertsSecondsToNanoseconds) {
   EXPECT_EQ(SimTime::FromSeconds(Seconds(1.5e-6)).ns(), 1500);
   EXPECT_EQ(SimTime::FromSeconds(Seconds(2.0)).ns(), 2'000'000'000);
   EXPECT_EQ(SimTime::FromSeconds(Seconds(1.4e-9)).ns(), 1);
@@ -25,7 +25,7 @@ TEST(SimTime, ConvertsSecondsToNanoseconds) {
   EXPECT_EQ((Ns(7) - Ns(5)).ns(), 2);
 }
 
-TEST(Simulator, RunsEventsInTimeOrder) {
+TEST(desSimulator, RunsEventsInTimeOrder) {
   Simulator sim;
   std::vector<int> order;
   sim.Schedule(Ns(30), [&] { order.push_back(3); });
@@ -38,7 +38,7 @@ TEST(Simulator, RunsEventsInTimeOrder) {
   EXPECT_EQ(sim.pending(), 0u);
 }
 
-TEST(Simulator, BreaksTiesByInsertionOrder) {
+TEST(desSimulator, BreaksTiesByInsertionOrder) {
   Simulator sim;
   std::vector<int> order;
   for (int i = 0; i < 100; ++i) sim.Schedule(Ns(5), [&order, i] { order.push_back(i); });
@@ -47,7 +47,7 @@ TEST(Simulator, BreaksTiesByInsertionOrder) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
 }
 
-TEST(Simulator, EventsScheduledNowRunAfterTheCurrentOne) {
+TEST(desSimulator, EventsScheduledNowRunAfterTheCurrentOne) {
   Simulator sim;
   std::vector<std::string> order;
   sim.Schedule(Ns(1), [&] {
@@ -59,7 +59,7 @@ TEST(Simulator, EventsScheduledNowRunAfterTheCurrentOne) {
   EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c"}));
 }
 
-TEST(Simulator, CancelledEventsDoNotRun) {
+TEST(desSimulator, CancelledEventsDoNotRun) {
   Simulator sim;
   std::vector<int> order;
   EventHandle a = sim.Schedule(Ns(1), [&] { order.push_back(1); });
@@ -76,7 +76,7 @@ TEST(Simulator, CancelledEventsDoNotRun) {
   EXPECT_FALSE(sim.Cancel(EventHandle{}));
 }
 
-TEST(Simulator, StaleHandleDoesNotCancelAReusedSlot) {
+TEST(desSimulator, StaleHandleDoesNotCancelAReusedSlot) {
   Simulator sim;
   int runs = 0;
   EventHandle first = sim.Schedule(Ns(1), [&] { ++runs; });
@@ -88,7 +88,7 @@ TEST(Simulator, StaleHandleDoesNotCancelAReusedSlot) {
   EXPECT_EQ(runs, 2);
 }
 
-TEST(Simulator, CallbackCanCancelALaterEvent) {
+TEST(desSimulator, CallbackCanCancelALaterEvent) {
   Simulator sim;
   bool late_ran = false;
   EventHandle late = sim.Schedule(Ns(10), [&] { late_ran = true; });
@@ -98,7 +98,7 @@ TEST(Simulator, CallbackCanCancelALaterEvent) {
   EXPECT_EQ(sim.Now().ns(), 5);
 }
 
-TEST(Simulator, RunUntilStopsAtTheBoundaryAndAdvancesTheClock) {
+TEST(desSimulator, RunUntilStopsAtTheBoundaryAndAdvancesTheClock) {
   Simulator sim;
   std::vector<int> order;
   sim.Schedule(Ns(10), [&] { order.push_back(10); });
@@ -139,7 +139,7 @@ std::vector<std::int64_t> RandomCascade(std::uint64_t seed) {
   return trace;
 }
 
-TEST(Simulator, SameSeedSameTrace) {
+TEST(desSimulator, SameSeedSameTrace) {
   std::vector<std::int64_t> a = RandomCascade(42);
   std::vector<std::int64_t> b = RandomCascade(42);
   EXPECT_GT(a.size(), 20u);

@@ -57,7 +57,7 @@ FatTreeSpec SmallFatTree(int gpus, int rails, int tiers, int radix, double overs
 
 // ---------------------------------------------------------------- builders
 
-TEST(Builders, NvlinkDomainIsAStarThroughOneNvswitch) {
+TEST(netBuilders, NvlinkDomainIsAStarThroughOneNvswitch) {
   auto t = BuildNvlinkDomain({72, GBps(900), Seconds(0.5e-6)});
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->gpu_count(), 72);
@@ -71,7 +71,7 @@ TEST(Builders, NvlinkDomainIsAStarThroughOneNvswitch) {
   EXPECT_EQ(t->node(t->link((*p)[0]).to).kind, NodeKind::kNvSwitch);
 }
 
-TEST(Builders, TwoTierRailFatTreeShape) {
+TEST(netBuilders, TwoTierRailFatTreeShape) {
   // radix 8: 4 hosts and 4 uplinks per leaf; 16 GPUs in 8 servers of 2 -> 2 groups x 2 rails.
   auto t = BuildRailFatTree(SmallFatTree(16, 2, 2, 8));
   ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -92,7 +92,7 @@ TEST(Builders, TwoTierRailFatTreeShape) {
   }
 }
 
-TEST(Builders, ThreeTierRailFatTreeShapeAndCapacity) {
+TEST(netBuilders, ThreeTierRailFatTreeShapeAndCapacity) {
   // radix 8, 2 rails: at most floor(8 * 4 / 2) = 16 groups of 4 servers x 2 GPUs = 128 GPUs.
   EXPECT_EQ(FatTreeMaxGpus(8, 3, 2), 128);
   EXPECT_EQ(FatTreeMaxGpus(64, 3, 8), 65536);
@@ -111,7 +111,7 @@ TEST(Builders, ThreeTierRailFatTreeShapeAndCapacity) {
   EXPECT_DOUBLE_EQ(t->link(s.first_nic).capacity.value(), 50 * kGB);
 }
 
-TEST(Builders, ErrorsNameTheFieldAndTheLimit) {
+TEST(netBuilders, ErrorsNameTheFieldAndTheLimit) {
   auto too_many = BuildRailFatTree(SmallFatTree(100000, 8, 3, 64));
   ASSERT_FALSE(too_many.ok());
   EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
@@ -162,7 +162,7 @@ TEST(Builders, ErrorsNameTheFieldAndTheLimit) {
 
 // ---------------------------------------------------------------- routing
 
-TEST(Routing, FatTreeRoutesGoUpOnlyAsFarAsNeeded) {
+TEST(netRouting, FatTreeRoutesGoUpOnlyAsFarAsNeeded) {
   auto t = BuildRailFatTree(SmallFatTree(128, 2, 3, 8));
   ASSERT_TRUE(t.ok());
   const SiteLayout& s = t->sites()[0];
@@ -180,7 +180,7 @@ TEST(Routing, FatTreeRoutesGoUpOnlyAsFarAsNeeded) {
   }
 }
 
-TEST(Routing, EcmpIsDeterministicAndSpreadsOverSpines) {
+TEST(netRouting, EcmpIsDeterministicAndSpreadsOverSpines) {
   auto t = BuildRailFatTree(SmallFatTree(128, 2, 3, 8));
   ASSERT_TRUE(t.ok());
   Router router(&*t);
@@ -196,7 +196,7 @@ TEST(Routing, EcmpIsDeterministicAndSpreadsOverSpines) {
   EXPECT_EQ(core_links.size(), 16u);    // every core
 }
 
-TEST(Routing, EveryPairHasAValidPathInEveryBuilder) {
+TEST(netRouting, EveryPairHasAValidPathInEveryBuilder) {
   MultiSiteSpec spec;
   spec.sites = {SmallFatTree(32, 2, 2, 8), SmallFatTree(64, 2, 3, 8), SmallFatTree(16, 4, 2, 8)};
   spec.sites[0].nvlink_domain = 4;
@@ -226,7 +226,7 @@ TEST(Routing, EveryPairHasAValidPathInEveryBuilder) {
   EXPECT_EQ(t->node(t->link(nvl[0]).to).kind, NodeKind::kNvSwitch);
 }
 
-TEST(Routing, HandBuiltGraphUsesShortestPaths) {
+TEST(netRouting, HandBuiltGraphUsesShortestPaths) {
   // a -> {s1, s2} -> b, and a long detour a -> x -> y -> b.
   Topology t;
   NodeId a = t.AddNode(NodeKind::kGpu), b = t.AddNode(NodeKind::kGpu);
@@ -270,7 +270,7 @@ struct Dumbbell {
   }
 };
 
-TEST(Network, OneFlowTakesBytesOverCapacityPlusLatency) {
+TEST(netFlows, OneFlowTakesBytesOverCapacityPlusLatency) {
   Dumbbell d(100, 100, 100, 1e-6);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -290,7 +290,7 @@ TEST(Network, OneFlowTakesBytesOverCapacityPlusLatency) {
   EXPECT_DOUBLE_EQ(net.link_usage(d.s_c).busy.value(), 10e-3);
 }
 
-TEST(Network, TwoFlowsOnOneBottleneckGetHalfEach) {
+TEST(netFlows, TwoFlowsOnOneBottleneckGetHalfEach) {
   Dumbbell d(100, 100, 100);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -304,7 +304,7 @@ TEST(Network, TwoFlowsOnOneBottleneckGetHalfEach) {
   EXPECT_EQ(net.flow(f2).finish.ns(), 20'000'000);
 }
 
-TEST(Network, AFlowBottleneckedElsewhereReleasesCapacity) {
+TEST(netFlows, AFlowBottleneckedElsewhereReleasesCapacity) {
   // a -> s is 30 GB/s: flow 1 is held at 30 there, so flow 2 gets the other 70 of s -> c.
   Dumbbell d(30, 100, 100);
   des::Simulator sim;
@@ -319,7 +319,7 @@ TEST(Network, AFlowBottleneckedElsewhereReleasesCapacity) {
   EXPECT_EQ(net.flow(f2).finish.ns(), 100'000'000);  // 7 GB / 70 GB/s
 }
 
-TEST(Network, TheSurvivorSpeedsUpWhenAFlowFinishes) {
+TEST(netFlows, TheSurvivorSpeedsUpWhenAFlowFinishes) {
   Dumbbell d(100, 100, 100);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -333,7 +333,7 @@ TEST(Network, TheSurvivorSpeedsUpWhenAFlowFinishes) {
   EXPECT_DOUBLE_EQ(net.link_usage(d.s_c).busy.value(), 15e-3);
 }
 
-TEST(Network, LateFlowSlowsTheRunningOne) {
+TEST(netFlows, LateFlowSlowsTheRunningOne) {
   Dumbbell d(100, 100, 100);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -349,7 +349,7 @@ TEST(Network, LateFlowSlowsTheRunningOne) {
   EXPECT_EQ(net.flow(second).finish.ns(), 20'000'000);
 }
 
-TEST(Network, OversubscribedLeafHalvesCrossLeafFlows) {
+TEST(netFlows, OversubscribedLeafHalvesCrossLeafFlows) {
   // Radix 8, one GPU per server: four leaves of 4 GPUs, 4 uplinks each. NIC 50 GB/s; with 2:1
   // the uplinks are 25 GB/s, so the 4 GPUs of leaf 0 sending to leaf 1 share 4 x 25 = 100 GB/s:
   // 25 GB/s each, half their NIC, when ECMP puts them on different uplinks. A flow inside leaf 2
@@ -384,7 +384,7 @@ TEST(Network, OversubscribedLeafHalvesCrossLeafFlows) {
   }
 }
 
-TEST(Network, EcmpCollisionsShareAnUplink) {
+TEST(netFlows, EcmpCollisionsShareAnUplink) {
   // Without chosen entropies, flows that hash onto the same uplink share it: each flow's rate is
   // the uplink capacity over the number of flows on it.
   auto t = BuildRailFatTree(SmallFatTree(8, 1, 2, 8, 2));
@@ -401,7 +401,7 @@ TEST(Network, EcmpCollisionsShareAnUplink) {
   }
 }
 
-TEST(Network, FailedLinkReroutesRunningFlows) {
+TEST(netFlows, FailedLinkReroutesRunningFlows) {
   auto t = BuildRailFatTree(SmallFatTree(8, 1, 2, 8));
   ASSERT_TRUE(t.ok());
   des::Simulator sim;
@@ -430,7 +430,7 @@ TEST(Network, FailedLinkReroutesRunningFlows) {
   EXPECT_TRUE(net.RestoreLink(uplink).ok());
 }
 
-TEST(Network, FailingALinkWithNoAlternativeIsAnErrorAndChangesNothing) {
+TEST(netFlows, FailingALinkWithNoAlternativeIsAnErrorAndChangesNothing) {
   auto t = BuildRailFatTree(SmallFatTree(8, 1, 2, 8));
   ASSERT_TRUE(t.ok());
   des::Simulator sim;
@@ -451,7 +451,7 @@ TEST(Network, FailingALinkWithNoAlternativeIsAnErrorAndChangesNothing) {
   EXPECT_TRUE(HasText(net.FailLink(99999).message(), "no such link"));
 }
 
-TEST(Network, DegradedWanSlowsCrossSiteFlows) {
+TEST(netFlows, DegradedWanSlowsCrossSiteFlows) {
   MultiSiteSpec spec;
   spec.sites = {SmallFatTree(8, 1, 2, 8), SmallFatTree(8, 1, 2, 8)};
   spec.wan = {WanLinkSpec{0, 1, GBps(10), Seconds(5e-3), 1}};
@@ -479,7 +479,27 @@ TEST(Network, DegradedWanSlowsCrossSiteFlows) {
   EXPECT_TRUE(HasText(net.ScaleLinkCapacity(wan, 0).message(), "factor must be positive"));
 }
 
-TEST(Network, ZeroByteFlowsTakeThePathLatency) {
+TEST(netFlows, NvlinkCarriesTrafficInsideADomainAndTheFabricAcrossDomains) {
+  FatTreeSpec spec = SmallFatTree(16, 4, 2, 8);
+  spec.nvlink_domain = 8;
+  spec.nvlink_bandwidth = GBps(400);
+  spec.nvlink_latency = Seconds(0.5e-6);
+  auto t = BuildRailFatTree(spec);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  des::Simulator sim;
+  Network net(&sim, std::move(t).value());
+  FlowId inside = *net.StartFlow(0, 5, Bytes(4 * kGB), nullptr);  // one NVLink domain
+  FlowId across = *net.StartFlow(1, 9, Bytes(1 * kGB), nullptr);  // another domain
+  net.RunUntilIdle();
+  EXPECT_EQ(net.flow(inside).transfer_end.ns(), 10'000'000);  // 4 GB / 400 GB/s
+  EXPECT_EQ(net.flow(inside).finish.ns(), 10'001'000);
+  EXPECT_EQ(net.flow(across).transfer_end.ns(), 20'000'000);  // 1 GB / 50 GB/s NIC
+  // Rail 1 of servers 0 and 2 share a leaf: two hops through it.
+  ASSERT_EQ(net.FlowPath(across).size(), 2u);
+  EXPECT_EQ(net.topology().node(net.topology().link(net.FlowPath(across)[0]).to).kind, NodeKind::kLeaf);
+}
+
+TEST(netFlows, ZeroByteFlowsTakeThePathLatency) {
   Dumbbell d(100, 100, 100, 3e-6);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -489,7 +509,7 @@ TEST(Network, ZeroByteFlowsTakeThePathLatency) {
   EXPECT_EQ(net.stats().recomputations, 0u);
 }
 
-TEST(Network, StartFlowErrors) {
+TEST(netFlows, StartFlowErrors) {
   Dumbbell d(100, 100, 100);
   des::Simulator sim;
   Network net(&sim, std::move(d.t));
@@ -502,7 +522,7 @@ TEST(Network, StartFlowErrors) {
   EXPECT_EQ(net.flow_count(), 0);
 }
 
-TEST(Network, RecomputationIsLimitedToTheChangedComponent) {
+TEST(netFlows, RecomputationIsLimitedToTheChangedComponent) {
   // Two flows share a -> c; a third runs alone on b -> d. When a flow of the first pair finishes,
   // only its partner is recomputed.
   Topology t;
@@ -609,7 +629,7 @@ RandomRun RunRandom(std::uint64_t seed) {
   return run;
 }
 
-TEST(NetworkProperties, NoLinkAboveCapacityBytesConservedDeterministic) {
+TEST(netProperties, NoLinkAboveCapacityBytesConservedDeterministic) {
   RandomRun a = RunRandom(7);
   std::printf("recomputations %llu, flow rate updates %llu, largest component %llu flows\n",
               static_cast<unsigned long long>(a.stats.recomputations),
