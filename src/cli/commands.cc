@@ -254,8 +254,9 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
 
 // For every predicted row that gives its plan: the published plan against the searched best.
 void CompareSearch(const std::vector<train::ValidationRow>& rows, std::ostream& out) {
-  out << fmt::format("\n{:<8} {:<14} {:<16} {:<42} {:<42} {:>7}\n", "row_id", "accelerator", "model", "published plan",
-                     "searched best", "gain %");
+  // Two spaces at least after each plan: plans are words separated by single spaces.
+  out << fmt::format("\n{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7} {:>7}\n", "row_id", "accelerator", "model",
+                     "published plan", "searched best", "gain %", "host %");
   int compared = 0, within = 0;
   for (const auto& r : rows) {
     if (!r.ok || !r.input) continue;
@@ -266,8 +267,9 @@ void CompareSearch(const std::vector<train::ValidationRow>& rows, std::ostream& 
     }
     ++compared;
     if (c->gain_pct <= 15) ++within;
-    out << fmt::format("{:<8} {:<14} {:<16} {:<42} {:<42} {:>7.1f}\n", r.row_id, r.accelerator_id, r.input->job.model.id,
-                       c->published.ToString(), c->searched.ToString(), c->gain_pct);
+    out << fmt::format("{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7.1f} {:>7.1f}\n", r.row_id, r.accelerator_id,
+                       r.input->job.model.id, c->published.ToString(), c->searched.ToString(), c->gain_pct,
+                       c->published_host_pct);
   }
   out << fmt::format("published plan within 15% of the searched best: {} of {} rows ({:.1f}%)\n", within, compared,
                      compared ? 100.0 * within / compared : 0.0);

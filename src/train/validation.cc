@@ -113,10 +113,12 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   if (r.best.empty()) return OutOfMemory("the search found no plan that fits");
   out.published = c.plan;
   out.published.recompute = published.recompute;
+  out.published.recompute_layers = published.recompute_layers;
   out.searched = r.best.front().plan;
   out.published_step_s = published.step_time.value();
   out.searched_step_s = r.best.front().estimate.step_time.value();
   out.gain_pct = 100.0 * (out.published_step_s / out.searched_step_s - 1);
+  out.published_host_pct = 100.0 * published.at(TimeComponent::kHostLaunch).value() / out.published_step_s;
   return out;
 }
 

@@ -68,6 +68,7 @@ struct SearchComparison {
   double published_step_s = 0;
   double searched_step_s = 0;
   double gain_pct = 0;  // 100 * (published / searched - 1): > 0 when the search finds faster
+  double published_host_pct = 0;  // share of the published plan's step spent waiting on kernel launches
 };
 Result<SearchComparison> CompareWithSearch(const ValidationCase& c);
 
