@@ -80,6 +80,12 @@ int Topology::SiteOfGpu(NodeId gpu) const {
   return -1;
 }
 
+void Topology::ShrinkToFit() {
+  nodes_.shrink_to_fit();
+  links_.shrink_to_fit();
+  sites_.shrink_to_fit();
+}
+
 std::size_t Topology::MemoryBytes() const {
   return nodes_.capacity() * sizeof(Node) + links_.capacity() * sizeof(Link) +
          sites_.capacity() * sizeof(SiteLayout) + kind_counts_.capacity() * sizeof(int);

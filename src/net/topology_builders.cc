@@ -177,6 +177,7 @@ Result<Topology> BuildNvlinkDomain(const NvlinkDomainSpec& spec) {
   site.gpus = spec.gpus;
   AIF_RETURN_IF_ERROR(AddNvlinkDomains(t, site, spec.gpus, spec.gpu_bandwidth, spec.latency, 0));
   t.mutable_sites().push_back(site);
+  t.ShrinkToFit();
   return t;
 }
 
@@ -268,6 +269,7 @@ Result<Topology> BuildMultiSite(const MultiSiteSpec& spec) {
       (void)l;
     }
   }
+  t.ShrinkToFit();
   return t;
 }
 

@@ -121,6 +121,8 @@ class Topology {
   // Site of a GPU node made by a builder, or -1.
   int SiteOfGpu(NodeId gpu) const;
 
+  // Releases spare vector capacity (builders call it once the graph is complete).
+  void ShrinkToFit();
   // Heap bytes held (nodes, links, layouts), for benchmarks.
   std::size_t MemoryBytes() const;
 
