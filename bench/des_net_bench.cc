@@ -113,6 +113,7 @@ void BM_RingThenShift(benchmark::State& state) {
   state.counters["recomputations"] = static_cast<double>(stats.recomputations);
   state.counters["recomputations_per_s"] =
       benchmark::Counter(static_cast<double>(stats.recomputations) * iterations, benchmark::Counter::kIsRate);
+  state.counters["rate_updates"] = static_cast<double>(stats.flow_rate_updates);
   state.counters["rate_updates_per_s"] =
       benchmark::Counter(static_cast<double>(stats.flow_rate_updates) * iterations, benchmark::Counter::kIsRate);
   state.counters["max_component"] = static_cast<double>(stats.max_component_flows);
