@@ -20,7 +20,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from calibration_priors import DERATE_FROM, FAMILY, HOST_KERNEL_US, PRIORS, SCALE_UP_LATENCY  # noqa: E402
+from calibration_priors import (DERATE_FROM, FAMILY, HOST_KERNEL_US, OVERLAP_SLOWDOWN, PRIORS,  # noqa: E402
+                                SCALE_UP_LATENCY)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "attention", "memory", "scale_up", "scale_out"]
@@ -75,11 +76,13 @@ def render(table):
             out.append(f"    {f}: {row[f][0]:.4g}")
         out.append(f'    scale_up_latency: "{SCALE_UP_LATENCY[0]}"')
         out.append(f'    host_kernel: "{row["host_kernel"][0]:.3g} us"')
+        out.append(f"    overlap_slowdown: {OVERLAP_SLOWDOWN[0]}")
         out.append("    sources:")
         for f in FIELDS:
             out.append(f"      {f}: {json.dumps(row[f][1])}")
         out.append(f"      scale_up_latency: {json.dumps(SCALE_UP_LATENCY[1])}")
         out.append(f"      host_kernel: {json.dumps(row['host_kernel'][1])}")
+        out.append(f"      overlap_slowdown: {json.dumps(OVERLAP_SLOWDOWN[1])}")
     return "\n".join(out) + "\n"
 
 

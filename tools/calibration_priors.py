@@ -99,3 +99,11 @@ SCALE_UP_LATENCY = ("3.4 us", NCCL_TUNING)
 # which is what the fit may add.
 HOST_KERNEL_US = (12.5, "facebookresearch/HolisticTraceAnalysis docs/source/features/cuda_kernel_launch_stats.rst "
                         "('the launch time on the CPU side is between 5-20 microseconds') -> midpoint")
+
+# Compute slowdown while a collective runs beside it: Lee et al., "Characterizing
+# Compute-Communication Overlap in GPU-Accelerated Distributed Deep Learning: Performance and
+# Power Implications", arXiv 2507.03114, abstract: an average computational slowdown of 18.9%
+# (maximum 40%) with overlapped communication, over GPT and LLaMA models on A100, H100, MI250 and
+# MI210. Shared by every accelerator (not fitted).
+OVERLAP_SLOWDOWN = (0.189, "Lee et al., arXiv 2507.03114, abstract: overlapping computation and communication "
+                           "slows the computation by 18.9% on average (A100, H100, MI250, MI210; GPT and LLaMA)")

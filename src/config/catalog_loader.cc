@@ -202,7 +202,7 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
 Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm",
                                               "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "host_kernel",
-                                              "sources", "notes"}));
+                                              "overlap_slowdown", "sources", "notes"}));
   catalog::KernelEfficiency k;
   AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n, "accelerator", JoinPath(path, "accelerator")));
   std::vector<std::string> present;
@@ -222,6 +222,12 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
   if (host < 0 || host > 1e-3) return doc.Error(n["host_kernel"], JoinPath(path, "host_kernel"), "must be between 0 and 1 ms");
   k.host_kernel = Seconds(host);
   present.push_back("host_kernel");
+  if (!n["overlap_slowdown"]) return doc.Error(n, JoinPath(path, "overlap_slowdown"), "missing required key");
+  AIF_ASSIGN_OR_RETURN(k.overlap_slowdown, doc.Number(n["overlap_slowdown"], JoinPath(path, "overlap_slowdown")));
+  if (k.overlap_slowdown < 0 || k.overlap_slowdown >= 1) {
+    return doc.Error(n["overlap_slowdown"], JoinPath(path, "overlap_slowdown"), "expected a fraction in [0, 1)");
+  }
+  present.push_back("overlap_slowdown");
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));
   Status s = cat->Add(std::move(k));
   return s.ok() ? s : doc.Error(n, path, s.message());

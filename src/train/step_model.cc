@@ -97,6 +97,11 @@ class StepModel {
     return perf::GemmTime(dev_, m, n, k, prec_, count).value();
   }
   double Mem(double bytes) const { return perf::MemoryTime(dev_, Bytes(bytes)).value(); }
+  // Time a collective of `comm` seconds adds when it runs beside `compute` seconds of work: what
+  // the compute does not cover, plus the slowdown of the compute it overlaps (Lee et al. 2025).
+  double Overlap(double comm, double compute) const {
+    return std::max(0.0, comm - compute) + c_.efficiency.overlap_slowdown * std::min(comm, compute);
+  }
   double HostPerKernel() const { return c_.efficiency.host_kernel.value(); }
   // Backward GEMMs: input gradient and weight gradient, each as costly as the forward; LoRA
   // freezes the base weights and computes only the input gradient.
@@ -230,8 +235,8 @@ LayerCost StepModel::Layer(int layer) const {
   c.bwd.gemm = bwd_gemm * fwd_linear;
   c.fwd.elementwise = Mem(elem_fwd);
   c.bwd.elementwise = 2 * c.fwd.elementwise;
-  c.fwd.tp = std::max(0.0, tp_comm - c.fwd.gemm);
-  c.bwd.tp = std::max(0.0, tp_comm - c.bwd.gemm);
+  c.fwd.tp = Overlap(tp_comm, c.fwd.gemm);
+  c.bwd.tp = Overlap(tp_comm, c.bwd.gemm);
 
   // Context parallel: ring exchange of this rank's K and V (and their gradients in backward),
   // overlapped with the attention kernels.
@@ -239,8 +244,8 @@ LayerCost StepModel::Layer(int layer) const {
     double kv_local = m_.mla ? nq / tp : std::max(1.0, m_.kv_heads / tp);
     Bytes kv(t * kv_local * (dqk + dv) * kBf16);
     double ring = (p_.cp - 1) * perf::SendRecvTime(cp_group_.spans_domains() ? scale_out_ : scale_up_, kv).value();
-    c.fwd.cp = std::max(0.0, ring - c.fwd.attention);
-    c.bwd.cp = std::max(0.0, 2 * ring - c.bwd.attention);
+    c.fwd.cp = Overlap(ring, c.fwd.attention);
+    c.bwd.cp = Overlap(2 * ring, c.bwd.attention);
   }
   return c;
 }
@@ -449,14 +454,14 @@ StepEstimate StepModel::Run() {
     if (p_.zero_stage == 0) {
       double ar = perf::AllReduceTime(dp_group_, Bytes(dense_local * kGradBytes)).value() +
                   perf::AllReduceTime(expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
-      dp_exposed = std::max(0.0, ar - b);
+      dp_exposed = Overlap(ar, b);
     } else if (p_.zero_stage == 3) {
       // FSDP: parameters gathered for forward and again for backward, gradients scattered, on
       // every micro-batch, overlapped layer by layer with its compute.
-      double per_mb = std::max(0.0, param_ag - f) + std::max(0.0, param_ag + grad_rs - b);
+      double per_mb = Overlap(param_ag, f) + Overlap(param_ag + grad_rs, b);
       dp_exposed = m * per_mb;
     } else {
-      dp_exposed = std::max(0.0, grad_rs - b) + std::max(0.0, param_ag - f);
+      dp_exposed = Overlap(grad_rs, b) + Overlap(param_ag, f);
     }
   }
 

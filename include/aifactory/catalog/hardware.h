@@ -68,6 +68,9 @@ struct KernelEfficiency {
   // Host (CPU) time per kernel that an eager framework launches: the runtime launch plus the
   // framework's dispatch. The GPU waits for it when its kernels are shorter.
   Seconds host_kernel;
+  // Slowdown of compute while a collective runs beside it (its kernels take SMs and memory
+  // bandwidth): the overlapped part of the compute takes (1 + overlap_slowdown) times as long.
+  double overlap_slowdown = 0;
   Sources sources;         // per field: what it was fitted on or measured by
 };
 
