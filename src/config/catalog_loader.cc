@@ -85,7 +85,7 @@ Status ReadFabric(const YamlDocument& doc, const YAML::Node& n, const std::strin
 
 Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "accelerator", "gpus_per_node", "nvlink_domain",
-                                              "scale_out_fabric", "nics_per_gpu", "sources", "notes"}));
+                                              "scale_out_fabric", "nics_per_gpu", "host_link", "sources", "notes"}));
   catalog::System s;
   AIF_ASSIGN_OR_RETURN(s.id, doc.String(n, "id", JoinPath(path, "id")));
   if (n["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(n, "name", JoinPath(path, "name"))); }
@@ -100,6 +100,12 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
   s.nics_per_gpu = static_cast<int>(nics);
   std::vector<std::string> present = {"gpus_per_node", "nvlink_domain", "scale_out_fabric"};
   if (n["nics_per_gpu"]) present.push_back("nics_per_gpu");
+  if (n["host_link"]) {
+    AIF_ASSIGN_OR_RETURN(double bw, doc.Quantity(n, "host_link", JoinPath(path, "host_link"), Dimension::kBytesPerSecond));
+    if (bw <= 0) return doc.Error(n["host_link"], JoinPath(path, "host_link"), "must be positive");
+    s.host_link_bandwidth = BytesPerSecond(bw);
+    present.push_back("host_link");
+  }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &s.sources));
   Status st = cat->Add(std::move(s));
   return st.ok() ? st : doc.Error(n, path, st.message());

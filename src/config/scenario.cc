@@ -228,7 +228,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute",
-                                                "recompute_layers"}));
+                                                "recompute_layers", "offload_layers"}));
     train::ParallelPlan p;
     for (auto [key, field] : {std::pair{"tp", &p.tp}, {"pp", &p.pp}, {"vp", &p.vp}, {"cp", &p.cp}, {"ep", &p.ep},
                               {"dp", &p.dp}, {"micro_batch", &p.micro_batch}}) {
@@ -250,6 +250,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     if (plan["recompute_layers"]) {
       AIF_ASSIGN_OR_RETURN(long long n, doc.Integer(plan, "recompute_layers", "plan.recompute_layers", 0, 1 << 20));
       p.recompute_layers = static_cast<int>(n);
+    }
+    if (plan["offload_layers"]) {
+      AIF_ASSIGN_OR_RETURN(long long n, doc.Integer(plan, "offload_layers", "plan.offload_layers", 0, 1 << 20));
+      p.offload_layers = static_cast<int>(n);
     }
     Status valid = train::ValidatePlan(s.job, s.cluster, p);
     if (!valid.ok()) return doc.Error(plan, "plan", valid.message());

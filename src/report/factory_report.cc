@@ -75,6 +75,7 @@ ordered PlanJson(const train::RankedPlan& ranked) {
   j["zero_stage"] = p.zero_stage;
   j["recompute"] = train::RecomputeName(p.recompute);
   j["recompute_layers"] = p.recompute == train::Recompute::kFull ? p.recompute_layers : 0;
+  j["offload_layers"] = p.offload_layers;
   j["sequence_parallel"] = p.sequence_parallel;
   j["grad_accumulation"] = e.grad_accumulation;
   j["step_time_s"] = Number(e.step_time.value());

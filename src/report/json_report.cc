@@ -65,6 +65,7 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["plan"] = plan.ToString();
   j["recompute"] = train::RecomputeName(e.recompute);
   j["recompute_layers"] = e.recompute_layers;
+  j["offload_layers"] = e.offload_layers;
   j["step_time_s"] = Round(e.step_time.value());
   j["tokens_per_s_per_gpu"] = Round(e.tokens_per_second_per_gpu);
   j["mfu"] = Round(e.mfu);

@@ -69,6 +69,7 @@ std::string ParallelPlan::ToString() const {
   else if (zero_stage > 0) s += fmt::format(" zero{}", zero_stage);
   if (recompute != Recompute::kNone) s += fmt::format(" recompute={}", RecomputeName(recompute));
   if (recompute == Recompute::kFull && recompute_layers > 0) s += fmt::format("({} layers/stage)", recompute_layers);
+  if (offload_layers > 0) s += fmt::format(" offload={} layers/stage", offload_layers);
   return s;
 }
 
@@ -116,6 +117,13 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
   }
   if (p.recompute_layers > 0 && p.recompute != Recompute::kFull) {
     return InvalidArgument("recompute_layers applies to full recompute only");
+  }
+  if (p.offload_layers < 0) return InvalidArgument(fmt::format("offload_layers must be 0 or positive, got {}", p.offload_layers));
+  if (p.offload_layers > 0) {
+    if (cluster.system.host_link_bandwidth.value() <= 0) {
+      return InvalidArgument(fmt::format("system {} gives no host link to offload activations over", cluster.system.id));
+    }
+    if (p.recompute == Recompute::kFull) return InvalidArgument("activation offload and full recompute do not combine");
   }
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",

@@ -98,9 +98,14 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
       bool placed = false;
       for (Recompute r : options.recompute) {
         plan.recompute = r;
-        Result<StepEstimate> e = r == Recompute::kFull ? EstimateStepFewestRecomputeLayers(job, cluster, plan)
+        // Past selective recompute: full recompute or activation offload of the fewest layers.
+        Result<StepEstimate> e = r == Recompute::kFull ? EstimateStepLeastRecomputeOrOffload(job, cluster, plan)
                                                        : EstimateStep(job, cluster, plan);
-        if (e.ok()) plan.recompute_layers = e->recompute_layers;
+        if (e.ok()) {
+          plan.recompute = e->recompute;
+          plan.recompute_layers = e->recompute_layers;
+          plan.offload_layers = e->offload_layers;
+        }
         ++out.evaluated;
         if (!e.ok()) {
           ++out.rejected[e.status().message()];
@@ -113,7 +118,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
           break;
         }
       }
-      if (!placed) ++out.rejected["out of memory (even with the heaviest recompute)"];
+      if (!placed) ++out.rejected["out of memory (even with full recompute or activation offload)"];
     }
   };
   if (threads == 1) {

@@ -356,6 +356,7 @@ StepEstimate StepModel::Run() {
   e.grad_accumulation = m;
   e.recompute = p_.recompute;
   e.recompute_layers = p_.recompute == Recompute::kFull ? p_.recompute_layers : 0;
+  e.offload_layers = p_.offload_layers;
 
   // Sum the layers once; each pipeline rank runs 1/pp of them (frameworks balance stages,
   // counting the embedding and the loss as layers).
@@ -431,6 +432,17 @@ StepEstimate StepModel::Run() {
     pp_comm += 2.0 * ((pp - 1 - cross) * msg + cross * msg_wan);
   }
 
+  // Activation offload: the offloaded layers' activations leave for host memory during the
+  // forward and come back during the backward, on copy engines beside the compute; what the
+  // compute does not cover is exposed.
+  const double offload_share =
+      p_.offload_layers > 0 ? std::min(1.0, 1.0 * p_.offload_layers * pp / std::max(1, m_.layers)) : 0.0;
+  double offload = 0;
+  if (offload_share > 0) {
+    const double copy = offload_share * act_per_stage_layers / pp / c_.system.host_link_bandwidth.value();
+    offload = m * (std::max(0.0, copy - f) + std::max(0.0, copy - b));
+  }
+
   // Parameters held by one GPU (the heaviest stage carries the embedding).
   ParameterCount params = CountParameters(m_);
   double dense = params.attention + params.dense_mlp + params.shared_experts + params.router + params.norms;
@@ -486,6 +498,7 @@ StepEstimate StepModel::Run() {
   add(TimeComponent::kDpComm, dp_exposed);
   add(TimeComponent::kOptimizer, optimizer);
   add(TimeComponent::kHostLaunch, m * host_exposed);
+  add(TimeComponent::kOffload, offload);
   Seconds total;
   for (Seconds s : e.time) total += s;
   e.step_time = total;
@@ -505,7 +518,7 @@ StepEstimate StepModel::Run() {
     weights = sharded * weight_bytes + 2 * layer;
   }
   double in_flight = pp > 1 ? std::min<double>(m, pp) * (1.0 + (pp - 1.0) / (pp * vp)) : 1.0;
-  double activations = act_per_stage_layers / pp * in_flight;
+  double activations = act_per_stage_layers / pp * in_flight * (1 - offload_share);
   double buffers = std::max(t_ * m_.hidden * kBf16, t_ * m_.vocab / p_.tp * kFp32);
   e.at(MemoryComponent::kWeights) = Bytes(weights);
   e.at(MemoryComponent::kGradients) = Bytes(grads);
@@ -546,6 +559,7 @@ const char* TimeComponentName(TimeComponent c) {
     case TimeComponent::kDpComm: return "DP comm (exposed)";
     case TimeComponent::kOptimizer: return "optimizer";
     case TimeComponent::kHostLaunch: return "host launch (exposed)";
+    case TimeComponent::kOffload: return "offload (exposed)";
     case TimeComponent::kCount: break;
   }
   return "?";
@@ -595,15 +609,49 @@ Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, c
   return best;
 }
 
+Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, const Cluster& cluster,
+                                                     ParallelPlan plan) {
+  plan.recompute = Recompute::kNone;
+  plan.recompute_layers = 0;
+  const int all = (job.model.layers + plan.pp - 1) / plan.pp;
+  plan.offload_layers = all;
+  Result<StepEstimate> best = EstimateStep(job, cluster, plan);
+  if (!best.ok() || !best->fits_in_memory) return best;
+  int lo = 0, hi = all;  // hi fits
+  while (hi - lo > 1) {
+    plan.offload_layers = (lo + hi) / 2;
+    Result<StepEstimate> e = EstimateStep(job, cluster, plan);
+    if (!e.ok()) return e;
+    if (e->fits_in_memory) {
+      hi = plan.offload_layers;
+      best = std::move(e);
+    } else {
+      lo = plan.offload_layers;
+    }
+  }
+  return best;
+}
+
+Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
+                                                         const ParallelPlan& plan) {
+  Result<StepEstimate> recompute = EstimateStepFewestRecomputeLayers(job, cluster, plan);
+  if (cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok()) return recompute;
+  Result<StepEstimate> offload = EstimateStepFewestOffloadLayers(job, cluster, plan);
+  if (!offload.ok() || !offload->fits_in_memory) return recompute;
+  if (!recompute->fits_in_memory || offload->step_time < recompute->step_time) return offload;
+  return recompute;
+}
+
 Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
                                                    ParallelPlan plan) {
   plan.recompute_layers = 0;
+  plan.offload_layers = 0;
   for (Recompute r : {Recompute::kNone, Recompute::kSelective}) {
     plan.recompute = r;
     Result<StepEstimate> e = EstimateStep(job, cluster, plan);
     if (!e.ok() || e->fits_in_memory) return e;
   }
-  return EstimateStepFewestRecomputeLayers(job, cluster, plan);
+  return EstimateStepLeastRecomputeOrOffload(job, cluster, plan);
 }
 
 std::string ExplainStep(const StepEstimate& e) {

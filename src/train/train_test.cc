@@ -605,6 +605,42 @@ TEST(StepModel, TwoSitesCostOnlyWhatCrossesTheWan) {
   EXPECT_NE(e.status().message().find("WAN"), std::string::npos) << e.status().message();
 }
 
+TEST(StepModel, ActivationOffloadFreesMemoryAndCostsOnlyWhatTheLinkCannotHide) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  Cluster cluster = H100Cluster(8);
+  ParallelPlan plan = Plan(2, 1, 4, 4);
+  const StepEstimate none = Estimate(job, cluster, plan);
+  // No host link: offload is refused with a clear message.
+  plan.offload_layers = 16;
+  Result<StepEstimate> refused = EstimateStep(job, cluster, plan);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("host link"), std::string::npos) << refused.status().message();
+
+  // A fast link (NVLink-C2C-like) hides the copies: memory falls, time does not rise.
+  cluster.system.host_link_bandwidth = BytesPerSecond(225e9);
+  const StepEstimate fast = Estimate(job, cluster, plan);
+  EXPECT_LT(Activations(fast), Activations(none));
+  EXPECT_NEAR(Activations(fast), Activations(none) / 2, 1e-6 * Activations(none));  // 16 of 32 layers
+  EXPECT_EQ(fast.at(TimeComponent::kOffload).value(), 0);
+  EXPECT_EQ(fast.offload_layers, 16);
+  // A slow link exposes the copies the compute cannot cover.
+  cluster.system.host_link_bandwidth = BytesPerSecond(1e9);
+  const StepEstimate slow = Estimate(job, cluster, plan);
+  EXPECT_GT(slow.at(TimeComponent::kOffload).value(), 0);
+  EXPECT_GT(slow.step_time, fast.step_time);
+  // Offload and full recompute do not combine.
+  plan.recompute = Recompute::kFull;
+  EXPECT_FALSE(EstimateStep(job, cluster, plan).ok());
+
+  // Where nothing lighter fits, the lightest choice on a fast link is offload, not recompute.
+  cluster.system.host_link_bandwidth = BytesPerSecond(225e9);
+  auto lightest = EstimateStepLightestRecompute(job, cluster, Plan(2, 1, 4, 4));
+  ASSERT_TRUE(lightest.ok()) << lightest.status().ToString();
+  EXPECT_TRUE(lightest->fits_in_memory);
+  EXPECT_EQ(lightest->recompute, Recompute::kNone);
+  EXPECT_GT(lightest->offload_layers, 0);
+}
+
 // ---------------------------------------------------------------- activation memory
 
 // Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.3: with full recompute each layer keeps only
@@ -723,7 +759,7 @@ TEST(PlanSearch, ModelTooLargeForTheClusterHasNoFeasiblePlan) {
   Result<SearchResult> r = SearchPlans(Job(Llama3_405B(), 8192, 8), H100Cluster(8), SearchOptions{});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->best.empty());
-  EXPECT_GT(r->rejected.at("out of memory (even with the heaviest recompute)"), 0);
+  EXPECT_GT(r->rejected.at("out of memory (even with full recompute or activation offload)"), 0);
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ void EvaluateRow(ValidationRow& row) {
   }
   if (!c.recompute_given) {
     std::string layers = e->recompute_layers > 0 ? fmt::format(" of {} layers per pipeline rank", e->recompute_layers) : "";
+    if (e->offload_layers > 0) {
+      layers += fmt::format(", activations of {} layers per pipeline rank offloaded to host memory", e->offload_layers);
+    }
     row.assumptions.push_back(fmt::format("recompute={}{} (lightest that fits)", RecomputeName(e->recompute), layers));
   }
   row.predicted = PredictMetric(c.metric, *e, c.job, c.cluster);
@@ -114,6 +117,7 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   out.published = c.plan;
   out.published.recompute = published.recompute;
   out.published.recompute_layers = published.recompute_layers;
+  out.published.offload_layers = published.offload_layers;
   out.searched = r.best.front().plan;
   out.published_step_s = published.step_time.value();
   out.searched_step_s = r.best.front().estimate.step_time.value();

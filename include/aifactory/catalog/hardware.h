@@ -49,6 +49,9 @@ struct System {
   int nvlink_domain = 8;    // GPUs sharing one scale-up (NVLink) domain
   std::string scale_out_fabric;
   int nics_per_gpu = 1;
+  // Each GPU's link to host memory, per direction (PCIe or NVLink-C2C); 0 when not given. What
+  // activation offloading moves activations over.
+  BytesPerSecond host_link_bandwidth;
   Sources sources;
 };
 

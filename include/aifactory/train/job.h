@@ -67,6 +67,10 @@ struct ParallelPlan {
   // --recompute-method block --recompute-num-layers); the others keep all their activations.
   // 0 means every layer.
   int recompute_layers = 0;
+  // Layers of each pipeline rank whose activations are offloaded to host memory during the
+  // forward and brought back for the backward (Megatron-Core cpu_offloading_num_layers); needs a
+  // host link and no full recompute.
+  int offload_layers = 0;
   bool sequence_parallel = true;
 
   int GradientAccumulation(int global_batch) const { return global_batch / (micro_batch * dp); }

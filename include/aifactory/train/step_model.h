@@ -25,6 +25,7 @@ enum class TimeComponent {
   kDpComm,         // gradient reduce-scatter / parameter all-gather left exposed
   kOptimizer,      // optimizer step
   kHostLaunch,     // host (CPU) kernel-launch time the GPU waits for
+  kOffload,        // activation offload to host memory left exposed
   kCount
 };
 const char* TimeComponentName(TimeComponent c);
@@ -42,6 +43,7 @@ struct StepEstimate {
   int grad_accumulation = 1;
   Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
   int recompute_layers = 0;                 // with full recompute: layers per rank (0: all)
+  int offload_layers = 0;                   // layers per rank whose activations go to host memory
   double model_flops = 0;     // per step, whole job: Megatron formula, no recompute
   double hardware_flops = 0;  // per step, whole job: Megatron formula with recompute counted
   double tokens_per_second_per_gpu = 0;
@@ -57,10 +59,18 @@ struct StepEstimate {
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
 
+// Activation offload of the fewest layers per pipeline rank that fit in memory; an error when the
+// system has no host link, and every layer when even that does not fit.
+Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, const Cluster& cluster,
+                                                     ParallelPlan plan);
 // Full recompute of the fewest layers per pipeline rank that fit in memory (block recompute);
 // every layer when even that does not fit (the estimate then says it does not fit).
 Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
                                                        ParallelPlan plan);
+// The faster of full recompute and activation offload of the fewest layers that fit (offload only
+// where the system has a host link).
+Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
+                                                         const ParallelPlan& plan);
 // Tries recompute none, then selective, then full recompute of as few layers per pipeline rank
 // as fit (block recompute), and returns the first that fits (or full recompute of every layer).
 Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
