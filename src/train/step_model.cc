@@ -587,49 +587,48 @@ Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster
   return model.Run();
 }
 
-Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
-                                                       ParallelPlan plan) {
-  plan.recompute = Recompute::kFull;
-  plan.recompute_layers = 0;
+namespace {
+
+// The fewest layers per pipeline rank under `*layers` (block recompute or offload) with which the
+// plan fits: memory falls as layers are added, so bisect between none and every layer. Every
+// layer when even that does not fit.
+Result<StepEstimate> FewestLayersThatFit(const TrainingJob& job, const Cluster& cluster, ParallelPlan plan,
+                                         int ParallelPlan::*layers) {
+  const int all = (job.model.layers + plan.pp - 1) / plan.pp;
+  plan.*layers = all;
   Result<StepEstimate> best = EstimateStep(job, cluster, plan);
   if (!best.ok() || !best->fits_in_memory) return best;
-  // Memory falls as layers are added: bisect for the fewest that fit.
-  int lo = 0, hi = (job.model.layers + plan.pp - 1) / plan.pp;  // hi fits (every layer)
+  int lo = 0, hi = all;  // hi fits
   while (hi - lo > 1) {
-    plan.recompute_layers = (lo + hi) / 2;
+    plan.*layers = (lo + hi) / 2;
     Result<StepEstimate> e = EstimateStep(job, cluster, plan);
     if (!e.ok()) return e;
     if (e->fits_in_memory) {
-      hi = plan.recompute_layers;
+      hi = plan.*layers;
       best = std::move(e);
     } else {
-      lo = plan.recompute_layers;
+      lo = plan.*layers;
     }
   }
   return best;
+}
+
+}  // namespace
+
+Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
+                                                       ParallelPlan plan) {
+  plan.recompute = Recompute::kFull;
+  plan.offload_layers = 0;
+  Result<StepEstimate> e = FewestLayersThatFit(job, cluster, plan, &ParallelPlan::recompute_layers);
+  if (e.ok() && e->recompute_layers * plan.pp >= job.model.layers) e->recompute_layers = 0;  // 0: every layer
+  return e;
 }
 
 Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, const Cluster& cluster,
                                                      ParallelPlan plan) {
   plan.recompute = Recompute::kNone;
   plan.recompute_layers = 0;
-  const int all = (job.model.layers + plan.pp - 1) / plan.pp;
-  plan.offload_layers = all;
-  Result<StepEstimate> best = EstimateStep(job, cluster, plan);
-  if (!best.ok() || !best->fits_in_memory) return best;
-  int lo = 0, hi = all;  // hi fits
-  while (hi - lo > 1) {
-    plan.offload_layers = (lo + hi) / 2;
-    Result<StepEstimate> e = EstimateStep(job, cluster, plan);
-    if (!e.ok()) return e;
-    if (e->fits_in_memory) {
-      hi = plan.offload_layers;
-      best = std::move(e);
-    } else {
-      lo = plan.offload_layers;
-    }
-  }
-  return best;
+  return FewestLayersThatFit(job, cluster, plan, &ParallelPlan::offload_layers);
 }
 
 Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,

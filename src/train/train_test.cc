@@ -10,11 +10,14 @@
 #include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 #include "aifactory_test/text.h"
+#include "aifactory_test/train_fixtures.h"
 
 namespace aif::train {
 namespace {
 
+using ::aif::testing::H100Cluster;
 using ::aif::testing::HasText;
+using ::aif::testing::Llama3_8B;
 
 using catalog::MlpKind;
 using catalog::Model;
@@ -42,20 +45,7 @@ Model Gpt3(int vocab) {
   return m;
 }
 
-// Llama 3 8B and Llama 3.1 405B (meta-llama/llama-models sku_list.py).
-Model Llama3_8B() {
-  Model m;
-  m.id = "llama3-8b";
-  m.layers = 32;
-  m.hidden = 4096;
-  m.heads = 32;
-  m.kv_heads = 8;
-  m.head_dim = 128;
-  m.ffn_hidden = 14336;
-  m.vocab = 128256;
-  return m;
-}
-
+// Llama 3.1 405B (meta-llama/llama-models sku_list.py); Llama 3 8B is in train_fixtures.h.
 Model Llama3_405B() {
   Model m;
   m.id = "llama3.1-405b";
@@ -103,36 +93,6 @@ Model GptLayers(int layers) {
   return m;
 }
 
-// An H100 HGX cluster built by hand (datasheet peaks; round calibration numbers).
-Cluster H100Cluster(int gpus) {
-  Cluster c;
-  c.accelerator.id = "h100-sxm";
-  c.accelerator.peak_bf16 = FlopsPerSecond(989e12);
-  c.accelerator.peak_fp16 = FlopsPerSecond(989e12);
-  c.accelerator.peak_fp8 = FlopsPerSecond(1979e12);
-  c.accelerator.hbm_capacity = Bytes(80e9);
-  c.accelerator.hbm_bandwidth = BytesPerSecond(3.35e12);
-  c.accelerator.scale_up_bandwidth = BytesPerSecond(450e9);
-  c.system.id = "dgx-h100";
-  c.system.accelerator = "h100-sxm";
-  c.system.gpus_per_node = 8;
-  c.system.nvlink_domain = 8;
-  c.system.scale_out_fabric = "ib-ndr";
-  c.fabric.id = "ib-ndr";
-  c.fabric.kind = "infiniband";
-  c.fabric.port_bandwidth = BytesPerSecond(50e9);
-  c.fabric.latency = Seconds(14e-6);
-  c.efficiency.accelerator = "h100-sxm";
-  c.efficiency.gemm_16bit = 0.7;
-  c.efficiency.gemm_8bit = 0.6;
-  c.efficiency.attention = 0.5;
-  c.efficiency.memory = 0.8;
-  c.efficiency.scale_up = 0.8;
-  c.efficiency.scale_out = 0.9;
-  c.efficiency.scale_up_latency = Seconds(3.4e-6);
-  c.gpus = gpus;
-  return c;
-}
 
 TrainingJob Job(Model m, int seq_len, int global_batch) {
   TrainingJob j;
