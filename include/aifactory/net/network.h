@@ -96,6 +96,7 @@ class Network {
   LinkUsage link_usage(LinkId link) const;
   const NetworkStats& stats() const { return stats_; }
   const Topology& topology() const { return topology_; }
+  des::Simulator* simulator() const { return simulator_; }
   // Heap bytes held by the topology and the flow state, for benchmarks.
   std::size_t MemoryBytes() const;
   const Router& router() const { return router_; }

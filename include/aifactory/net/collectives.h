@@ -1,0 +1,98 @@
+// Collectives as flows: an all-reduce, reduce-scatter, all-gather, all-to-all or send/recv over a
+// set of GPU nodes, run as steps of flows on a Network. A rank starts a step when the flows that
+// step depends on have completed (its own previous sends and the messages it must receive), so
+// congestion, stragglers and link faults slow a collective the way they slow NCCL: the slowest
+// flow of a step holds back whoever waits on it.
+//
+// Algorithms (see docs/network.md, "Collectives as flows"):
+//  - ring: rank i sends a chunk to rank i+1 each step; 2(n-1) steps for all-reduce, n-1 for
+//    reduce-scatter and all-gather. Across NVLink domains it runs one ring (channel) per GPU of a
+//    domain, each on its own share of the buffer and entering and leaving every domain through a
+//    different GPU, so that every NIC carries one ring's crossing (NCCL's rings over rails).
+//  - tree (all-reduce): NCCL's double binary tree, each tree on half of the buffer; reduce up the
+//    tree level by level, then broadcast down.
+//  - hierarchical: reduce-scatter through the NVSwitch inside each NVLink domain (every GPU sends
+//    its 1/r share to each of its r-1 peers at once), a ring across domains on 1/r of the data
+//    (r rings at once, one per local GPU index, i.e. per rail), all-gather inside. Inside a single
+//    domain only the NVSwitch phases remain.
+//  - direct: all-to-all (every rank sends bytes/n to every other at once) and send/recv.
+// kAuto picks, as NCCL's tuner does, the algorithm with the lowest alpha-beta estimate on the
+// group's own links (ChooseCollectiveAlgorithm).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "aifactory/core/status.h"
+#include "aifactory/core/units.h"
+#include "aifactory/des/sim_time.h"
+#include "aifactory/net/network.h"
+#include "aifactory/net/topology.h"
+
+namespace aif::net {
+
+enum class CollectiveKind : std::uint8_t { kAllReduce, kReduceScatter, kAllGather, kAllToAll, kSendRecv };
+enum class CollectiveAlgorithm : std::uint8_t { kAuto, kRing, kTree, kHierarchical, kDirect };
+
+const char* CollectiveKindName(CollectiveKind kind);
+const char* CollectiveAlgorithmName(CollectiveAlgorithm algorithm);
+
+struct CollectiveOptions {
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto;  // kAuto: ChooseCollectiveAlgorithm
+};
+
+// What one collective did. `bytes` follows nccl-tests: the full buffer of each rank for
+// all-reduce, the full output (all-gather) or input (reduce-scatter) of n shares, for all-to-all
+// the bytes each rank sends in total (its own share included), for send/recv the message.
+struct CollectiveResult {
+  Status status;  // not ok: a flow could not start (no path); the collective stopped there
+  CollectiveKind kind = CollectiveKind::kAllReduce;
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto;  // the one that ran
+  int ranks = 0;
+  int channels = 1;  // concurrent rings or trees
+  Bytes bytes;
+  des::SimTime start;
+  des::SimTime finish;       // when the last rank finished
+  std::int64_t flows = 0;    // flows started
+  Bytes flow_bytes;          // sum of the bytes of those flows
+
+  Seconds duration() const { return (finish - start).ToSeconds(); }
+  BytesPerSecond algbw() const;  // bytes / duration
+  BytesPerSecond busbw() const;  // algbw x BusBandwidthFactor(kind, ranks)
+};
+
+using CollectiveCallback = std::function<void(const CollectiveResult&)>;
+
+// nccl-tests' correction from algorithm to bus bandwidth (NVIDIA/nccl-tests doc/PERFORMANCE.md):
+// all-reduce 2(n-1)/n; reduce-scatter, all-gather and all-to-all (n-1)/n; send/recv 1.
+double BusBandwidthFactor(CollectiveKind kind, int ranks);
+
+// The bytes an algorithm puts on the wire, summed over its flows: 2(n-1) x bytes for all-reduce
+// (ring, tree and hierarchical alike), (n-1) x bytes for reduce-scatter, all-gather and
+// all-to-all, the message for send/recv.
+Bytes CollectiveTraffic(CollectiveKind kind, int ranks, Bytes bytes);
+
+// The algorithm kAuto runs for this collective on this network: among the algorithms that apply
+// (tree for all-reduce only; hierarchical when every NVLink domain the group touches holds the
+// same number of its ranks), the one with the lowest alpha-beta estimate, with bandwidths and
+// latencies read from the routes between the group's GPUs. Errors as StartCollective.
+Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, CollectiveKind kind,
+                                                      const std::vector<NodeId>& ranks, Bytes bytes);
+
+// Starts a collective now over `ranks` (distinct nodes of the network's topology, in rank order;
+// send/recv: {source, destination}). `on_done` runs once, when the last rank is done (or with an
+// error status if a flow cannot start). The network must outlive the collective. Errors: fewer
+// than one rank (two for send/recv), a repeated or unknown node, bytes negative or not finite, an
+// algorithm that does not apply (tree for anything but all-reduce; ring, tree or hierarchical for
+// all-to-all or send/recv; hierarchical over domains holding different numbers of the ranks).
+// Returns the algorithm that runs.
+Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks,
+                                            Bytes bytes, CollectiveCallback on_done,
+                                            CollectiveOptions options = {});
+
+// Starts the collective and runs the simulator until no event is left (tests, benchmarks).
+Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks,
+                                       Bytes bytes, CollectiveOptions options = {});
+
+}  // namespace aif::net
