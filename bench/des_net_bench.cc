@@ -1,15 +1,17 @@
 // The event kernel and the flow-level network at factory scale: building rail-optimized
 // fat-trees of 1K to 100K GPUs, and running a ring step followed by a shifted step of flows on
 // them (every GPU sends one flow to a GPU on another leaf, then one to a GPU half the factory
-// away), single-threaded.
+// away), single-threaded; and 1 GiB all-reduces as flows over 1K to 16K GPUs.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <vector>
 
 #include "aifactory/des/simulator.h"
+#include "aifactory/net/collectives.h"
 #include "aifactory/net/network.h"
 #include "aifactory/net/topology_builders.h"
 
@@ -121,6 +123,82 @@ void BM_RingThenShift(benchmark::State& state) {
   state.counters["network_MB"] = static_cast<double>(memory) / 1e6;
 }
 BENCHMARK(BM_RingThenShift)->Arg(1024)->Arg(4608)->Arg(16384)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// One 1 GiB all-reduce over every GPU of a factory, as flows (net/collectives.h), algorithm
+// chosen by the rule (hierarchical on all three). Links carry catalog line rate x calibrated
+// efficiency: 1,024 GPUs: HGX H100 nodes (NVLink 450 GB/s x 0.815 in domains of 8, NDR 400 Gb/s
+// x 0.94 per GPU, two tiers of radix 64); 4,608: GB300 NVL72 racks (NVLink 900 GB/s x 0.757 in
+// domains of 72, XDR 800 Gb/s x 0.94 per GPU, 4 GPUs per tray, two tiers of radix 144); 16,128:
+// 224 GB200 NVL72 racks (NDR per GPU, three tiers of radix 144). Per step latencies: 3.4 us over
+// NVLink, 14 us rail-local on the fabric (NCCL's own per-hop figures, as in the catalog).
+FatTreeSpec CollectiveFactory(int gpus) {
+  FatTreeSpec s;
+  s.gpus = gpus;
+  s.nvlink_latency = Seconds(1.7e-6);
+  s.link_latency = Seconds(7e-6);
+  if (gpus == 1024) {
+    s.gpus_per_server = 8;
+    s.tiers = 2;
+    s.radix = 64;
+    s.nic_bandwidth = BytesPerSecond(50e9 * 0.94);
+    s.nvlink_domain = 8;
+    s.nvlink_bandwidth = BytesPerSecond(450e9 * 0.815);
+  } else {
+    s.gpus_per_server = 4;
+    s.tiers = gpus <= 4608 ? 2 : 3;
+    s.radix = 144;
+    s.nic_bandwidth = BytesPerSecond((gpus <= 4608 ? 100e9 : 50e9) * 0.94);
+    s.nvlink_domain = 72;
+    s.nvlink_bandwidth = BytesPerSecond(900e9 * 0.757);
+  }
+  return s;
+}
+
+void BM_AllReduceAsFlows(benchmark::State& state) {
+  const auto gpus = static_cast<int>(state.range(0));
+  aif::net::CollectiveResult result;
+  aif::net::NetworkStats stats;
+  std::size_t memory = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto t = aif::net::BuildRailFatTree(CollectiveFactory(gpus));
+    if (!t.ok()) {
+      std::fprintf(stderr, "%s\n", t.status().ToString().c_str());
+      std::abort();
+    }
+    aif::des::Simulator sim;
+    aif::net::Network net(&sim, std::move(t).value());
+    std::vector<aif::net::NodeId> ranks(static_cast<std::size_t>(gpus));
+    for (int g = 0; g < gpus; ++g) ranks[static_cast<std::size_t>(g)] = g;
+    state.ResumeTiming();
+    auto r = aif::net::RunCollective(&net, aif::net::CollectiveKind::kAllReduce, std::move(ranks),
+                                     aif::Bytes(1024.0 * 1024 * 1024));
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      std::abort();
+    }
+    result = *r;
+    stats = net.stats();
+    memory = net.MemoryBytes();
+    benchmark::DoNotOptimize(net);
+  }
+  const auto iterations = static_cast<double>(state.iterations());
+  state.SetLabel(aif::net::CollectiveAlgorithmName(result.algorithm));
+  state.counters["flows"] = static_cast<double>(result.flows);
+  state.counters["flows_per_s"] = benchmark::Counter(static_cast<double>(result.flows) * iterations,
+                                                     benchmark::Counter::kIsRate);
+  state.counters["recomputations"] = static_cast<double>(stats.recomputations);
+  state.counters["rate_updates"] = static_cast<double>(stats.flow_rate_updates);
+  state.counters["simulated_ms"] = result.duration().value() * 1e3;
+  state.counters["busbw_GBps"] = result.busbw().value() / 1e9;
+  state.counters["network_MB"] = static_cast<double>(memory) / 1e6;
+}
+BENCHMARK(BM_AllReduceAsFlows)
+    ->Arg(1024)
+    ->Arg(4608)
+    ->Arg(16128)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 // The kernel alone, "hold" model: 100,000 pending events (one per GPU, say); each event
 // schedules its successor 1 to 64 ns later (many ties), one million events in all.

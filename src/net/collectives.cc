@@ -1,5 +1,7 @@
 #include "aifactory/net/collectives.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -8,8 +10,6 @@
 #include <memory>
 #include <optional>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "aifactory/core/check.h"
 
@@ -60,8 +60,9 @@ GroupShape Shape(const Topology& t, const std::vector<NodeId>& ranks) {
 
 // Bandwidth and latency of one route, for the algorithm estimates.
 struct RouteTier {
-  double bandwidth = std::numeric_limits<double>::infinity();  // bytes/s, the route's narrowest link
-  double latency = 0;                                           // s, summed over its links
+  double bandwidth =
+      std::numeric_limits<double>::infinity();  // bytes/s, the route's narrowest link
+  double latency = 0;                           // s, summed over its links
   bool present = false;
 };
 
@@ -82,11 +83,12 @@ Status ValidateGroup(const Network& network, CollectiveKind kind, const std::vec
   const char* what = CollectiveKindName(kind);
   if (ranks.empty()) return InvalidArgument(fmt::format("{}: the group has no ranks", what));
   if (kind == CollectiveKind::kSendRecv && ranks.size() != 2) {
-    return InvalidArgument(
-        fmt::format("{}: give exactly two ranks, {{source, destination}} (got {})", what, ranks.size()));
+    return InvalidArgument(fmt::format(
+        "{}: give exactly two ranks, {{source, destination}} (got {})", what, ranks.size()));
   }
   if (!(bytes.value() >= 0) || !std::isfinite(bytes.value())) {
-    return InvalidArgument(fmt::format("{}: bytes must be non-negative and finite (got {})", what, bytes.value()));
+    return InvalidArgument(
+        fmt::format("{}: bytes must be non-negative and finite (got {})", what, bytes.value()));
   }
   const Topology& t = network.topology();
   std::vector<NodeId> sorted = ranks;
@@ -94,10 +96,12 @@ Status ValidateGroup(const Network& network, CollectiveKind kind, const std::vec
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (!t.valid_node(sorted[i])) {
       return InvalidArgument(
-          fmt::format("{}: rank node {} does not exist (the topology has {} nodes)", what, sorted[i], t.node_count()));
+          fmt::format("{}: rank node {} does not exist (the topology has {} nodes)", what,
+                      sorted[i], t.node_count()));
     }
     if (i > 0 && sorted[i] == sorted[i - 1]) {
-      return InvalidArgument(fmt::format("{}: {} appears twice in the group", what, t.NodeName(sorted[i])));
+      return InvalidArgument(
+          fmt::format("{}: {} appears twice in the group", what, t.NodeName(sorted[i])));
     }
   }
   return Status::Ok();
@@ -112,9 +116,10 @@ Status CheckApplies(CollectiveKind kind, CollectiveAlgorithm algorithm, const Gr
       return Status::Ok();
     case CollectiveAlgorithm::kDirect:
       if (!direct_kind) {
-        return InvalidArgument(fmt::format("{}: algorithm {} applies to all-to-all and send/recv; use ring, "
-                                           "tree or hierarchical",
-                                           what, algo));
+        return InvalidArgument(
+            fmt::format("{}: algorithm {} applies to all-to-all and send/recv; use ring, "
+                        "tree or hierarchical",
+                        what, algo));
       }
       return Status::Ok();
     case CollectiveAlgorithm::kTree:
@@ -124,10 +129,14 @@ Status CheckApplies(CollectiveKind kind, CollectiveAlgorithm algorithm, const Gr
       return Status::Ok();
     case CollectiveAlgorithm::kRing:
     case CollectiveAlgorithm::kHierarchical:
-      if (direct_kind) return InvalidArgument(fmt::format("{}: runs as direct flows; {} does not apply", what, algo));
+      if (direct_kind)
+        return InvalidArgument(
+            fmt::format("{}: runs as direct flows; {} does not apply", what, algo));
       if (algorithm == CollectiveAlgorithm::kHierarchical && shape.ranks_per_domain == 0) {
-        return InvalidArgument(fmt::format(
-            "{}: hierarchical needs the same number of ranks in every NVLink domain the group touches", what));
+        return InvalidArgument(
+            fmt::format("{}: hierarchical needs the same number of ranks in every NVLink domain "
+                        "the group touches",
+                        what));
       }
       return Status::Ok();
   }
@@ -153,8 +162,9 @@ struct Estimates {
   double hierarchical = std::numeric_limits<double>::infinity();
 };
 
-Result<Estimates> Estimate(const Network& network, CollectiveKind kind, const std::vector<NodeId>& ranks,
-                           const GroupShape& shape, double bytes) {
+Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
+                           const std::vector<NodeId>& ranks, const GroupShape& shape,
+                           double bytes) {
   Estimates e;
   const int n = static_cast<int>(ranks.size());
   RouteTier in, out;
@@ -166,8 +176,9 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind, const st
     }
   }
   if (shape.spans_domains()) {
-    AIF_ASSIGN_OR_RETURN(out, MeasureRoute(network, ranks[static_cast<std::size_t>(shape.domains[0][0])],
-                                           ranks[static_cast<std::size_t>(shape.domains[1][0])]));
+    AIF_ASSIGN_OR_RETURN(out,
+                         MeasureRoute(network, ranks[static_cast<std::size_t>(shape.domains[0][0])],
+                                      ranks[static_cast<std::size_t>(shape.domains[1][0])]));
   }
   const bool all_reduce = kind == CollectiveKind::kAllReduce;
   const double passes = all_reduce ? 2 : 1;  // reduce-scatter and all-gather halves
@@ -175,7 +186,8 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind, const st
   const int c = RingChannels(shape);
   double ring_bw = std::min(in.bandwidth, out.bandwidth);
   if (c > 1) ring_bw = std::min(out.bandwidth, in.bandwidth / (c - 1));
-  const double ring_latency = shape.spans_domains() ? std::max(in.latency, out.latency) : in.latency;
+  const double ring_latency =
+      shape.spans_domains() ? std::max(in.latency, out.latency) : in.latency;
   e.ring = passes * (n - 1) * (ring_latency + bytes / n / c / ring_bw);
   // Hierarchical: NVSwitch exchange inside, ring across on 1/r. With one rank per domain it is
   // the ring itself, and is called that.
@@ -188,7 +200,9 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind, const st
   }
   // Tree: level by level, half of the buffer per tree.
   if (all_reduce) {
-    e.tree = 2.0 * TreeDepth(n) * (std::max(in.latency, out.latency) + bytes / 2 / std::min(in.bandwidth, out.bandwidth));
+    e.tree =
+        2.0 * TreeDepth(n) *
+        (std::max(in.latency, out.latency) + bytes / 2 / std::min(in.bandwidth, out.bandwidth));
   }
   return e;
 }
@@ -224,7 +238,8 @@ struct Phase {
 
 class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
  public:
-  CollectiveRun(Network* network, CollectiveCallback on_done) : network_(network), on_done_(std::move(on_done)) {}
+  CollectiveRun(Network* network, CollectiveCallback on_done)
+      : network_(network), on_done_(std::move(on_done)) {}
 
   CollectiveResult result;
   std::vector<NodeId> node;  // per actor
@@ -267,25 +282,26 @@ class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
     return t * tree_ranks + i;
   }
 
+  // One message: a flow from `from`'s GPU to `to`'s, counted by `to` in the sender's phase (every
+  // actor runs the same phase list).
   void Send(std::int32_t from, std::int32_t to, double bytes) {
+    if (failed_) return;
     const std::uint8_t to_phase = phase_[static_cast<std::size_t>(from)];
-    ++outstanding_[static_cast<std::size_t>(from)];
-    ++in_flight_;
-    ++result.flows;
-    result.flow_bytes += Bytes(bytes);
-    auto self = shared_from_this();
     Result<FlowId> id = network_->StartFlow(
         node[static_cast<std::size_t>(from)], node[static_cast<std::size_t>(to)], Bytes(bytes),
-        [self, from, to, to_phase](const FlowRecord&) { self->OnFlowDone(from, to, to_phase); });
+        [self = shared_from_this(), from, to, to_phase](const FlowRecord&) {
+          self->OnFlowDone(from, to, to_phase);
+        });
     if (!id.ok()) {
-      --outstanding_[static_cast<std::size_t>(from)];
-      --in_flight_;
       Fail(id.status());
+      return;
     }
+    ++outstanding_[static_cast<std::size_t>(from)];
+    ++result.flows;
+    result.flow_bytes += Bytes(bytes);
   }
 
   void OnFlowDone(std::int32_t from, std::int32_t to, std::uint8_t to_phase) {
-    --in_flight_;
     if (failed_) return;
     --outstanding_[static_cast<std::size_t>(from)];
     ++received_[static_cast<std::size_t>(to) * phases.size() + to_phase];
@@ -299,7 +315,8 @@ class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
     result.status = status.WithContext(fmt::format("{} ({}): ", CollectiveKindName(result.kind),
                                                    CollectiveAlgorithmName(result.algorithm)));
     // Reported from the event queue, never from inside StartCollective.
-    network_->simulator()->Schedule(network_->simulator()->Now(), [self = shared_from_this()] { self->Finish(); });
+    network_->simulator()->Schedule(network_->simulator()->Now(),
+                                    [self = shared_from_this()] { self->Finish(); });
   }
 
   void NextPhase(std::int32_t a) {
@@ -388,7 +405,6 @@ class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
   std::vector<std::int32_t> outstanding_;
   std::vector<std::int32_t> received_;
   std::int64_t actors_left_ = 0;
-  std::int64_t in_flight_ = 0;
   bool failed_ = false;
 };
 
@@ -410,8 +426,8 @@ std::vector<int> RingOrder(const GroupShape& shape, int channel, int channels) {
   return order;
 }
 
-void PlanRing(CollectiveRun& run, CollectiveKind kind, const std::vector<NodeId>& ranks, const GroupShape& shape,
-              double bytes) {
+void PlanRing(CollectiveRun& run, CollectiveKind kind, const std::vector<NodeId>& ranks,
+              const GroupShape& shape, double bytes) {
   const int n = static_cast<int>(ranks.size());
   const int c = RingChannels(shape);
   run.result.channels = c;
@@ -453,7 +469,8 @@ void PlanHierarchical(CollectiveRun& run, CollectiveKind kind, const std::vector
       const int i = members[static_cast<std::size_t>(j)];
       run.group_of[static_cast<std::size_t>(i)] = k;
       // The ring across domains of local rank j (one rail).
-      run.ring_next[static_cast<std::size_t>(i)] = shape.domains[static_cast<std::size_t>((k + 1) % d)][static_cast<std::size_t>(j)];
+      run.ring_next[static_cast<std::size_t>(i)] =
+          shape.domains[static_cast<std::size_t>((k + 1) % d)][static_cast<std::size_t>(j)];
     }
   }
   const Phase inside{PhaseType::kExchange, bytes / r, 1};
@@ -562,17 +579,22 @@ BytesPerSecond CollectiveResult::algbw() const {
 BytesPerSecond CollectiveResult::busbw() const { return algbw() * BusBandwidthFactor(kind, ranks); }
 
 Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, CollectiveKind kind,
-                                                      const std::vector<NodeId>& ranks, Bytes bytes) {
+                                                      const std::vector<NodeId>& ranks,
+                                                      Bytes bytes) {
   AIF_RETURN_IF_ERROR(ValidateGroup(network, kind, ranks, bytes));
-  if (kind == CollectiveKind::kAllToAll || kind == CollectiveKind::kSendRecv) return CollectiveAlgorithm::kDirect;
+  if (kind == CollectiveKind::kAllToAll || kind == CollectiveKind::kSendRecv)
+    return CollectiveAlgorithm::kDirect;
   const GroupShape shape = Shape(network.topology(), ranks);
-  if (ranks.size() == 1) return shape.ranks_per_domain > 0 ? CollectiveAlgorithm::kHierarchical : CollectiveAlgorithm::kRing;
+  if (ranks.size() == 1)
+    return shape.ranks_per_domain > 0 ? CollectiveAlgorithm::kHierarchical
+                                      : CollectiveAlgorithm::kRing;
   AIF_ASSIGN_OR_RETURN(Estimates e, Estimate(network, kind, ranks, shape, bytes.value()));
   return Cheapest(e);
 }
 
-Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks,
-                                            Bytes bytes, CollectiveCallback on_done, CollectiveOptions options) {
+Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kind,
+                                            std::vector<NodeId> ranks, Bytes bytes,
+                                            CollectiveCallback on_done, CollectiveOptions options) {
   AIF_CHECK(network != nullptr);
   AIF_RETURN_IF_ERROR(ValidateGroup(*network, kind, ranks, bytes));
   const GroupShape shape = Shape(network->topology(), ranks);
@@ -604,14 +626,16 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
     default:
       if (algorithm == CollectiveAlgorithm::kRing) PlanRing(*run, kind, ranks, shape, b);
       if (algorithm == CollectiveAlgorithm::kTree) PlanTree(*run, ranks, b);
-      if (algorithm == CollectiveAlgorithm::kHierarchical) PlanHierarchical(*run, kind, ranks, shape, b);
+      if (algorithm == CollectiveAlgorithm::kHierarchical)
+        PlanHierarchical(*run, kind, ranks, shape, b);
       break;
   }
   if (kind == CollectiveKind::kSendRecv) {
     // One flow: the source sends, the destination only receives.
     r.flows = 1;
     r.flow_bytes = bytes;
-    Result<FlowId> id = network->StartFlow(ranks[0], ranks[1], bytes, [run](const FlowRecord&) { run->Finish(); });
+    Result<FlowId> id =
+        network->StartFlow(ranks[0], ranks[1], bytes, [run](const FlowRecord&) { run->Finish(); });
     if (!id.ok()) return id.status().WithContext("send/recv: ");
     return algorithm;
   }
@@ -619,14 +643,18 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
   return algorithm;
 }
 
-Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks, Bytes bytes,
+Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind,
+                                       std::vector<NodeId> ranks, Bytes bytes,
                                        CollectiveOptions options) {
   std::optional<CollectiveResult> done;
-  AIF_RETURN_IF_ERROR(StartCollective(network, kind, std::move(ranks), bytes,
-                                      [&done](const CollectiveResult& r) { done = r; }, options)
+  AIF_RETURN_IF_ERROR(StartCollective(
+                          network, kind, std::move(ranks), bytes,
+                          [&done](const CollectiveResult& r) { done = r; }, options)
                           .status());
   network->RunUntilIdle();
-  if (!done) return Internal(fmt::format("{}: the simulator ran dry before the collective finished", CollectiveKindName(kind)));
+  if (!done)
+    return Internal(fmt::format("{}: the simulator ran dry before the collective finished",
+                                CollectiveKindName(kind)));
   if (!done->status.ok()) return done->status;
   return *done;
 }

@@ -3,6 +3,8 @@
 //
 // This binary links perf and config (CMakeLists.txt) to read the built-in catalog and to compare
 // with perf; the net library depends on neither.
+#include "aifactory/net/collectives.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,7 +16,6 @@
 
 #include "aifactory/catalog/catalog.h"
 #include "aifactory/des/simulator.h"
-#include "aifactory/net/collectives.h"
 #include "aifactory/net/network.h"
 #include "aifactory/net/topology_builders.h"
 #include "aifactory/perf/collective.h"
@@ -50,10 +51,10 @@ std::vector<NodeId> Iota(int n, int first = 0, int stride = 1) {
 // (NIC, leaf-spine, spine-core); a rail-local step (GPU -> leaf -> GPU) crosses two links, so each
 // carries half of the fabric latency (NCCL's per-step network latency).
 struct LinkClasses {
-  double nvlink_bw = 0;        // B/s, after efficiency
-  double nvlink_hop = 0;       // s per link
-  double nic_bw = 0;           // B/s, after efficiency
-  double fabric_hop = 0;       // s per link
+  double nvlink_bw = 0;   // B/s, after efficiency
+  double nvlink_hop = 0;  // s per link
+  double nic_bw = 0;      // B/s, after efficiency
+  double fabric_hop = 0;  // s per link
   int gpus_per_server = 8;
   int nvlink_domain = 8;
 };
@@ -101,8 +102,9 @@ Topology Cluster(const LinkClasses& l, int gpus, int nvlink_domain, int radix = 
   return std::move(t).value();
 }
 
-CollectiveResult Simulate(Topology t, CollectiveKind kind, const std::vector<NodeId>& ranks, double bytes,
-                     CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto) {
+CollectiveResult Simulate(Topology t, CollectiveKind kind, const std::vector<NodeId>& ranks,
+                          double bytes,
+                          CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto) {
   des::Simulator sim;
   Network net(&sim, std::move(t));
   auto r = RunCollective(&net, kind, ranks, Bytes(bytes), CollectiveOptions{algorithm});
@@ -115,9 +117,10 @@ CollectiveResult Simulate(Topology t, CollectiveKind kind, const std::vector<Nod
 }
 
 void Print(const char* what, const CollectiveResult& r) {
-  std::printf("%-44s %-12s %3d ranks %2d ch: %9.1f us  algbw %7.1f GB/s  busbw %7.1f GB/s  %lld flows\n", what,
-              CollectiveAlgorithmName(r.algorithm), r.ranks, r.channels, r.duration().value() * 1e6,
-              r.algbw().value() / kGB, r.busbw().value() / kGB, static_cast<long long>(r.flows));
+  std::printf(
+      "%-44s %-12s %3d ranks %2d ch: %9.1f us  algbw %7.1f GB/s  busbw %7.1f GB/s  %lld flows\n",
+      what, CollectiveAlgorithmName(r.algorithm), r.ranks, r.channels, r.duration().value() * 1e6,
+      r.algbw().value() / kGB, r.busbw().value() / kGB, static_cast<long long>(r.flows));
 }
 
 // ---------------------------------------------------------------- nccl-tests definitions
@@ -154,9 +157,10 @@ TEST(netCollectives, BusBandwidthFactorsAreNcclTests) {
 // when running with NCCL_ALGO=RING".
 TEST(netCollectives, H100NodeAllReduce1GiBIsWithin10PercentOfNcclTests) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult ring =
-      Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB, CollectiveAlgorithm::kRing);
-  const CollectiveResult chosen = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
+  const CollectiveResult ring = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB,
+                                         CollectiveAlgorithm::kRing);
+  const CollectiveResult chosen =
+      Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
   Print("8x H100 all-reduce 1 GiB (NCCL_ALGO=RING)", ring);
   Print("8x H100 all-reduce 1 GiB (auto)", chosen);
   EXPECT_EQ(chosen.algorithm, CollectiveAlgorithm::kHierarchical);  // the NVSwitch exchange
@@ -169,9 +173,10 @@ TEST(netCollectives, H100NodeAllReduce1GiBIsWithin10PercentOfNcclTests) {
 TEST(netCollectives, Nvl72AllReduce1GiBIsWithin10PercentOfNcclTests) {
   const LinkClasses gb200 = FromCatalog("gb200-nvl72");
   ASSERT_EQ(gb200.nvlink_domain, 72);
-  const CollectiveResult chosen = Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72), kGiB);
-  const CollectiveResult ring =
-      Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72), kGiB, CollectiveAlgorithm::kRing);
+  const CollectiveResult chosen =
+      Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72), kGiB);
+  const CollectiveResult ring = Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72),
+                                         kGiB, CollectiveAlgorithm::kRing);
   Print("72x GB200 all-reduce 1 GiB (auto)", chosen);
   Print("72x GB200 all-reduce 1 GiB (ring)", ring);
   EXPECT_EQ(chosen.algorithm, CollectiveAlgorithm::kHierarchical);
@@ -187,11 +192,12 @@ TEST(netCollectives, Nvl72AllReduce1GiBIsWithin10PercentOfNcclTests) {
 // Two DGX H100 (8 GPUs, 8 NDR NICs each): the ring's busbw is 8 NICs x the per-NIC figure.
 TEST(netCollectives, TwoH100NodesRingAllReduceIsWithin10PercentOfNicBusBandwidth) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult ring =
-      Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB, CollectiveAlgorithm::kRing);
-  const CollectiveResult chosen = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB);
-  const CollectiveResult hier = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB,
-                                    CollectiveAlgorithm::kHierarchical);
+  const CollectiveResult ring = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16),
+                                         kGiB, CollectiveAlgorithm::kRing);
+  const CollectiveResult chosen =
+      Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB);
+  const CollectiveResult hier = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16),
+                                         kGiB, CollectiveAlgorithm::kHierarchical);
   Print("2x8 H100 all-reduce 1 GiB (NCCL_ALGO=RING)", ring);
   Print("2x8 H100 all-reduce 1 GiB (auto)", chosen);
   Print("2x8 H100 all-reduce 1 GiB (hierarchical)", hier);
@@ -207,16 +213,17 @@ TEST(netCollectives, TwoH100NodesRingAllReduceIsWithin10PercentOfNicBusBandwidth
 TEST(netCollectives, AcrossNvl72RacksAllReduceIsWithin10PercentOfNicBusBandwidth) {
   const LinkClasses gb200 = FromCatalog("gb200-nvl72");
   const std::vector<NodeId> one_per_rack = Iota(4, 0, 72);
-  const CollectiveResult r = Simulate(Cluster(gb200, 4 * 72, 72), CollectiveKind::kAllReduce, one_per_rack, kGiB);
+  const CollectiveResult r =
+      Simulate(Cluster(gb200, 4 * 72, 72), CollectiveKind::kAllReduce, one_per_rack, kGiB);
   Print("4 racks x 1 GB200 all-reduce 1 GiB (auto)", r);
   EXPECT_EQ(r.algorithm, CollectiveAlgorithm::kRing);
   EXPECT_REL_NEAR(r.busbw().value(), 47e9, 0.10);
   // The whole of two racks: NVLink inside, 72 rails across.
-  const CollectiveResult racks = Simulate(Cluster(gb200, 2 * 72, 72), CollectiveKind::kAllReduce, Iota(144), kGiB);
+  const CollectiveResult racks =
+      Simulate(Cluster(gb200, 2 * 72, 72), CollectiveKind::kAllReduce, Iota(144), kGiB);
   Print("2x72 GB200 all-reduce 1 GiB (auto)", racks);
   EXPECT_EQ(racks.algorithm, CollectiveAlgorithm::kHierarchical);
 }
-
 
 // ---------------------------------------------------------------- analytic model agreement
 //
@@ -232,8 +239,8 @@ TEST(netCollectives, AcrossNvl72RacksAllReduceIsWithin10PercentOfNicBusBandwidth
 struct AgreementCase {
   const char* name;
   CollectiveKind kind;
-  int gpus;        // in the topology
-  int domain;      // NVLink domain size of the topology (GPUs)
+  int gpus;    // in the topology
+  int domain;  // NVLink domain size of the topology (GPUs)
   std::vector<NodeId> ranks;
   double bytes;
   CollectiveAlgorithm algorithm;
@@ -259,7 +266,9 @@ double AnalyticSeconds(CollectiveKind kind, const perf::CommGroup& g, double byt
     case CollectiveKind::kAllToAll:
       return perf::AllToAllTime(g, Bytes(bytes)).value();
     case CollectiveKind::kSendRecv:
-      return perf::SendRecvTime(g.size > g.ranks_per_domain ? g.scale_out : g.scale_up, Bytes(bytes)).value();
+      return perf::SendRecvTime(g.size > g.ranks_per_domain ? g.scale_out : g.scale_up,
+                                Bytes(bytes))
+          .value();
   }
   return 0;
 }
@@ -284,16 +293,18 @@ TEST(netCollectives, FlowTimesAgreeWithTheAnalyticModelWithin3Percent) {
       {"16 nodes x 1, 4 KiB", K::kAllReduce, 128, 8, Iota(16, 0, 8), 4096, A::kAuto},
       {"2 nodes", K::kSendRecv, 16, 8, {0, 8}, kGiB, A::kAuto},
   };
-  std::printf("%-26s %-15s %-13s %11s %11s %7s\n", "group", "collective", "algorithm", "flows us", "perf us",
-              "diff");
+  std::printf("%-26s %-15s %-13s %11s %11s %7s\n", "group", "collective", "algorithm", "flows us",
+              "perf us", "diff");
   auto check = [](const AgreementCase& c, const LinkClasses& l, Topology t) {
     const CollectiveResult r = Simulate(std::move(t), c.kind, c.ranks, c.bytes, c.algorithm);
     const int n = static_cast<int>(c.ranks.size());
-    const int per_domain = perf::RanksPerDomain(n, c.ranks.size() > 1 ? c.ranks[1] - c.ranks[0] : 1, c.domain);
+    const int per_domain =
+        perf::RanksPerDomain(n, c.ranks.size() > 1 ? c.ranks[1] - c.ranks[0] : 1, c.domain);
     const double analytic = AnalyticSeconds(c.kind, GroupOf(l, n, per_domain), c.bytes);
     const double flows = r.duration().value();
     std::printf("%-26s %-15s %-13s %11.1f %11.1f %+6.2f%%\n", c.name, CollectiveKindName(c.kind),
-                CollectiveAlgorithmName(r.algorithm), flows * 1e6, analytic * 1e6, 100 * (flows / analytic - 1));
+                CollectiveAlgorithmName(r.algorithm), flows * 1e6, analytic * 1e6,
+                100 * (flows / analytic - 1));
     EXPECT_REL_NEAR(flows, analytic, 0.03) << c.name << " " << CollectiveKindName(c.kind);
   };
   for (const AgreementCase& c : cases) {
@@ -323,16 +334,16 @@ TEST(netCollectives, RailRingsBeatTheAnalyticModelAcrossAFewNodes) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   for (int nodes : {2, 16}) {
     const int n = 8 * nodes;
-    const CollectiveResult r = Simulate(Cluster(h100, n, 8), CollectiveKind::kAllReduce, Iota(n), kGiB);
+    const CollectiveResult r =
+        Simulate(Cluster(h100, n, 8), CollectiveKind::kAllReduce, Iota(n), kGiB);
     const double analytic = perf::AllReduceTime(GroupOf(h100, n, 8), Bytes(kGiB)).value();
-    std::printf("%d nodes x 8 all-reduce 1 GiB: flows (%s) %.1f us, perf %.1f us (%+.1f%%)\n", nodes,
-                CollectiveAlgorithmName(r.algorithm), r.duration().value() * 1e6, analytic * 1e6,
-                100 * (r.duration().value() / analytic - 1));
+    std::printf("%d nodes x 8 all-reduce 1 GiB: flows (%s) %.1f us, perf %.1f us (%+.1f%%)\n",
+                nodes, CollectiveAlgorithmName(r.algorithm), r.duration().value() * 1e6,
+                analytic * 1e6, 100 * (r.duration().value() / analytic - 1));
     EXPECT_EQ(r.algorithm, CollectiveAlgorithm::kRing);
     EXPECT_LT(r.duration().value(), 0.9 * analytic);
   }
 }
-
 
 // ---------------------------------------------------------------- invariants
 
@@ -349,11 +360,16 @@ TEST(netCollectives, FlowBytesAreTheAlgorithmsTraffic) {
     std::vector<NodeId> ranks;
   };
   const std::vector<Case> cases = {
-      {K::kAllReduce, A::kRing, Iota(32)},          {K::kAllReduce, A::kTree, Iota(32)},
-      {K::kAllReduce, A::kHierarchical, Iota(32)},  {K::kAllReduce, A::kRing, {3, 0, 9, 17, 30}},
-      {K::kAllReduce, A::kTree, Iota(7, 0, 3)},     {K::kReduceScatter, A::kRing, Iota(32)},
-      {K::kReduceScatter, A::kHierarchical, Iota(32)}, {K::kAllGather, A::kRing, Iota(16, 1, 2)},
-      {K::kAllGather, A::kHierarchical, Iota(16, 1, 2)}, {K::kAllToAll, A::kAuto, Iota(32)},
+      {K::kAllReduce, A::kRing, Iota(32)},
+      {K::kAllReduce, A::kTree, Iota(32)},
+      {K::kAllReduce, A::kHierarchical, Iota(32)},
+      {K::kAllReduce, A::kRing, {3, 0, 9, 17, 30}},
+      {K::kAllReduce, A::kTree, Iota(7, 0, 3)},
+      {K::kReduceScatter, A::kRing, Iota(32)},
+      {K::kReduceScatter, A::kHierarchical, Iota(32)},
+      {K::kAllGather, A::kRing, Iota(16, 1, 2)},
+      {K::kAllGather, A::kHierarchical, Iota(16, 1, 2)},
+      {K::kAllToAll, A::kAuto, Iota(32)},
       {K::kSendRecv, A::kAuto, {5, 27}},
   };
   const double bytes = 3 * 1024 * 1024 + 7;
@@ -361,7 +377,8 @@ TEST(netCollectives, FlowBytesAreTheAlgorithmsTraffic) {
     const CollectiveResult r = Simulate(Cluster(h100, 32, 8), c.kind, c.ranks, bytes, c.algorithm);
     const int n = static_cast<int>(c.ranks.size());
     EXPECT_REL_NEAR(r.flow_bytes.value(), CollectiveTraffic(c.kind, n, Bytes(bytes)).value(), 1e-12)
-        << CollectiveKindName(c.kind) << " " << CollectiveAlgorithmName(c.algorithm) << " over " << n;
+        << CollectiveKindName(c.kind) << " " << CollectiveAlgorithmName(c.algorithm) << " over "
+        << n;
     EXPECT_GT(r.duration().value(), 0);
   }
 }
@@ -370,8 +387,10 @@ TEST(netCollectives, FinishTimeIsDeterministic) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   for (CollectiveAlgorithm a : {CollectiveAlgorithm::kRing, CollectiveAlgorithm::kTree,
                                 CollectiveAlgorithm::kHierarchical}) {
-    const CollectiveResult first = Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
-    const CollectiveResult again = Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
+    const CollectiveResult first =
+        Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
+    const CollectiveResult again =
+        Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
     EXPECT_EQ(first.finish.ns(), again.finish.ns()) << CollectiveAlgorithmName(a);
     EXPECT_EQ(first.flows, again.flows);
   }
@@ -381,14 +400,16 @@ TEST(netCollectives, FinishTimeIsDeterministic) {
 // long as alone. A third, on other GPUs of another node, is untouched.
 TEST(netCollectives, ConcurrentCollectivesShareLinks) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult alone = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
+  const CollectiveResult alone =
+      Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
   des::Simulator sim;
   Network net(&sim, Cluster(h100, 16, 8));
   std::vector<CollectiveResult> done;
   auto record = [&done](const CollectiveResult& r) { done.push_back(r); };
   ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record).ok());
   ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record).ok());
-  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8, 8), Bytes(kGiB), record).ok());
+  ASSERT_TRUE(
+      StartCollective(&net, CollectiveKind::kAllReduce, Iota(8, 8), Bytes(kGiB), record).ok());
   net.RunUntilIdle();
   ASSERT_EQ(done.size(), 3u);
   const double t = alone.duration().value();
@@ -401,8 +422,8 @@ TEST(netCollectives, ConcurrentCollectivesShareLinks) {
 // A slow link (a NIC degraded to half speed) holds back every step that crosses it.
 TEST(netCollectives, ADegradedNicSlowsTheRing) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult healthy =
-      Simulate(Cluster(h100, 16, 0), CollectiveKind::kAllReduce, Iota(4, 0, 4), kGiB, CollectiveAlgorithm::kRing);
+  const CollectiveResult healthy = Simulate(Cluster(h100, 16, 0), CollectiveKind::kAllReduce,
+                                            Iota(4, 0, 4), kGiB, CollectiveAlgorithm::kRing);
   des::Simulator sim;
   Topology t = Cluster(h100, 16, 0);
   const LinkId nic = t.sites()[0].first_nic;  // GPU 0 -> its leaf
@@ -418,7 +439,8 @@ TEST(netCollectives, AutoChoosesTreeForSmallMessagesAcrossNodes) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   des::Simulator sim;
   Network net(&sim, Cluster(h100, 256, 8));
-  auto choose = [&net](const std::vector<NodeId>& ranks, double bytes, CollectiveKind kind = CollectiveKind::kAllReduce) {
+  auto choose = [&net](const std::vector<NodeId>& ranks, double bytes,
+                       CollectiveKind kind = CollectiveKind::kAllReduce) {
     auto a = ChooseCollectiveAlgorithm(net, kind, ranks, Bytes(bytes));
     EXPECT_TRUE(a.ok()) << a.status().ToString();
     return a.ok() ? *a : CollectiveAlgorithm::kAuto;
@@ -429,7 +451,8 @@ TEST(netCollectives, AutoChoosesTreeForSmallMessagesAcrossNodes) {
   EXPECT_EQ(choose(Iota(256), 64 * 1024), CollectiveAlgorithm::kTree);
   EXPECT_EQ(choose(Iota(256), kGiB), CollectiveAlgorithm::kHierarchical);
   EXPECT_EQ(choose(Iota(8), 1024), CollectiveAlgorithm::kHierarchical);  // NVSwitch exchange
-  EXPECT_EQ(choose(Iota(256), 1024, CollectiveKind::kReduceScatter), CollectiveAlgorithm::kHierarchical);
+  EXPECT_EQ(choose(Iota(256), 1024, CollectiveKind::kReduceScatter),
+            CollectiveAlgorithm::kHierarchical);
   EXPECT_EQ(choose(Iota(256), kGiB, CollectiveKind::kAllToAll), CollectiveAlgorithm::kDirect);
   // Uneven domains (5 + 3 ranks): no hierarchical.
   EXPECT_EQ(choose({0, 1, 2, 3, 4, 8, 9, 10}, kGiB), CollectiveAlgorithm::kRing);
@@ -451,11 +474,13 @@ TEST(netCollectives, ErrorsNameTheProblem) {
   Network net(&sim, Cluster(h100, 16, 8));
   auto start = [&net](CollectiveKind kind, std::vector<NodeId> ranks, double bytes,
                       CollectiveAlgorithm a = CollectiveAlgorithm::kAuto) {
-    auto r = StartCollective(&net, kind, std::move(ranks), Bytes(bytes), nullptr, CollectiveOptions{a});
+    auto r =
+        StartCollective(&net, kind, std::move(ranks), Bytes(bytes), nullptr, CollectiveOptions{a});
     EXPECT_FALSE(r.ok());
     return r.status().message();
   };
-  EXPECT_TRUE(HasText(start(CollectiveKind::kAllReduce, {}, 1), "all-reduce: the group has no ranks"));
+  EXPECT_TRUE(
+      HasText(start(CollectiveKind::kAllReduce, {}, 1), "all-reduce: the group has no ranks"));
   EXPECT_TRUE(HasText(start(CollectiveKind::kAllReduce, {0, 1, 1}, 1), "gpu 1 appears twice"));
   EXPECT_TRUE(HasText(start(CollectiveKind::kAllReduce, {0, 9999}, 1), "node 9999 does not exist"));
   EXPECT_TRUE(HasText(start(CollectiveKind::kAllGather, {0, 1}, -1), "bytes must be non-negative"));
@@ -466,8 +491,9 @@ TEST(netCollectives, ErrorsNameTheProblem) {
                       "ring does not apply"));
   EXPECT_TRUE(HasText(start(CollectiveKind::kAllReduce, Iota(4), 1, CollectiveAlgorithm::kDirect),
                       "direct applies to all-to-all and send/recv"));
-  EXPECT_TRUE(HasText(start(CollectiveKind::kAllReduce, {0, 1, 2, 8}, 1, CollectiveAlgorithm::kHierarchical),
-                      "same number of ranks in every NVLink domain"));
+  EXPECT_TRUE(HasText(
+      start(CollectiveKind::kAllReduce, {0, 1, 2, 8}, 1, CollectiveAlgorithm::kHierarchical),
+      "same number of ranks in every NVLink domain"));
   EXPECT_EQ(net.stats().flows_started, 0u);
 }
 
@@ -477,7 +503,8 @@ TEST(netCollectives, AFlowWithoutPathFailsTheCollective) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   des::Simulator sim;
   Network net(&sim, Domain(h100, 8));
-  ASSERT_TRUE(net.FailLink(net.topology().sites()[0].first_nvlink + 2 * 5).ok());  // gpu 5 -> NVSwitch
+  ASSERT_TRUE(
+      net.FailLink(net.topology().sites()[0].first_nvlink + 2 * 5).ok());  // gpu 5 -> NVSwitch
   std::optional<CollectiveResult> done;
   auto started = StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB),
                                  [&done](const CollectiveResult& r) { done = r; });
@@ -486,7 +513,8 @@ TEST(netCollectives, AFlowWithoutPathFailsTheCollective) {
   net.RunUntilIdle();
   ASSERT_TRUE(done.has_value());
   EXPECT_FALSE(done->status.ok());
-  EXPECT_TRUE(HasText(done->status.message(), "all-reduce (hierarchical): ")) << done->status.message();
+  EXPECT_TRUE(HasText(done->status.message(), "all-reduce (hierarchical): "))
+      << done->status.message();
 }
 
 }  // namespace

@@ -32,7 +32,13 @@
 
 namespace aif::net {
 
-enum class CollectiveKind : std::uint8_t { kAllReduce, kReduceScatter, kAllGather, kAllToAll, kSendRecv };
+enum class CollectiveKind : std::uint8_t {
+  kAllReduce,
+  kReduceScatter,
+  kAllGather,
+  kAllToAll,
+  kSendRecv
+};
 enum class CollectiveAlgorithm : std::uint8_t { kAuto, kRing, kTree, kHierarchical, kDirect };
 
 const char* CollectiveKindName(CollectiveKind kind);
@@ -53,9 +59,9 @@ struct CollectiveResult {
   int channels = 1;  // concurrent rings or trees
   Bytes bytes;
   des::SimTime start;
-  des::SimTime finish;       // when the last rank finished
-  std::int64_t flows = 0;    // flows started
-  Bytes flow_bytes;          // sum of the bytes of those flows
+  des::SimTime finish;     // when the last rank finished
+  std::int64_t flows = 0;  // flows started
+  Bytes flow_bytes;        // sum of the bytes of those flows
 
   Seconds duration() const { return (finish - start).ToSeconds(); }
   BytesPerSecond algbw() const;  // bytes / duration
@@ -78,7 +84,8 @@ Bytes CollectiveTraffic(CollectiveKind kind, int ranks, Bytes bytes);
 // same number of its ranks), the one with the lowest alpha-beta estimate, with bandwidths and
 // latencies read from the routes between the group's GPUs. Errors as StartCollective.
 Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, CollectiveKind kind,
-                                                      const std::vector<NodeId>& ranks, Bytes bytes);
+                                                      const std::vector<NodeId>& ranks,
+                                                      Bytes bytes);
 
 // Starts a collective now over `ranks` (distinct nodes of the network's topology, in rank order;
 // send/recv: {source, destination}). `on_done` runs once, when the last rank is done (or with an
@@ -87,12 +94,14 @@ Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, Co
 // algorithm that does not apply (tree for anything but all-reduce; ring, tree or hierarchical for
 // all-to-all or send/recv; hierarchical over domains holding different numbers of the ranks).
 // Returns the algorithm that runs.
-Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks,
-                                            Bytes bytes, CollectiveCallback on_done,
+Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kind,
+                                            std::vector<NodeId> ranks, Bytes bytes,
+                                            CollectiveCallback on_done,
                                             CollectiveOptions options = {});
 
 // Starts the collective and runs the simulator until no event is left (tests, benchmarks).
-Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind, std::vector<NodeId> ranks,
-                                       Bytes bytes, CollectiveOptions options = {});
+Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind,
+                                       std::vector<NodeId> ranks, Bytes bytes,
+                                       CollectiveOptions options = {});
 
 }  // namespace aif::net
