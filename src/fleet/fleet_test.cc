@@ -36,7 +36,7 @@ Trace Started(std::vector<JobRecord> jobs) {
 
 // ---------------------------------------------------------------- statistics (compute_stats.py)
 
-TEST(FleetStats, PercentileInterpolatesLikeNumpy) {
+TEST(fleetStats, PercentileInterpolatesLikeNumpy) {
   const std::vector<double> v = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(Percentile(v, 50), 2.5);  // numpy.percentile([1,2,3,4], 50)
   EXPECT_DOUBLE_EQ(Percentile(v, 10), 1.3);
@@ -47,14 +47,14 @@ TEST(FleetStats, PercentileInterpolatesLikeNumpy) {
   EXPECT_TRUE(std::isnan(Percentile({}, 50)));
 }
 
-TEST(FleetStats, ExactSumIsCorrectlyRounded) {
+TEST(fleetStats, ExactSumIsCorrectlyRounded) {
   EXPECT_EQ(ExactSum({1e16, 1.0, -1e16}), 1.0);
   EXPECT_EQ(ExactSum(std::vector<double>(10, 0.1)), 1.0);  // math.fsum([0.1]*10) == 1.0
   EXPECT_EQ(ExactSum({1e-16, 1.0, 1e16}), 1.0000000000000002e16);  // the half-even fix-up
   EXPECT_EQ(ExactSum({}), 0.0);
 }
 
-TEST(FleetStats, SummaryIsPopulationStd) {
+TEST(fleetStats, SummaryIsPopulationStd) {
   Summary s = Summarize({9, 2, 4, 4, 5, 4, 5, 7});
   EXPECT_EQ(s.n, 8);
   EXPECT_EQ(s.min, 2);
@@ -66,7 +66,7 @@ TEST(FleetStats, SummaryIsPopulationStd) {
   EXPECT_EQ(Summarize({}).n, 0);
 }
 
-TEST(FleetStats, TraceStatsCountLikeTheScript) {
+TEST(fleetStats, TraceStatsCountLikeTheScript) {
   Trace t = Started({Job(0, 10, 1), Job(5, 20, 8), Job(5, 30, 1, 500)});
   t.jobs[0].status = "Failed";
   t.jobs[1].status = "Running";
@@ -98,7 +98,7 @@ TEST(FleetStats, TraceStatsCountLikeTheScript) {
 
 // ---------------------------------------------------------------- replay
 
-TEST(FleetReplay, TwoOverlappingJobs) {
+TEST(fleetReplay, TwoOverlappingJobs) {
   // 4 GPUs: [0,10) holds 2, [5,15) holds 2 -> busy 2,4,2 over 5 s each = 40 GPU-s of 60.
   auto r = ReplayTrace(Started({Job(0, 10, 2), Job(5, 10, 2)}), 4);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -118,7 +118,7 @@ TEST(FleetReplay, TwoOverlappingJobs) {
   EXPECT_EQ(r->events_run, 4u);
 }
 
-TEST(FleetReplay, EndsReleaseBeforeStartsAtTheSameInstant) {
+TEST(fleetReplay, EndsReleaseBeforeStartsAtTheSameInstant) {
   // The second job starts exactly when the first ends: never 8 GPUs at once on a 4-GPU cluster.
   auto r = ReplayTrace(Started({Job(10, 10, 4), Job(0, 10, 4)}), 4);
   ASSERT_TRUE(r.ok());
@@ -128,7 +128,7 @@ TEST(FleetReplay, EndsReleaseBeforeStartsAtTheSameInstant) {
   ASSERT_EQ(r->series.size(), 3u);  // one point per instant: 0, 10, 20
 }
 
-TEST(FleetReplay, OverCapacityJobsAreCountedNotDropped) {
+TEST(fleetReplay, OverCapacityJobsAreCountedNotDropped) {
   auto r = ReplayTrace(Started({Job(0, 10, 3), Job(2, 4, 2), Job(3, 1, 1)}), 4);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->jobs_replayed, 3);
@@ -139,7 +139,7 @@ TEST(FleetReplay, OverCapacityJobsAreCountedNotDropped) {
   EXPECT_DOUBLE_EQ(r->busy_gpu_seconds, 30 + 8 + 1);
 }
 
-TEST(FleetReplay, GpuSharesAndJobsThatHoldNothing) {
+TEST(fleetReplay, GpuSharesAndJobsThatHoldNothing) {
   Trace t = Started({Job(0, 10, 1, 460), Job(0, 10, 1, 540), Job(0, 0, 2), Job(1, 5, 0)});
   JobRecord never;  // a pending pod: the trace records starts and this one has none
   never.submit_time = Seconds(2);
@@ -157,7 +157,7 @@ TEST(FleetReplay, GpuSharesAndJobsThatHoldNothing) {
   EXPECT_DOUBLE_EQ(r->mean_utilization, 0.5);
 }
 
-TEST(FleetReplay, SubmitTimeWhenTheTraceHasNoStarts) {
+TEST(fleetReplay, SubmitTimeWhenTheTraceHasNoStarts) {
   Trace t;
   JobRecord j;
   j.submit_time = Seconds(100);
@@ -181,7 +181,7 @@ TEST(FleetReplay, SubmitTimeWhenTheTraceHasNoStarts) {
   EXPECT_DOUBLE_EQ(r->mean_utilization, 1.0);
 }
 
-TEST(FleetReplay, WindowAndBins) {
+TEST(fleetReplay, WindowAndBins) {
   ReplayOptions o;
   o.window_begin = Seconds(0);
   o.window_end = Seconds(40);
@@ -203,7 +203,7 @@ TEST(FleetReplay, WindowAndBins) {
   EXPECT_DOUBLE_EQ(cut->busy_gpu_seconds, 10 + 20);
 }
 
-TEST(FleetReplay, RefusesBadInput) {
+TEST(fleetReplay, RefusesBadInput) {
   EXPECT_FALSE(ReplayTrace(Started({Job(0, 1, 1)}), 0).ok());
   EXPECT_FALSE(ReplayTrace(Started({Job(0, -1, 1)}), 4).ok());
   ReplayOptions empty;
@@ -218,7 +218,7 @@ TEST(FleetReplay, RefusesBadInput) {
 
 // Random traces: GPU-seconds are conserved, the peak equals a brute-force sweep, and two runs
 // are identical.
-TEST(FleetReplay, PropertiesOnRandomTraces) {
+TEST(fleetReplay, PropertiesOnRandomTraces) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Rng rng(seed);
     std::vector<JobRecord> jobs;
@@ -254,7 +254,7 @@ TEST(FleetReplay, PropertiesOnRandomTraces) {
 
 // ---------------------------------------------------------------- cluster inventory
 
-TEST(FleetCluster, InventoryAndImpliedUtilization) {
+TEST(fleetCluster, InventoryAndImpliedUtilization) {
   ClusterInventory c;
   c.nodes = {{"a", 1000, 1024, 8, "G2"}, {"b", 1000, 1024, 0, ""}, {"c", 1000, 1024, 2, "T4"}, {"d", 1, 1, 8, "G2"}};
   EXPECT_EQ(c.TotalGpus(), 18);
