@@ -68,8 +68,9 @@ void BM_Replay(benchmark::State& state) {
   state.counters["utilization"] = last.mean_utilization;
   state.counters["peak_gpus"] = last.peak_busy_gpus;
   state.counters["over_capacity_jobs"] = static_cast<double>(last.jobs_over_capacity);
-  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(last.events_run) * static_cast<double>(state.iterations()),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["events_per_s"] = benchmark::Counter(
+      static_cast<double>(last.events_run) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Replay)->Arg(1)->Arg(0)->ArgName("series")->Unit(benchmark::kMillisecond);
 

@@ -1,14 +1,14 @@
 #include "aifactory/config/traces.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <system_error>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "aifactory/config/csv.h"
 #include "aifactory/config/yaml_reader.h"
@@ -33,7 +33,8 @@ std::string_view Trim(std::string_view s) {
 // returned as the read's error.
 class BadRows {
  public:
-  BadRows(const TraceReadOptions& options, std::vector<SkippedRow>* skipped) : options_(options), skipped_(skipped) {}
+  BadRows(const TraceReadOptions& options, std::vector<SkippedRow>* skipped)
+      : options_(options), skipped_(skipped) {}
   Status Add(SkippedRow row) {
     if (!options_.skip_bad_rows) return InvalidArgument(row.message);
     skipped_->push_back(std::move(row));
@@ -49,7 +50,8 @@ class BadRows {
 // every later getter fails, so a row reads as straight-line code ending in `ok()`.
 class RowCells {
  public:
-  RowCells(std::string file, int line, const std::vector<std::string>* header, const std::vector<std::string>* fields)
+  RowCells(std::string file, int line, const std::vector<std::string>* header,
+           const std::vector<std::string>* fields)
       : file_(std::move(file)), line_(line), header_(header), fields_(fields) {
     if (fields_->size() > header_->size()) {
       Fail("", fmt::format("row has {} fields, expected {}", fields_->size(), header_->size()));
@@ -62,8 +64,9 @@ class RowCells {
 
   bool Fail(std::string_view column, const std::string& message) {
     if (!error_) {
-      std::string text = column.empty() ? fmt::format("{}:{}: {}", file_, line_, message)
-                                        : fmt::format("{}:{}: column '{}': {}", file_, line_, column, message);
+      std::string text = column.empty()
+                             ? fmt::format("{}:{}: {}", file_, line_, message)
+                             : fmt::format("{}:{}: column '{}': {}", file_, line_, column, message);
       error_ = SkippedRow{line_, std::string(column), std::move(text)};
     }
     return false;
@@ -75,9 +78,10 @@ class RowCells {
     const auto i = static_cast<size_t>(index);
     std::string_view cell = i < fields_->size() ? Trim((*fields_)[i]) : std::string_view();
     if (cell.empty() && required) {
-      return Fail(Name(index), i < fields_->size() ? "missing field"
-                                                   : fmt::format("missing field (row has {} of {} fields)",
-                                                                 fields_->size(), header_->size()));
+      return Fail(Name(index), i < fields_->size()
+                                   ? "missing field"
+                                   : fmt::format("missing field (row has {} of {} fields)",
+                                                 fields_->size(), header_->size()));
     }
     *out = std::string(cell);
     return true;
@@ -85,7 +89,8 @@ class RowCells {
 
   // An integer in [min, max]; `*present` (when given) says whether the cell had one, and an
   // empty cell is then allowed.
-  bool Integer(int index, std::int64_t min, std::int64_t max, std::int64_t* out, bool* present = nullptr) {
+  bool Integer(int index, std::int64_t min, std::int64_t max, std::int64_t* out,
+               bool* present = nullptr) {
     std::string text;
     if (!Text(index, present == nullptr, &text)) return false;
     if (present) *present = !text.empty();
@@ -95,7 +100,8 @@ class RowCells {
     if (ec != std::errc() || p != text.data() + text.size()) {
       return Fail(Name(index), fmt::format("expected an integer, got '{}'", text));
     }
-    return InRange(index, static_cast<double>(v), static_cast<double>(min), static_cast<double>(max), out, v);
+    return InRange(index, static_cast<double>(v), static_cast<double>(min),
+                   static_cast<double>(max), out, v);
   }
 
   // A finite number in [min, max].
@@ -141,8 +147,8 @@ class Columns {
   Result<int> Required(const char* name) const {
     int i = table_.ColumnIndex(name);
     if (i < 0) {
-      return InvalidArgument(fmt::format("{}:1: missing column '{}' (columns: {})", table_.file, name,
-                                         fmt::join(table_.header, ",")));
+      return InvalidArgument(fmt::format("{}:1: missing column '{}' (columns: {})", table_.file,
+                                         name, fmt::join(table_.header, ",")));
     }
     return i;
   }
@@ -154,7 +160,8 @@ class Columns {
 
 Status CheckClusterSize(const TraceReadOptions& options, const std::string& file) {
   if (options.cluster_gpus && *options.cluster_gpus <= 0) {
-    return InvalidArgument(fmt::format("{}: cluster size must be positive, got {} GPUs", file, *options.cluster_gpus));
+    return InvalidArgument(
+        fmt::format("{}: cluster size must be positive, got {} GPUs", file, *options.cluster_gpus));
   }
   return Status::Ok();
 }
@@ -162,7 +169,8 @@ Status CheckClusterSize(const TraceReadOptions& options, const std::string& file
 // "asks for N GPUs, more than the cluster's M" when a cluster size is given.
 bool CheckGpus(RowCells& row, int index, std::int64_t gpus, const TraceReadOptions& options) {
   if (row.ok() && options.cluster_gpus && gpus > *options.cluster_gpus) {
-    return row.Fail(row.Name(index), fmt::format("asks for {} GPUs, more than the cluster's {}", gpus, *options.cluster_gpus));
+    return row.Fail(row.Name(index), fmt::format("asks for {} GPUs, more than the cluster's {}",
+                                                 gpus, *options.cluster_gpus));
   }
   return row.ok();
 }
@@ -175,10 +183,11 @@ Result<fleet::Trace> OpenbPods(const CsvTable& table, const TraceReadOptions& op
   AIF_ASSIGN_OR_RETURN(int mem, c.Required("memory_mib"));
   AIF_ASSIGN_OR_RETURN(int num_gpu, c.Required("num_gpu"));
   AIF_ASSIGN_OR_RETURN(int gpu_milli, c.Required("gpu_milli"));
-  const int gpu_spec = c.Optional("gpu_spec"), qos = c.Optional("qos"), phase = c.Optional("pod_phase");
+  const int gpu_spec = c.Optional("gpu_spec"), qos = c.Optional("qos"),
+            phase = c.Optional("pod_phase");
   // The time columns come together (the multigpu* variants have none of them).
-  const bool timed =
-      c.Optional("creation_time") >= 0 || c.Optional("deletion_time") >= 0 || c.Optional("scheduled_time") >= 0;
+  const bool timed = c.Optional("creation_time") >= 0 || c.Optional("deletion_time") >= 0 ||
+                     c.Optional("scheduled_time") >= 0;
   int creation = -1, deletion = -1, scheduled = -1;
   if (timed) {
     AIF_ASSIGN_OR_RETURN(creation, c.Required("creation_time"));
@@ -213,13 +222,19 @@ Result<fleet::Trace> OpenbPods(const CsvTable& table, const TraceReadOptions& op
       row.Integer(deletion, 0, std::numeric_limits<std::int64_t>::max(), &deleted);
       row.Integer(scheduled, 0, std::numeric_limits<std::int64_t>::max(), &started, &has_start);
       if (row.ok() && deleted < created) {
-        row.Fail(row.Name(deletion), fmt::format("negative duration: deleted at {} before it was created at {}", deleted, created));
+        row.Fail(row.Name(deletion),
+                 fmt::format("negative duration: deleted at {} before it was created at {}",
+                             deleted, created));
       }
       if (row.ok() && has_start && started < created) {
-        row.Fail(row.Name(scheduled), fmt::format("negative wait: scheduled at {} before it was created at {}", started, created));
+        row.Fail(row.Name(scheduled),
+                 fmt::format("negative wait: scheduled at {} before it was created at {}", started,
+                             created));
       }
       if (row.ok() && has_start && deleted < started) {
-        row.Fail(row.Name(deletion), fmt::format("negative duration: deleted at {} before it was scheduled at {}", deleted, started));
+        row.Fail(row.Name(deletion),
+                 fmt::format("negative duration: deleted at {} before it was scheduled at {}",
+                             deleted, started));
       }
       j.submit_time = Seconds(static_cast<double>(created));
       j.end_time = Seconds(static_cast<double>(deleted));
@@ -286,7 +301,8 @@ Result<fleet::ClusterInventory> ParseOpenbNodeList(std::string_view text, const 
     row.Integer(mem, 0, std::numeric_limits<std::int64_t>::max(), &n.memory_mib);
     row.Integer(gpu, 0, 1024, &gpus);
     row.Text(model, false, &n.gpu_model);
-    if (row.ok() && gpus > 0 && n.gpu_model.empty()) row.Fail("model", fmt::format("a node with {} GPUs names no GPU model", gpus));
+    if (row.ok() && gpus > 0 && n.gpu_model.empty())
+      row.Fail("model", fmt::format("a node with {} GPUs names no GPU model", gpus));
     // A node list is the cluster itself: a bad node is never skipped.
     if (!row.ok()) return InvalidArgument(row.error().message);
     n.gpus = static_cast<int>(gpus);
@@ -300,7 +316,8 @@ Result<fleet::ClusterInventory> ReadOpenbNodeList(const std::string& path) {
   return ParseOpenbNodeList(text, path);
 }
 
-Result<fleet::Trace> ParseOpenbPodList(std::string_view text, const std::string& file, const TraceReadOptions& options) {
+Result<fleet::Trace> ParseOpenbPodList(std::string_view text, const std::string& file,
+                                       const TraceReadOptions& options) {
   AIF_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, file));
   return OpenbPods(table, options);
 }
@@ -310,7 +327,8 @@ Result<fleet::Trace> ReadOpenbPodList(const std::string& path, const TraceReadOp
   return OpenbPods(table, options);
 }
 
-Result<fleet::Trace> ReadOpenbTrace(const std::string& pod_list_path, const std::string& node_list_path,
+Result<fleet::Trace> ReadOpenbTrace(const std::string& pod_list_path,
+                                    const std::string& node_list_path,
                                     const TraceReadOptions& options) {
   TraceReadOptions with_cluster = options;
   if (!with_cluster.cluster_gpus) {
@@ -320,7 +338,8 @@ Result<fleet::Trace> ReadOpenbTrace(const std::string& pod_list_path, const std:
   return ReadOpenbPodList(pod_list_path, with_cluster);
 }
 
-Result<fleet::Trace> ParsePhillyRuntimes(std::string_view text, const std::string& file, const TraceReadOptions& options) {
+Result<fleet::Trace> ParsePhillyRuntimes(std::string_view text, const std::string& file,
+                                         const TraceReadOptions& options) {
   AIF_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, file));
   return PhillyRuntimes(table, options);
 }
@@ -330,11 +349,14 @@ Result<fleet::Trace> ReadPhillyRuntimes(const std::string& path, const TraceRead
   return PhillyRuntimes(table, options);
 }
 
-Result<fleet::Trace> ParseGavelTrace(std::string_view text, const std::string& file, const TraceReadOptions& options) {
+Result<fleet::Trace> ParseGavelTrace(std::string_view text, const std::string& file,
+                                     const TraceReadOptions& options) {
   AIF_RETURN_IF_ERROR(CheckClusterSize(options, file));
-  if (text.size() > kMaxTraceBytes) return InvalidArgument(fmt::format("{}: larger than {} bytes", file, kMaxTraceBytes));
-  static const std::vector<std::string> kFields = {"job_type",    "command",      "num_steps_arg", "needs_data_dir",
-                                                   "total_steps", "arrival_time", "scale_factor"};
+  if (text.size() > kMaxTraceBytes)
+    return InvalidArgument(fmt::format("{}: larger than {} bytes", file, kMaxTraceBytes));
+  static const std::vector<std::string> kFields = {"job_type",       "command",     "num_steps_arg",
+                                                   "needs_data_dir", "total_steps", "arrival_time",
+                                                   "scale_factor"};
   fleet::Trace trace;
   trace.source = file;
   trace.cluster_gpus = options.cluster_gpus;
@@ -354,13 +376,15 @@ Result<fleet::Trace> ParseGavelTrace(std::string_view text, const std::string& f
     size_t start = 0;
     while (true) {
       size_t tab = content.find('\t', start);
-      fields.emplace_back(content.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
+      fields.emplace_back(content.substr(
+          start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
       if (tab == std::string_view::npos) break;
       start = tab + 1;
     }
     RowCells row(file, line, &kFields, &fields);
     if (row.ok() && fields.size() != kFields.size()) {
-      row.Fail("", fmt::format("expected {} tab-separated fields, got {}", kFields.size(), fields.size()));
+      row.Fail("", fmt::format("expected {} tab-separated fields, got {}", kFields.size(),
+                               fields.size()));
     }
     JobRecord j;
     j.id = fmt::format("{}:{}", vc, line);
@@ -403,13 +427,15 @@ Result<fleet::Trace> ReadGavelTraceDir(const std::string& dir, const TraceReadOp
   all.cluster_gpus = options.cluster_gpus;
   for (const std::string& f : files) {
     AIF_ASSIGN_OR_RETURN(fleet::Trace one, ReadGavelTrace(f, options));
-    all.jobs.insert(all.jobs.end(), std::make_move_iterator(one.jobs.begin()), std::make_move_iterator(one.jobs.end()));
+    all.jobs.insert(all.jobs.end(), std::make_move_iterator(one.jobs.begin()),
+                    std::make_move_iterator(one.jobs.end()));
     all.skipped.insert(all.skipped.end(), one.skipped.begin(), one.skipped.end());
   }
   return all;
 }
 
-Result<std::map<std::string, int>> ParseGavelClusterSpecs(std::string_view text, const std::string& file) {
+Result<std::map<std::string, int>> ParseGavelClusterSpecs(std::string_view text,
+                                                          const std::string& file) {
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   AIF_RETURN_IF_ERROR(doc.ExpectMap(doc.root(), ""));
   std::map<std::string, int> clusters;
@@ -424,11 +450,13 @@ Result<std::map<std::string, int>> ParseGavelClusterSpecs(std::string_view text,
       size_t start = 0;
       while (true) {
         size_t colon = spec.find(':', start);
-        std::string_view part = std::string_view(spec).substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        std::string_view part = std::string_view(spec).substr(
+            start, colon == std::string::npos ? std::string::npos : colon - start);
         int count = 0;
         auto [p, perr] = std::from_chars(part.data(), part.data() + part.size(), count);
         if (part.empty() || perr != std::errc() || p != part.data() + part.size() || count < 0) {
-          return doc.Error(entry.second[i], path, fmt::format("expected GPU counts like '500:0:0', got '{}'", spec));
+          return doc.Error(entry.second[i], path,
+                           fmt::format("expected GPU counts like '500:0:0', got '{}'", spec));
         }
         total += count;
         if (colon == std::string::npos) break;
@@ -445,23 +473,36 @@ Result<std::map<std::string, int>> ReadGavelClusterSpecs(const std::string& path
   return ParseGavelClusterSpecs(text, path);
 }
 
-Result<fleet::PublishedClusterSummaries> ParseHeliosClusterSummary(std::string_view text, const std::string& file,
-                                                                   const TraceReadOptions& options) {
+Result<fleet::PublishedClusterSummaries> ParseHeliosClusterSummary(
+    std::string_view text, const std::string& file, const TraceReadOptions& options) {
   AIF_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, file));
   Columns c(table);
   AIF_ASSIGN_OR_RETURN(int id, c.Required("id"));
   using S = fleet::PublishedClusterSummary;
-  struct IntField { const char* column; std::int64_t S::*field; };
-  struct NumberField { const char* column; double S::*field; };
-  const IntField ints[] = {{"job_num", &S::jobs}, {"cpu_job_num", &S::cpu_jobs}, {"gpu_job_num", &S::gpu_jobs}};
-  const NumberField numbers[] = {
-      {"avg_run_time_gpu", &S::mean_gpu_job_run_time}, {"med_run_time_gpu", &S::median_gpu_job_run_time},
-      {"avg_que_time_gpu", &S::mean_gpu_job_queue_time}, {"avg_gpu_num", &S::mean_gpus_per_job},
-      {"med_gpu_num", &S::median_gpus_per_job},         {"complete_rate", &S::complete_rate},
-      {"cancel_rate", &S::cancel_rate},                 {"fail_rate", &S::fail_rate},
-      {"complete_rate_gpu", &S::complete_rate_gpu},     {"cancel_rate_gpu", &S::cancel_rate_gpu},
-      {"fail_rate_gpu", &S::fail_rate_gpu},             {"complete_gpu_time", &S::complete_gpu_time},
-      {"cancel_gpu_time", &S::cancel_gpu_time},         {"fail_gpu_time", &S::fail_gpu_time}};
+  struct IntField {
+    const char* column;
+    std::int64_t S::*field;
+  };
+  struct NumberField {
+    const char* column;
+    double S::*field;
+  };
+  const IntField ints[] = {
+      {"job_num", &S::jobs}, {"cpu_job_num", &S::cpu_jobs}, {"gpu_job_num", &S::gpu_jobs}};
+  const NumberField numbers[] = {{"avg_run_time_gpu", &S::mean_gpu_job_run_time},
+                                 {"med_run_time_gpu", &S::median_gpu_job_run_time},
+                                 {"avg_que_time_gpu", &S::mean_gpu_job_queue_time},
+                                 {"avg_gpu_num", &S::mean_gpus_per_job},
+                                 {"med_gpu_num", &S::median_gpus_per_job},
+                                 {"complete_rate", &S::complete_rate},
+                                 {"cancel_rate", &S::cancel_rate},
+                                 {"fail_rate", &S::fail_rate},
+                                 {"complete_rate_gpu", &S::complete_rate_gpu},
+                                 {"cancel_rate_gpu", &S::cancel_rate_gpu},
+                                 {"fail_rate_gpu", &S::fail_rate_gpu},
+                                 {"complete_gpu_time", &S::complete_gpu_time},
+                                 {"cancel_gpu_time", &S::cancel_gpu_time},
+                                 {"fail_gpu_time", &S::fail_gpu_time}};
   AIF_ASSIGN_OR_RETURN(int gpu_num, c.Required("gpu_num"));
   std::vector<int> int_columns, number_columns;
   for (const IntField& f : ints) {
@@ -481,8 +522,10 @@ Result<fleet::PublishedClusterSummaries> ParseHeliosClusterSummary(std::string_v
     std::int64_t gpus = 0;
     row.Text(id, true, &s.cluster);
     row.Integer(gpu_num, 1, kMaxInt, &gpus);
-    for (size_t k = 0; k < int_columns.size(); ++k) row.Integer(int_columns[k], 0, std::numeric_limits<std::int64_t>::max(), &(s.*ints[k].field));
-    for (size_t k = 0; k < number_columns.size(); ++k) row.Number(number_columns[k], 0, std::numeric_limits<double>::max(), &(s.*numbers[k].field));
+    for (size_t k = 0; k < int_columns.size(); ++k)
+      row.Integer(int_columns[k], 0, std::numeric_limits<std::int64_t>::max(), &(s.*ints[k].field));
+    for (size_t k = 0; k < number_columns.size(); ++k)
+      row.Number(number_columns[k], 0, std::numeric_limits<double>::max(), &(s.*numbers[k].field));
     if (!row.ok()) {
       AIF_RETURN_IF_ERROR(bad.Add(row.error()));
       continue;
@@ -499,7 +542,8 @@ Result<fleet::PublishedClusterSummaries> ReadHeliosClusterSummary(const std::str
   return ParseHeliosClusterSummary(text, path, options);
 }
 
-Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text, const std::string& file,
+Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text,
+                                                       const std::string& file,
                                                        const TraceReadOptions& options) {
   AIF_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, file));
   Columns c(table);
@@ -522,7 +566,8 @@ Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text, co
     row.Text(date, true, &day.date);
     if (row.Integer(total, 0, kMaxInt, &v)) day.total = static_cast<int>(v);
     for (size_t k = 0; k < vc_columns.size(); ++k) {
-      if (row.Integer(vc_columns[k], 0, kMaxInt, &v)) day.by_vc[history.vcs[k]] = static_cast<int>(v);
+      if (row.Integer(vc_columns[k], 0, kMaxInt, &v))
+        day.by_vc[history.vcs[k]] = static_cast<int>(v);
     }
     if (!row.ok()) {
       AIF_RETURN_IF_ERROR(bad.Add(row.error()));
@@ -533,7 +578,8 @@ Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text, co
   return history;
 }
 
-Result<fleet::GpuCapacityHistory> ReadHeliosGpuNumber(const std::string& path, const TraceReadOptions& options) {
+Result<fleet::GpuCapacityHistory> ReadHeliosGpuNumber(const std::string& path,
+                                                      const TraceReadOptions& options) {
   AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxTraceBytes));
   return ParseHeliosGpuNumber(text, path, options);
 }

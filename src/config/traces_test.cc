@@ -4,6 +4,8 @@
 // printed). Bad rows are checked on small CSVs written in the tests.
 #include "aifactory/config/traces.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,9 +15,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "aifactory/core/file.h"
 #include "aifactory/fleet/replay.h"
@@ -52,9 +51,11 @@ std::string PyStr(double v, bool is_float) {
 }
 // compute_stats.py's summ() line.
 std::string SummLine(const std::string& name, const Summary& s, bool is_float = false) {
-  return fmt::format("  {:<28} n={} min={} p10={} p25={} median={} mean={} p75={} p90={} p95={} p99={} max={} std={}", name,
-                     s.n, PyStr(s.min, is_float), G(s.p10), G(s.p25), G(s.p50), G(s.mean), G(s.p75), G(s.p90), G(s.p95),
-                     G(s.p99), PyStr(s.max, is_float), G(s.std));
+  return fmt::format(
+      "  {:<28} n={} min={} p10={} p25={} median={} mean={} p75={} p90={} p95={} p99={} max={} "
+      "std={}",
+      name, s.n, PyStr(s.min, is_float), G(s.p10), G(s.p25), G(s.p50), G(s.mean), G(s.p75),
+      G(s.p90), G(s.p95), G(s.p99), PyStr(s.max, is_float), G(s.std));
 }
 // A Python dict of int keys, e.g. "{1: 436, 2: 226}".
 template <typename Map>
@@ -81,7 +82,8 @@ Trace Where(const Trace& t, const std::function<bool(const JobRecord&)>& keep) {
   return out;
 }
 
-std::vector<double> Values(const Trace& t, const std::function<std::optional<double>(const JobRecord&)>& value) {
+std::vector<double> Values(const Trace& t,
+                           const std::function<std::optional<double>(const JobRecord&)>& value) {
   std::vector<double> v;
   for (const JobRecord& j : t.jobs) {
     if (auto x = value(j)) v.push_back(*x);
@@ -107,19 +109,23 @@ TEST(TraceOpenb, NodeListsReproduceTheReadme) {
       cpu_milli += n.cpu_milli;
       memory_mib += n.memory_mib;
       const std::string model = n.gpu_model.empty() ? "(empty)" : n.gpu_model;
-      auto it = std::find_if(by_model.begin(), by_model.end(), [&](const auto& e) { return e.first == model; });
+      auto it = std::find_if(by_model.begin(), by_model.end(),
+                             [&](const auto& e) { return e.first == model; });
       if (it == by_model.end()) {
         by_model.emplace_back(model, n.gpus);
       } else {
         it->second += n.gpus;
       }
     }
-    std::stable_sort(by_model.begin(), by_model.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    ExpectPrinted(fmt::format("  total GPUs: {} ; nodes with gpu>0: {} ; gpu-per-node dist: {}", nodes->TotalGpus(), with_gpus,
-                              IntDict(per_node)));
+    std::stable_sort(by_model.begin(), by_model.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    ExpectPrinted(fmt::format("  total GPUs: {} ; nodes with gpu>0: {} ; gpu-per-node dist: {}",
+                              nodes->TotalGpus(), with_gpus, IntDict(per_node)));
     ExpectPrinted(fmt::format("  GPUs by model: {}", StrDict(by_model)));
-    ExpectPrinted(fmt::format("  total cpu cores: {:.1f} ; total mem GiB: {:.1f}", cpu_milli / 1000.0, memory_mib / 1024.0));
-    EXPECT_TRUE(HasText(StatsOutput(), fmt::format("== openb {} rows: {} ", name, nodes->nodes.size())));
+    ExpectPrinted(fmt::format("  total cpu cores: {:.1f} ; total mem GiB: {:.1f}",
+                              cpu_milli / 1000.0, memory_mib / 1024.0));
+    EXPECT_TRUE(
+        HasText(StatsOutput(), fmt::format("== openb {} rows: {} ", name, nodes->nodes.size())));
     EXPECT_EQ(nodes->TotalGpus(), 6212);  // README: 6,212 GPUs in both lists
   }
 }
@@ -143,18 +149,23 @@ TEST(TraceOpenb, EveryPodListReadsWithItsRowCount) {
 }
 
 TEST(TraceOpenb, DefaultPodListReproducesEveryStatistic) {
-  auto read = ReadOpenbTrace(kOpenb + "/openb_pod_list_default.csv", kOpenb + "/openb_node_list_all_node.csv");
+  auto read = ReadOpenbTrace(kOpenb + "/openb_pod_list_default.csv",
+                             kOpenb + "/openb_node_list_all_node.csv");
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   const Trace& t = *read;
   const fleet::TraceStats st = fleet::ComputeTraceStats(t);
   EXPECT_EQ(st.jobs, 8152);
   ExpectPrinted(fmt::format("  num_gpu dist: {}", IntDict(st.gpus_per_job)));
   ExpectPrinted(fmt::format("  GPU pods (num_gpu>0): {} ({:.4f}) ; CPU-only pods: {}", st.gpu_jobs,
-                            static_cast<double>(st.gpu_jobs) / static_cast<double>(st.jobs), st.jobs - st.gpu_jobs));
-  const Trace sharing = Where(t, [](const JobRecord& j) { return j.gpus == 1 && j.gpu_milli < 1000; });
-  ExpectPrinted(fmt::format("  GPU-sharing pods (num_gpu==1 and gpu_milli<1000): {}", sharing.jobs.size()));
-  ExpectPrinted(SummLine("gpu_milli (sharing pods)",
-                         fleet::Summarize(Values(sharing, [](const JobRecord& j) { return double(j.gpu_milli); }))));
+                            static_cast<double>(st.gpu_jobs) / static_cast<double>(st.jobs),
+                            st.jobs - st.gpu_jobs));
+  const Trace sharing =
+      Where(t, [](const JobRecord& j) { return j.gpus == 1 && j.gpu_milli < 1000; });
+  ExpectPrinted(
+      fmt::format("  GPU-sharing pods (num_gpu==1 and gpu_milli<1000): {}", sharing.jobs.size()));
+  ExpectPrinted(SummLine(
+      "gpu_milli (sharing pods)",
+      fleet::Summarize(Values(sharing, [](const JobRecord& j) { return double(j.gpu_milli); }))));
   fleet::CountList qos;
   for (const JobRecord& j : t.jobs) {
     auto it = std::find_if(qos.begin(), qos.end(), [&](const auto& e) { return e.first == j.qos; });
@@ -164,13 +175,18 @@ TEST(TraceOpenb, DefaultPodListReproducesEveryStatistic) {
       ++it->second;
     }
   }
-  std::stable_sort(qos.begin(), qos.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(qos.begin(), qos.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   ExpectPrinted(fmt::format("  qos: {}", StrDict(qos)));
   ExpectPrinted(fmt::format("  pod_phase: {}", StrDict(st.status_counts)));
   ExpectPrinted(fmt::format("  gpu_spec non-empty: {} ; values: {{}}",
-                            std::count_if(t.jobs.begin(), t.jobs.end(), [](const JobRecord& j) { return !j.gpu_type.empty(); })));
-  ExpectPrinted(fmt::format("  creation_time min={:.0f} max={:.0f} span={:.3f} days ; deletion_time max={:.0f} ; sorted by creation={}",
-                            *st.first_submit, *st.last_submit, *st.span / 86400, *st.last_end, st.submit_sorted ? "True" : "False"));
+                            std::count_if(t.jobs.begin(), t.jobs.end(),
+                                          [](const JobRecord& j) { return !j.gpu_type.empty(); })));
+  ExpectPrinted(
+      fmt::format("  creation_time min={:.0f} max={:.0f} span={:.3f} days ; deletion_time "
+                  "max={:.0f} ; sorted by creation={}",
+                  *st.first_submit, *st.last_submit, *st.span / 86400, *st.last_end,
+                  st.submit_sorted ? "True" : "False"));
   ExpectPrinted(fmt::format("  empty scheduled_time: {}", st.jobs_without_start));
   ASSERT_TRUE(st.lifetime && st.runtime && st.wait);
   ExpectPrinted(SummLine("deletion-creation (s) all", *st.lifetime));
@@ -178,15 +194,22 @@ TEST(TraceOpenb, DefaultPodListReproducesEveryStatistic) {
   ExpectPrinted(SummLine("scheduled-creation (s)", *st.wait));
   ExpectPrinted(fmt::format("  pods with scheduled_time>creation_time: {}", st.jobs_waited));
   for (const char* phase : {"Succeeded", "Running", "Failed", "Pending"}) {
-    const fleet::TraceStats by_phase = fleet::ComputeTraceStats(Where(t, [&](const JobRecord& j) { return j.status == phase; }));
+    const fleet::TraceStats by_phase =
+        fleet::ComputeTraceStats(Where(t, [&](const JobRecord& j) { return j.status == phase; }));
     ExpectPrinted(SummLine(fmt::format("del-cre (s) phase={}", phase), *by_phase.lifetime));
   }
-  const fleet::TraceStats gpu_pods = fleet::ComputeTraceStats(Where(t, [](const JobRecord& j) { return j.gpus > 0; }));
+  const fleet::TraceStats gpu_pods =
+      fleet::ComputeTraceStats(Where(t, [](const JobRecord& j) { return j.gpus > 0; }));
   ExpectPrinted(SummLine("del-cre (s) num_gpu>0", *gpu_pods.lifetime));
-  ExpectPrinted(fmt::format("  total requested GPUs (sum num_gpu*gpu_milli/1000): {:.2f} ; sum num_gpu: {}", st.total_gpu_share,
-                            st.total_gpus));
-  ExpectPrinted(SummLine("cpu_milli", fleet::Summarize(Values(t, [](const JobRecord& j) { return double(j.cpu_milli); }))));
-  ExpectPrinted(SummLine("memory_mib", fleet::Summarize(Values(t, [](const JobRecord& j) { return double(j.memory_mib); }))));
+  ExpectPrinted(
+      fmt::format("  total requested GPUs (sum num_gpu*gpu_milli/1000): {:.2f} ; sum num_gpu: {}",
+                  st.total_gpu_share, st.total_gpus));
+  ExpectPrinted(SummLine("cpu_milli", fleet::Summarize(Values(t, [](const JobRecord& j) {
+                           return double(j.cpu_milli);
+                         }))));
+  ExpectPrinted(SummLine("memory_mib", fleet::Summarize(Values(t, [](const JobRecord& j) {
+                           return double(j.memory_mib);
+                         }))));
   ExpectPrinted(fmt::format("  mean arrival rate: {:.4f} pods/hour", *st.arrival_rate_per_hour));
 
   // The README's headline figures, as it rounds them.
@@ -200,7 +223,8 @@ TEST(TraceOpenb, DefaultPodListReproducesEveryStatistic) {
 }
 
 TEST(TraceOpenb, ReplayOnItsOwnCluster) {
-  auto t = ReadOpenbTrace(kOpenb + "/openb_pod_list_default.csv", kOpenb + "/openb_node_list_all_node.csv");
+  auto t = ReadOpenbTrace(kOpenb + "/openb_pod_list_default.csv",
+                          kOpenb + "/openb_node_list_all_node.csv");
   ASSERT_TRUE(t.ok());
   auto r = fleet::ReplayTrace(*t, *t->cluster_gpus);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -233,17 +257,20 @@ TEST(TracePhilly, RuntimesReproduceTheReadme) {
   EXPECT_TRUE(t->skipped.empty());
   std::vector<double> v = Values(*t, [](const JobRecord& j) { return j.duration->value(); });
   const auto count = [&](auto pred) { return std::count_if(v.begin(), v.end(), pred); };
-  ExpectPrinted(fmt::format("  empty: 0  non-integer values: {}  negative: {}", count([](double x) { return x != std::floor(x); }),
+  ExpectPrinted(fmt::format("  empty: 0  non-integer values: {}  negative: {}",
+                            count([](double x) { return x != std::floor(x); }),
                             count([](double x) { return x < 0; })));
   const fleet::TraceStats st = fleet::ComputeTraceStats(*t);
   ASSERT_TRUE(st.runtime);
   ExpectPrinted(SummLine("runtime (s)", *st.runtime, /*is_float=*/true));
   const double n = static_cast<double>(v.size());
-  ExpectPrinted(fmt::format("  runtime==0: {} ; <=60s: {:.4f} ; <=1h: {:.4f} ; <=1day: {:.4f} ; >1 week: {}",
-                            count([](double x) { return x == 0; }), count([](double x) { return x <= 60; }) / n,
-                            count([](double x) { return x <= 3600; }) / n, count([](double x) { return x <= 86400; }) / n,
-                            count([](double x) { return x > 7 * 86400; })));
-  ExpectPrinted(fmt::format("  sorted ascending: {}", std::is_sorted(v.begin(), v.end()) ? "True" : "False"));
+  ExpectPrinted(fmt::format(
+      "  runtime==0: {} ; <=60s: {:.4f} ; <=1h: {:.4f} ; <=1day: {:.4f} ; >1 week: {}",
+      count([](double x) { return x == 0; }), count([](double x) { return x <= 60; }) / n,
+      count([](double x) { return x <= 3600; }) / n, count([](double x) { return x <= 86400; }) / n,
+      count([](double x) { return x > 7 * 86400; })));
+  ExpectPrinted(
+      fmt::format("  sorted ascending: {}", std::is_sorted(v.begin(), v.end()) ? "True" : "False"));
   ExpectPrinted(fmt::format("  sum runtime (s): {:.0f}", fleet::ExactSum(v)));
   EXPECT_EQ(st.jobs, 83154);
   EXPECT_EQ(st.runtime->median(), 1186);
@@ -265,7 +292,8 @@ TEST(TraceGavel, PerVcStreamsReproduceTheReadme) {
   TraceReadOptions options;
   options.cluster_gpus = specs->at("philly");
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files.push_back(e.path().filename().string());
   std::sort(files.begin(), files.end());
   ASSERT_EQ(files.size(), 15u);
   for (const std::string& name : files) {
@@ -273,15 +301,17 @@ TEST(TraceGavel, PerVcStreamsReproduceTheReadme) {
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     EXPECT_TRUE(t->skipped.empty());
     const fleet::TraceStats st = fleet::ComputeTraceStats(*t);
-    ExpectPrinted(fmt::format("  {} jobs={} fields={{7: {}}} arrival min={:.0f} max={:.0f} sorted={} scale_factor={}", name, st.jobs,
-                              st.jobs, *st.first_submit, *st.last_submit, st.submit_sorted ? "True" : "False",
-                              IntDict(st.gpus_per_job)));
+    ExpectPrinted(fmt::format(
+        "  {} jobs={} fields={{7: {}}} arrival min={:.0f} max={:.0f} sorted={} scale_factor={}",
+        name, st.jobs, st.jobs, *st.first_submit, *st.last_submit,
+        st.submit_sorted ? "True" : "False", IntDict(st.gpus_per_job)));
     EXPECT_EQ(t->jobs.front().user, name.substr(0, name.size() - 6));
   }
   auto all = ReadGavelTraceDir(dir, options);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   const fleet::TraceStats st = fleet::ComputeTraceStats(*all);
-  ExpectPrinted(fmt::format("  ALL jobs={} scale_factor dist={}", st.jobs, IntDict(st.gpus_per_job)));
+  ExpectPrinted(
+      fmt::format("  ALL jobs={} scale_factor dist={}", st.jobs, IntDict(st.gpus_per_job)));
   ExpectPrinted(fmt::format("  job families: {}", StrDict(st.job_families)));
   ASSERT_TRUE(st.work_steps);
   ExpectPrinted(SummLine("total_steps (all VCs)", *st.work_steps));
@@ -307,9 +337,10 @@ TEST(TraceHelios, SummariesReproduceTheReadme) {
     for (const auto& [vc, gpus] : d.by_vc) sum += gpus;
     mismatched += sum != d.total;
   }
-  ExpectPrinted(fmt::format("  date range: {} -> {}", days->days.front().date, days->days.back().date));
-  ExpectPrinted(fmt::format("  total GPUs per day: min={} max={} first={} last={}", lo, hi, days->days.front().total,
-                            days->days.back().total));
+  ExpectPrinted(
+      fmt::format("  date range: {} -> {}", days->days.front().date, days->days.back().date));
+  ExpectPrinted(fmt::format("  total GPUs per day: min={} max={} first={} last={}", lo, hi,
+                            days->days.front().total, days->days.back().total));
   ExpectPrinted(fmt::format("  rows where sum(vc*) != total: {}", mismatched));
   EXPECT_EQ(days->vcs.size(), 25u);
 
@@ -327,8 +358,8 @@ TEST(TraceHelios, SummariesReproduceTheReadme) {
     }
   }
   ExpectPrinted(fmt::format("  summary rows: [{}]", fmt::join(ids, ", ")));
-  ExpectPrinted(fmt::format("  sum job_num clusters={} total row={} ; sum gpu_num={} total row={}", jobs, s->clusters.back().jobs,
-                            gpus, s->clusters.back().gpus));
+  ExpectPrinted(fmt::format("  sum job_num clusters={} total row={} ; sum gpu_num={} total row={}",
+                            jobs, s->clusters.back().jobs, gpus, s->clusters.back().gpus));
   // The README's table (values copied from the file).
   const fleet::PublishedClusterSummary& venus = s->clusters[0];
   EXPECT_EQ(venus.cluster, "Venus");
@@ -345,7 +376,8 @@ TEST(TraceHelios, SummariesReproduceTheReadme) {
 // ---------------------------------------------------------------- bad rows
 
 constexpr char kPodHeader[] =
-    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n";
+    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_"
+    "time,scheduled_time\n";
 
 struct BadRowCase {
   const char* what;
@@ -355,19 +387,27 @@ struct BadRowCase {
 
 TEST(TraceBadRows, OpenbEachKindSkippedOrRefused) {
   const std::vector<BadRowCase> cases = {
-      {"missing field", "p1,1000,1024,,1000,,LS,Running,0,10,0", "pods.csv:3: column 'num_gpu': missing field"},
-      {"short row", "p1,1000,1024,1,1000,,LS,Running,0", "pods.csv:3: column 'deletion_time': missing field (row has 9 of 11 fields)"},
-      {"long row", "p1,1000,1024,1,1000,,LS,Running,0,10,0,7", "pods.csv:3: row has 12 fields, expected 11"},
-      {"non-number", "p1,abc,1024,1,1000,,LS,Running,0,10,0", "pods.csv:3: column 'cpu_milli': expected an integer, got 'abc'"},
+      {"missing field", "p1,1000,1024,,1000,,LS,Running,0,10,0",
+       "pods.csv:3: column 'num_gpu': missing field"},
+      {"short row", "p1,1000,1024,1,1000,,LS,Running,0",
+       "pods.csv:3: column 'deletion_time': missing field (row has 9 of 11 fields)"},
+      {"long row", "p1,1000,1024,1,1000,,LS,Running,0,10,0,7",
+       "pods.csv:3: row has 12 fields, expected 11"},
+      {"non-number", "p1,abc,1024,1,1000,,LS,Running,0,10,0",
+       "pods.csv:3: column 'cpu_milli': expected an integer, got 'abc'"},
       {"negative duration", "p1,1000,1024,1,1000,,LS,Running,0,10,20",
-       "pods.csv:3: column 'deletion_time': negative duration: deleted at 10 before it was scheduled at 20"},
+       "pods.csv:3: column 'deletion_time': negative duration: deleted at 10 before it was "
+       "scheduled at 20"},
       {"negative lifetime", "p1,1000,1024,1,1000,,LS,Pending,30,10,",
-       "pods.csv:3: column 'deletion_time': negative duration: deleted at 10 before it was created at 30"},
-      {"negative value", "p1,1000,1024,-2,1000,,LS,Running,0,10,0", "pods.csv:3: column 'num_gpu': negative value -2"},
+       "pods.csv:3: column 'deletion_time': negative duration: deleted at 10 before it was created "
+       "at 30"},
+      {"negative value", "p1,1000,1024,-2,1000,,LS,Running,0,10,0",
+       "pods.csv:3: column 'num_gpu': negative value -2"},
       {"more GPUs than the cluster", "p1,1000,1024,16,1000,,LS,Running,0,10,0",
        "pods.csv:3: column 'num_gpu': asks for 16 GPUs, more than the cluster's 8"},
   };
-  const std::string good1 = "p0,1000,1024,1,500,,LS,Running,0,10,0\n", good2 = "p2,1000,1024,8,1000,,BE,Failed,5,50,6\n";
+  const std::string good1 = "p0,1000,1024,1,500,,LS,Running,0,10,0\n",
+                    good2 = "p2,1000,1024,8,1000,,BE,Failed,5,50,6\n";
   for (const BadRowCase& c : cases) {
     const std::string text = kPodHeader + good1 + c.row + "\n" + good2;
     TraceReadOptions skip;
@@ -385,14 +425,17 @@ TEST(TraceBadRows, OpenbEachKindSkippedOrRefused) {
     EXPECT_EQ(r.status().message(), c.message) << c.what;
   }
   // Without a cluster size a 16-GPU pod is fine.
-  auto t = ParseOpenbPodList(std::string(kPodHeader) + "p1,1000,1024,16,1000,,LS,Running,0,10,0\n", "pods.csv");
+  auto t = ParseOpenbPodList(std::string(kPodHeader) + "p1,1000,1024,16,1000,,LS,Running,0,10,0\n",
+                             "pods.csv");
   ASSERT_TRUE(t.ok());
   EXPECT_TRUE(t->skipped.empty());
   // A missing column fails the file whatever the option.
-  auto no_column = ParseOpenbPodList("name,cpu_milli,memory_mib,gpu_milli\np,1,1,1000\n", "pods.csv");
+  auto no_column =
+      ParseOpenbPodList("name,cpu_milli,memory_mib,gpu_milli\np,1,1,1000\n", "pods.csv");
   ASSERT_FALSE(no_column.ok());
   EXPECT_TRUE(HasText(no_column.status().message(), "pods.csv:1: missing column 'num_gpu'"));
-  auto partial_times = ParseOpenbPodList("name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time\np,1,1,1,1000,0\n", "pods.csv");
+  auto partial_times = ParseOpenbPodList(
+      "name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time\np,1,1,1,1000,0\n", "pods.csv");
   ASSERT_FALSE(partial_times.ok());
   EXPECT_TRUE(HasText(partial_times.status().message(), "missing column 'deletion_time'"));
 }
@@ -403,7 +446,8 @@ TEST(TraceBadRows, PhillyGavelHelios) {
   EXPECT_EQ(philly->jobs.size(), 2u);
   ASSERT_EQ(philly->skipped.size(), 3u);
   EXPECT_EQ(philly->skipped[0].message, "runtime.csv:4: column 'runtime': negative value -3");
-  EXPECT_EQ(philly->skipped[1].message, "runtime.csv:5: column 'runtime': expected a number, got 'x'");
+  EXPECT_EQ(philly->skipped[1].message,
+            "runtime.csv:5: column 'runtime': expected a number, got 'x'");
   EXPECT_EQ(philly->skipped[2].message, "runtime.csv:6: row has 2 fields, expected 1");
   TraceReadOptions refuse;
   refuse.skip_bad_rows = false;
@@ -428,29 +472,37 @@ TEST(TraceBadRows, PhillyGavelHelios) {
   EXPECT_EQ(g->jobs[1].user, "abc123");
   std::vector<std::string> messages;
   for (const auto& s : g->skipped) messages.push_back(s.message);
-  EXPECT_EQ(messages, (std::vector<std::string>{
-                          "dir/abc123.trace:2: column 'arrival_time': negative value -5",
-                          "dir/abc123.trace:4: expected 7 tab-separated fields, got 6",
-                          "dir/abc123.trace:5: column 'total_steps': expected an integer, got 'many'",
-                          "dir/abc123.trace:6: column 'scale_factor': asks for 64 GPUs, more than the cluster's 32",
-                      }));
+  EXPECT_EQ(
+      messages,
+      (std::vector<std::string>{
+          "dir/abc123.trace:2: column 'arrival_time': negative value -5",
+          "dir/abc123.trace:4: expected 7 tab-separated fields, got 6",
+          "dir/abc123.trace:5: column 'total_steps': expected an integer, got 'many'",
+          "dir/abc123.trace:6: column 'scale_factor': asks for 64 GPUs, more than the cluster's 32",
+      }));
   cluster.skip_bad_rows = false;
   auto g_refused = ParseGavelTrace(gavel, "dir/abc123.trace", cluster);
   ASSERT_FALSE(g_refused.ok());
   EXPECT_EQ(g_refused.status().message(), messages[0]);
 
   const std::string summary_header =
-      "id,gpu_num,job_num,cpu_job_num,gpu_job_num,avg_run_time_gpu,med_run_time_gpu,avg_que_time_gpu,avg_gpu_num,med_gpu_num,"
-      "complete_rate,cancel_rate,fail_rate,complete_rate_gpu,cancel_rate_gpu,fail_rate_gpu,complete_gpu_time,cancel_gpu_time,"
+      "id,gpu_num,job_num,cpu_job_num,gpu_job_num,avg_run_time_gpu,med_run_time_gpu,avg_que_time_"
+      "gpu,avg_gpu_num,med_gpu_num,"
+      "complete_rate,cancel_rate,fail_rate,complete_rate_gpu,cancel_rate_gpu,fail_rate_gpu,"
+      "complete_gpu_time,cancel_gpu_time,"
       "fail_gpu_time\n";
-  auto h = ParseHeliosClusterSummary(summary_header + "A,10,5,2,3,1,1,1,1,1,1,0,0,1,0,0,100,0,0\nB,ten,5,2,3,1,1,1,1,1,1,0,0,1,0,0,1,0,0\n",
-                                     "summary.csv");
+  auto h = ParseHeliosClusterSummary(
+      summary_header +
+          "A,10,5,2,3,1,1,1,1,1,1,0,0,1,0,0,100,0,0\nB,ten,5,2,3,1,1,1,1,1,1,0,0,1,0,0,1,0,0\n",
+      "summary.csv");
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_EQ(h->clusters.size(), 1u);
   ASSERT_EQ(h->skipped.size(), 1u);
-  EXPECT_EQ(h->skipped[0].message, "summary.csv:3: column 'gpu_num': expected an integer, got 'ten'");
+  EXPECT_EQ(h->skipped[0].message,
+            "summary.csv:3: column 'gpu_num': expected an integer, got 'ten'");
 
-  auto days = ParseHeliosGpuNumber("date,vcA,total\n2020-04-01,8,8\n2020-04-02,,8\n", "gpus.csv", refuse);
+  auto days =
+      ParseHeliosGpuNumber("date,vcA,total\n2020-04-01,8,8\n2020-04-02,,8\n", "gpus.csv", refuse);
   ASSERT_FALSE(days.ok());
   EXPECT_EQ(days.status().message(), "gpus.csv:3: column 'vcA': missing field");
 
@@ -469,7 +521,9 @@ TEST(TraceBadRows, ReadsAreDeterministic) {
     EXPECT_EQ(a->jobs[i].gpu_type, b->jobs[i].gpu_type);
     EXPECT_EQ(a->jobs[i].duration.has_value(), b->jobs[i].duration.has_value());
   }
-  EXPECT_EQ(std::count_if(a->jobs.begin(), a->jobs.end(), [](const JobRecord& j) { return !j.gpu_type.empty(); }), 2388);
+  EXPECT_EQ(std::count_if(a->jobs.begin(), a->jobs.end(),
+                          [](const JobRecord& j) { return !j.gpu_type.empty(); }),
+            2388);
   EXPECT_FALSE(ReadOpenbPodList(kOpenb + "/no_such_file.csv").ok());
 }
 

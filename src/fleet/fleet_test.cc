@@ -49,7 +49,7 @@ TEST(fleetStats, PercentileInterpolatesLikeNumpy) {
 
 TEST(fleetStats, ExactSumIsCorrectlyRounded) {
   EXPECT_EQ(ExactSum({1e16, 1.0, -1e16}), 1.0);
-  EXPECT_EQ(ExactSum(std::vector<double>(10, 0.1)), 1.0);  // math.fsum([0.1]*10) == 1.0
+  EXPECT_EQ(ExactSum(std::vector<double>(10, 0.1)), 1.0);          // math.fsum([0.1]*10) == 1.0
   EXPECT_EQ(ExactSum({1e-16, 1.0, 1e16}), 1.0000000000000002e16);  // the half-even fix-up
   EXPECT_EQ(ExactSum({}), 0.0);
 }
@@ -238,7 +238,8 @@ TEST(fleetReplay, PropertiesOnRandomTraces) {
     // Brute force: busy GPUs on [t, t+1) for every integer second.
     std::vector<int> busy(1200, 0);
     for (const JobRecord& j : jobs) {
-      for (int s = static_cast<int>(j.start_time->value()); s < static_cast<int>(j.start_time->value() + j.duration->value()); ++s) {
+      for (int s = static_cast<int>(j.start_time->value());
+           s < static_cast<int>(j.start_time->value() + j.duration->value()); ++s) {
         busy[static_cast<size_t>(s)] += j.gpus;
       }
     }
@@ -256,7 +257,10 @@ TEST(fleetReplay, PropertiesOnRandomTraces) {
 
 TEST(fleetCluster, InventoryAndImpliedUtilization) {
   ClusterInventory c;
-  c.nodes = {{"a", 1000, 1024, 8, "G2"}, {"b", 1000, 1024, 0, ""}, {"c", 1000, 1024, 2, "T4"}, {"d", 1, 1, 8, "G2"}};
+  c.nodes = {{"a", 1000, 1024, 8, "G2"},
+             {"b", 1000, 1024, 0, ""},
+             {"c", 1000, 1024, 2, "T4"},
+             {"d", 1, 1, 8, "G2"}};
   EXPECT_EQ(c.TotalGpus(), 18);
   EXPECT_EQ(c.GpusByModel(), (std::map<std::string, int>{{"G2", 16}, {"T4", 2}}));
   GpuCapacityHistory h;

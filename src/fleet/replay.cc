@@ -1,9 +1,9 @@
 #include "aifactory/fleet/replay.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "aifactory/des/simulator.h"
 
@@ -23,7 +23,10 @@ struct Hold {
 class ReplayState {
  public:
   ReplayState(ReplayResult* result, double origin, std::int64_t capacity_milli, bool record_series)
-      : r_(result), origin_(origin), capacity_milli_(capacity_milli), record_series_(record_series) {}
+      : r_(result),
+        origin_(origin),
+        capacity_milli_(capacity_milli),
+        record_series_(record_series) {}
 
   void Start(des::SimTime now, const Hold& h) {
     Advance(now);
@@ -55,9 +58,11 @@ class ReplayState {
   void Advance(des::SimTime now) {
     if (now.ns() > last_ns_) {
       if (busy_milli_ > capacity_milli_) over_capacity_ns_ += now.ns() - last_ns_;
-      const double from = std::max(Clock(des::SimTime::Nanoseconds(last_ns_)), r_->window_begin.value());
+      const double from =
+          std::max(Clock(des::SimTime::Nanoseconds(last_ns_)), r_->window_begin.value());
       const double to = std::min(Clock(now), r_->window_end.value());
-      if (to > from) busy_gpu_seconds_ += static_cast<long double>(busy_milli_) / 1000.0L * (to - from);
+      if (to > from)
+        busy_gpu_seconds_ += static_cast<long double>(busy_milli_) / 1000.0L * (to - from);
     }
     last_ns_ = now.ns();
   }
@@ -87,9 +92,11 @@ class ReplayState {
 
 }  // namespace
 
-Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const ReplayOptions& options) {
+Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus,
+                                 const ReplayOptions& options) {
   if (capacity_gpus <= 0) {
-    return InvalidArgument(fmt::format("{}: replay needs a positive cluster size, got {} GPUs", trace.source, capacity_gpus));
+    return InvalidArgument(fmt::format("{}: replay needs a positive cluster size, got {} GPUs",
+                                       trace.source, capacity_gpus));
   }
   ReplayResult r;
   r.capacity_gpus = capacity_gpus;
@@ -115,9 +122,12 @@ Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const Re
       ++r.jobs_without_duration;
       continue;
     }
-    if (!std::isfinite(start->value()) || !std::isfinite(duration->value()) || duration->value() < 0) {
-      return InvalidArgument(fmt::format("{}: job '{}' (line {}): start {} s, duration {} s: replay needs finite times and a non-negative duration",
-                                         trace.source, j.id, j.line, start->value(), duration->value()));
+    if (!std::isfinite(start->value()) || !std::isfinite(duration->value()) ||
+        duration->value() < 0) {
+      return InvalidArgument(
+          fmt::format("{}: job '{}' (line {}): start {} s, duration {} s: replay needs finite "
+                      "times and a non-negative duration",
+                      trace.source, j.id, j.line, start->value(), duration->value()));
     }
     if (j.gpus <= 0 || j.GpuMilli() <= 0) {
       ++r.jobs_without_gpus;
@@ -142,12 +152,16 @@ Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const Re
   }
   r.window_begin = options.window_begin.value_or(Seconds(first));
   r.window_end = options.window_end.value_or(Seconds(last));
-  if ((options.window_begin || options.window_end || !holds.empty()) && !(r.window_end > r.window_begin)) {
-    return InvalidArgument(fmt::format("{}: replay window [{} s, {} s] is empty", trace.source, r.window_begin.value(), r.window_end.value()));
+  if ((options.window_begin || options.window_end || !holds.empty()) &&
+      !(r.window_end > r.window_begin)) {
+    return InvalidArgument(fmt::format("{}: replay window [{} s, {} s] is empty", trace.source,
+                                       r.window_begin.value(), r.window_end.value()));
   }
   if (holds.empty()) return r;
   if (last - first > kMaxSpanSeconds) {
-    return InvalidArgument(fmt::format("{}: trace spans {} s, more than the simulator's clock holds ({} s)", trace.source, last - first, kMaxSpanSeconds));
+    return InvalidArgument(
+        fmt::format("{}: trace spans {} s, more than the simulator's clock holds ({} s)",
+                    trace.source, last - first, kMaxSpanSeconds));
   }
 
   // Times relative to the first start. Every end is scheduled before every start, so at one
@@ -155,7 +169,8 @@ Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const Re
   const double origin = first;
   auto at = [origin](double t) { return des::SimTime::FromSeconds(Seconds(t - origin)); };
   des::Simulator sim;
-  ReplayState state(&r, origin, static_cast<std::int64_t>(capacity_gpus) * 1000, options.record_series);
+  ReplayState state(&r, origin, static_cast<std::int64_t>(capacity_gpus) * 1000,
+                    options.record_series);
   if (options.record_series) r.series.reserve(2 * holds.size() + 1);
   for (const Hold& h : holds) {
     sim.Schedule(at(h.end), [&state, &sim, &h] { state.End(sim.Now(), h); });
@@ -167,7 +182,8 @@ Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const Re
   r.events_run = sim.events_run();
   r.busy_gpu_seconds = state.busy_gpu_seconds();
   r.time_over_capacity = Seconds(state.over_capacity_seconds());
-  r.mean_utilization = r.busy_gpu_seconds / (static_cast<double>(capacity_gpus) * (r.window_end - r.window_begin).value());
+  r.mean_utilization = r.busy_gpu_seconds / (static_cast<double>(capacity_gpus) *
+                                             (r.window_end - r.window_begin).value());
   return r;
 }
 

@@ -128,7 +128,8 @@ TraceStats ComputeTraceStats(const Trace& trace) {
       Count(&st.job_families, type.substr(0, type.find(" (")));
     }
     if (j.duration) runtime.push_back(j.duration->value());
-    if (j.submit_time && j.end_time) lifetime.push_back(j.end_time->value() - j.submit_time->value());
+    if (j.submit_time && j.end_time)
+      lifetime.push_back(j.end_time->value() - j.submit_time->value());
     if (j.submit_time && j.start_time) {
       const double w = j.start_time->value() - j.submit_time->value();
       wait.push_back(w);
@@ -143,7 +144,8 @@ TraceStats ComputeTraceStats(const Trace& trace) {
       st.first_submit = st.first_submit ? std::min(*st.first_submit, t) : t;
       st.last_submit = st.last_submit ? std::max(*st.last_submit, t) : t;
     }
-    if (j.end_time) st.last_end = st.last_end ? std::max(*st.last_end, j.end_time->value()) : j.end_time->value();
+    if (j.end_time)
+      st.last_end = st.last_end ? std::max(*st.last_end, j.end_time->value()) : j.end_time->value();
   }
   st.total_gpu_share = static_cast<double>(gpu_milli_total) / 1000.0;
   MostCommonOrder(&st.status_counts);

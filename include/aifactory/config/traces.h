@@ -33,39 +33,49 @@ Result<fleet::ClusterInventory> ReadOpenbNodeList(const std::string& path);
 // pod_phase,creation_time,deletion_time,scheduled_time]. submit = creation_time, start =
 // scheduled_time (empty: never scheduled), end = deletion_time, duration = deletion - scheduled.
 // The time columns may be absent altogether (the multigpu* files): jobs then carry no times.
-Result<fleet::Trace> ParseOpenbPodList(std::string_view text, const std::string& file, const TraceReadOptions& options = {});
-Result<fleet::Trace> ReadOpenbPodList(const std::string& path, const TraceReadOptions& options = {});
+Result<fleet::Trace> ParseOpenbPodList(std::string_view text, const std::string& file,
+                                       const TraceReadOptions& options = {});
+Result<fleet::Trace> ReadOpenbPodList(const std::string& path,
+                                      const TraceReadOptions& options = {});
 // A pod list on its cluster: cluster_gpus from the node list (unless options name it).
-Result<fleet::Trace> ReadOpenbTrace(const std::string& pod_list_path, const std::string& node_list_path,
+Result<fleet::Trace> ReadOpenbTrace(const std::string& pod_list_path,
+                                    const std::string& node_list_path,
                                     const TraceReadOptions& options = {});
 
 // Philly job run times (`philly_runtime.csv`, one column `runtime`, seconds; Jeon et al.,
 // ATC '19, via alibaba/clusterdata): durations only, no times, GPUs or status.
-Result<fleet::Trace> ParsePhillyRuntimes(std::string_view text, const std::string& file, const TraceReadOptions& options = {});
-Result<fleet::Trace> ReadPhillyRuntimes(const std::string& path, const TraceReadOptions& options = {});
+Result<fleet::Trace> ParsePhillyRuntimes(std::string_view text, const std::string& file,
+                                         const TraceReadOptions& options = {});
+Result<fleet::Trace> ReadPhillyRuntimes(const std::string& path,
+                                        const TraceReadOptions& options = {});
 
 // Gavel's Philly-derived per-VC job streams (`<vc>.trace`, 7 tab-separated fields, no header:
 // job_type, command, num_steps_arg, needs_data_dir, total_steps, arrival_time, scale_factor).
 // submit = arrival_time (seconds), gpus = scale_factor, work_steps = total_steps, user = the VC
 // (file name without .trace). No durations: Gavel derives them from per-model throughputs that
 // are not part of the trace.
-Result<fleet::Trace> ParseGavelTrace(std::string_view text, const std::string& file, const TraceReadOptions& options = {});
+Result<fleet::Trace> ParseGavelTrace(std::string_view text, const std::string& file,
+                                     const TraceReadOptions& options = {});
 Result<fleet::Trace> ReadGavelTrace(const std::string& path, const TraceReadOptions& options = {});
 // Every `*.trace` of a directory in file-name order, as one trace (users = VCs).
-Result<fleet::Trace> ReadGavelTraceDir(const std::string& dir, const TraceReadOptions& options = {});
+Result<fleet::Trace> ReadGavelTraceDir(const std::string& dir,
+                                       const TraceReadOptions& options = {});
 // `cluster_specs.json`: {"name": ["v100:p100:k80", ...]} -> GPUs per cluster (the sum).
-Result<std::map<std::string, int>> ParseGavelClusterSpecs(std::string_view text, const std::string& file);
+Result<std::map<std::string, int>> ParseGavelClusterSpecs(std::string_view text,
+                                                          const std::string& file);
 Result<std::map<std::string, int>> ReadGavelClusterSpecs(const std::string& path);
 
 // Helios (SenseTime, Hu et al., SC '21) summary files; the job logs themselves are not public
 // here. `helios_cluster_summary.csv`: one published summary per cluster.
-Result<fleet::PublishedClusterSummaries> ParseHeliosClusterSummary(std::string_view text, const std::string& file,
-                                                                   const TraceReadOptions& options = {});
-Result<fleet::PublishedClusterSummaries> ReadHeliosClusterSummary(const std::string& path,
-                                                                  const TraceReadOptions& options = {});
+Result<fleet::PublishedClusterSummaries> ParseHeliosClusterSummary(
+    std::string_view text, const std::string& file, const TraceReadOptions& options = {});
+Result<fleet::PublishedClusterSummaries> ReadHeliosClusterSummary(
+    const std::string& path, const TraceReadOptions& options = {});
 // `<cluster>_gpu_number.csv`: date, one column per VC, total.
-Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text, const std::string& file,
+Result<fleet::GpuCapacityHistory> ParseHeliosGpuNumber(std::string_view text,
+                                                       const std::string& file,
                                                        const TraceReadOptions& options = {});
-Result<fleet::GpuCapacityHistory> ReadHeliosGpuNumber(const std::string& path, const TraceReadOptions& options = {});
+Result<fleet::GpuCapacityHistory> ReadHeliosGpuNumber(const std::string& path,
+                                                      const TraceReadOptions& options = {});
 
 }  // namespace aif::config

@@ -57,8 +57,8 @@ struct PublishedClusterSummaries {
 
 // GPUs a cluster had on each day, in total and per virtual cluster (Helios `*_gpu_number.csv`).
 struct DailyGpuCapacity {
-  std::string date;                   // as written, e.g. "2020-04-01"
-  std::map<std::string, int> by_vc;   // virtual cluster -> GPUs
+  std::string date;                  // as written, e.g. "2020-04-01"
+  std::map<std::string, int> by_vc;  // virtual cluster -> GPUs
   int total = 0;
 };
 

@@ -31,22 +31,22 @@ struct UtilizationPoint {
 
 struct ReplayResult {
   int capacity_gpus = 0;
-  std::int64_t jobs_replayed = 0;        // held GPUs for a positive duration
-  std::int64_t zero_length_jobs = 0;     // started and ended at once: counted, hold nothing
-  std::int64_t jobs_never_started = 0;   // the trace records start times and this job has none
-  std::int64_t jobs_without_time = 0;    // neither a start nor a submit time
+  std::int64_t jobs_replayed = 0;       // held GPUs for a positive duration
+  std::int64_t zero_length_jobs = 0;    // started and ended at once: counted, hold nothing
+  std::int64_t jobs_never_started = 0;  // the trace records start times and this job has none
+  std::int64_t jobs_without_time = 0;   // neither a start nor a submit time
   std::int64_t jobs_without_duration = 0;
-  std::int64_t jobs_without_gpus = 0;    // CPU-only: hold no GPU, not replayed
+  std::int64_t jobs_without_gpus = 0;  // CPU-only: hold no GPU, not replayed
   // Jobs whose start took the busy GPUs above capacity (they are replayed all the same).
   std::int64_t jobs_over_capacity = 0;
   Seconds time_over_capacity;
 
-  double peak_busy_gpus = 0;       // GPU shares (gpus x gpu_milli / 1000)
+  double peak_busy_gpus = 0;  // GPU shares (gpus x gpu_milli / 1000)
   Seconds peak_time;
   std::int64_t peak_whole_gpus = 0;  // the same moment counted in whole GPUs requested (gpus)
-  double busy_gpu_seconds = 0;     // inside the window
+  double busy_gpu_seconds = 0;       // inside the window
   Seconds window_begin, window_end;
-  double mean_utilization = 0;     // busy_gpu_seconds / (capacity x window)
+  double mean_utilization = 0;  // busy_gpu_seconds / (capacity x window)
   std::vector<UtilizationPoint> series;
   std::uint64_t events_run = 0;
 
@@ -58,7 +58,8 @@ struct ReplayResult {
 // start when no duration is stated). At one instant, jobs that end release their GPUs before
 // jobs that start take theirs. Fails on a non-positive capacity, a negative or non-finite time
 // or duration, a trace longer than the kernel's clock (292 years) or an empty window.
-Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus, const ReplayOptions& options = {});
+Result<ReplayResult> ReplayTrace(const Trace& trace, int capacity_gpus,
+                                 const ReplayOptions& options = {});
 
 // Mean busy fraction of `capacity_gpus` in consecutive bins of `bin` from the window's begin
 // (the last bin may be shorter); needs a result with its series recorded.

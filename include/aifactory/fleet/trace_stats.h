@@ -38,12 +38,12 @@ using CountList = std::vector<std::pair<std::string, std::int64_t>>;
 
 struct TraceStats {
   std::int64_t jobs = 0;
-  std::int64_t gpu_jobs = 0;                  // jobs with gpus > 0
-  std::map<int, std::int64_t> gpus_per_job;   // GPUs -> jobs, ascending
-  std::int64_t total_gpus = 0;                // sum of gpus
-  double total_gpu_share = 0;                 // sum of gpus x gpu_milli / 1000
-  CountList status_counts;                    // most_common order
-  CountList job_families;                     // job_type up to " (", most_common order
+  std::int64_t gpu_jobs = 0;                 // jobs with gpus > 0
+  std::map<int, std::int64_t> gpus_per_job;  // GPUs -> jobs, ascending
+  std::int64_t total_gpus = 0;               // sum of gpus
+  double total_gpu_share = 0;                // sum of gpus x gpu_milli / 1000
+  CountList status_counts;                   // most_common order
+  CountList job_families;                    // job_type up to " (", most_common order
 
   std::optional<Summary> runtime;   // duration, over jobs that have one
   std::optional<Summary> lifetime;  // end - submit, over jobs that have both
