@@ -79,7 +79,7 @@ Result<RouteTier> MeasureRoute(const Network& network, NodeId a, NodeId b) {
 }
 
 Status ValidateGroup(const Network& network, CollectiveKind kind, const std::vector<NodeId>& ranks,
-                     Bytes bytes) {
+                     Bytes bytes, const CollectiveOptions& options) {
   const char* what = CollectiveKindName(kind);
   if (ranks.empty()) return InvalidArgument(fmt::format("{}: the group has no ranks", what));
   if (kind == CollectiveKind::kSendRecv && ranks.size() != 2) {
@@ -89,6 +89,12 @@ Status ValidateGroup(const Network& network, CollectiveKind kind, const std::vec
   if (!(bytes.value() >= 0) || !std::isfinite(bytes.value())) {
     return InvalidArgument(
         fmt::format("{}: bytes must be non-negative and finite (got {})", what, bytes.value()));
+  }
+  for (const Seconds step : {options.step_latency_in_domain, options.step_latency_across_domains}) {
+    if (!(step.value() >= 0) || !std::isfinite(step.value())) {
+      return InvalidArgument(fmt::format(
+          "{}: step latencies must be non-negative and finite (got {} s)", what, step.value()));
+    }
   }
   const Topology& t = network.topology();
   std::vector<NodeId> sorted = ranks;
@@ -163,8 +169,8 @@ struct Estimates {
 };
 
 Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
-                           const std::vector<NodeId>& ranks, const GroupShape& shape,
-                           double bytes) {
+                           const std::vector<NodeId>& ranks, const GroupShape& shape, double bytes,
+                           const CollectiveOptions& options) {
   Estimates e;
   const int n = static_cast<int>(ranks.size());
   RouteTier in, out;
@@ -180,6 +186,8 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
                          MeasureRoute(network, ranks[static_cast<std::size_t>(shape.domains[0][0])],
                                       ranks[static_cast<std::size_t>(shape.domains[1][0])]));
   }
+  in.latency += options.step_latency_in_domain.value();
+  out.latency += options.step_latency_across_domains.value();
   const bool all_reduce = kind == CollectiveKind::kAllReduce;
   const double passes = all_reduce ? 2 : 1;  // reduce-scatter and all-gather halves
   // Ring: every step is paced by its slowest hop.
@@ -194,8 +202,7 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
   const int r = shape.ranks_per_domain;
   if (r > 1) {
     const int d = static_cast<int>(shape.domains.size());
-    e.hierarchical = 0;
-    if (r > 1) e.hierarchical += passes * (in.latency + bytes * (r - 1) / r / in.bandwidth);
+    e.hierarchical = passes * (in.latency + bytes * (r - 1) / r / in.bandwidth);
     if (d > 1) e.hierarchical += passes * (d - 1) * (out.latency + bytes / r / d / out.bandwidth);
   }
   // Tree: level by level, half of the buffer per tree.
@@ -248,6 +255,10 @@ class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
   std::vector<std::int32_t> group_of;   // per actor, for exchange phases
   std::vector<std::vector<std::int32_t>> groups;
   int tree_ranks = 0;  // tree: actor t * n + i is rank i in tree t (t = 1: mirrored order)
+  // Actor a is rank a % ranks; rank_domain: the NVLink domain of each rank, for step latencies.
+  int ranks = 0;
+  std::vector<std::int32_t> rank_domain;
+  CollectiveOptions options;
 
   void Start() {
     const std::size_t actors = node.size();
@@ -287,11 +298,17 @@ class CollectiveRun : public std::enable_shared_from_this<CollectiveRun> {
   void Send(std::int32_t from, std::int32_t to, double bytes) {
     if (failed_) return;
     const std::uint8_t to_phase = phase_[static_cast<std::size_t>(from)];
+    FlowOptions flow;
+    flow.extra_latency = rank_domain[static_cast<std::size_t>(from % ranks)] ==
+                                 rank_domain[static_cast<std::size_t>(to % ranks)]
+                             ? options.step_latency_in_domain
+                             : options.step_latency_across_domains;
     Result<FlowId> id = network_->StartFlow(
         node[static_cast<std::size_t>(from)], node[static_cast<std::size_t>(to)], Bytes(bytes),
         [self = shared_from_this(), from, to, to_phase](const FlowRecord&) {
           self->OnFlowDone(from, to, to_phase);
-        });
+        },
+        flow);
     if (!id.ok()) {
       Fail(id.status());
       return;
@@ -579,16 +596,18 @@ BytesPerSecond CollectiveResult::algbw() const {
 BytesPerSecond CollectiveResult::busbw() const { return algbw() * BusBandwidthFactor(kind, ranks); }
 
 Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, CollectiveKind kind,
-                                                      const std::vector<NodeId>& ranks,
-                                                      Bytes bytes) {
-  AIF_RETURN_IF_ERROR(ValidateGroup(network, kind, ranks, bytes));
-  if (kind == CollectiveKind::kAllToAll || kind == CollectiveKind::kSendRecv)
+                                                      const std::vector<NodeId>& ranks, Bytes bytes,
+                                                      const CollectiveOptions& options) {
+  AIF_RETURN_IF_ERROR(ValidateGroup(network, kind, ranks, bytes, options));
+  if (kind == CollectiveKind::kAllToAll || kind == CollectiveKind::kSendRecv) {
     return CollectiveAlgorithm::kDirect;
+  }
   const GroupShape shape = Shape(network.topology(), ranks);
-  if (ranks.size() == 1)
-    return shape.ranks_per_domain > 0 ? CollectiveAlgorithm::kHierarchical
+  if (ranks.size() == 1) {
+    return shape.ranks_per_domain > 1 ? CollectiveAlgorithm::kHierarchical
                                       : CollectiveAlgorithm::kRing;
-  AIF_ASSIGN_OR_RETURN(Estimates e, Estimate(network, kind, ranks, shape, bytes.value()));
+  }
+  AIF_ASSIGN_OR_RETURN(Estimates e, Estimate(network, kind, ranks, shape, bytes.value(), options));
   return Cheapest(e);
 }
 
@@ -596,12 +615,13 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
                                             std::vector<NodeId> ranks, Bytes bytes,
                                             CollectiveCallback on_done, CollectiveOptions options) {
   AIF_CHECK(network != nullptr);
-  AIF_RETURN_IF_ERROR(ValidateGroup(*network, kind, ranks, bytes));
+  AIF_RETURN_IF_ERROR(ValidateGroup(*network, kind, ranks, bytes, options));
   const GroupShape shape = Shape(network->topology(), ranks);
   AIF_RETURN_IF_ERROR(CheckApplies(kind, options.algorithm, shape));
   CollectiveAlgorithm algorithm = options.algorithm;
   if (algorithm == CollectiveAlgorithm::kAuto) {
-    AIF_ASSIGN_OR_RETURN(algorithm, ChooseCollectiveAlgorithm(*network, kind, ranks, bytes));
+    AIF_ASSIGN_OR_RETURN(algorithm,
+                         ChooseCollectiveAlgorithm(*network, kind, ranks, bytes, options));
   }
 
   auto run = std::make_shared<CollectiveRun>(network, std::move(on_done));
@@ -611,6 +631,13 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
   r.ranks = static_cast<int>(ranks.size());
   r.bytes = bytes;
   r.start = network->simulator()->Now();
+  run->options = options;
+  run->ranks = static_cast<int>(ranks.size());
+  run->rank_domain.resize(ranks.size());
+  for (std::size_t k = 0; k < shape.domains.size(); ++k) {
+    for (int i : shape.domains[k])
+      run->rank_domain[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(k);
+  }
 
   if (ranks.size() == 1) {  // nothing moves; done at once, from the event queue like any other
     network->simulator()->Schedule(r.start, [run] { run->Finish(); });
@@ -634,8 +661,11 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
     // One flow: the source sends, the destination only receives.
     r.flows = 1;
     r.flow_bytes = bytes;
-    Result<FlowId> id =
-        network->StartFlow(ranks[0], ranks[1], bytes, [run](const FlowRecord&) { run->Finish(); });
+    FlowOptions flow;
+    flow.extra_latency = shape.spans_domains() ? options.step_latency_across_domains
+                                               : options.step_latency_in_domain;
+    Result<FlowId> id = network->StartFlow(
+        ranks[0], ranks[1], bytes, [run](const FlowRecord&) { run->Finish(); }, flow);
     if (!id.ok()) return id.status().WithContext("send/recv: ");
     return algorithm;
   }
@@ -652,9 +682,10 @@ Result<CollectiveResult> RunCollective(Network* network, CollectiveKind kind,
                           [&done](const CollectiveResult& r) { done = r; }, options)
                           .status());
   network->RunUntilIdle();
-  if (!done)
+  if (!done) {
     return Internal(fmt::format("{}: the simulator ran dry before the collective finished",
                                 CollectiveKindName(kind)));
+  }
   if (!done->status.ok()) return done->status;
   return *done;
 }

@@ -42,19 +42,22 @@ std::vector<NodeId> Iota(int n, int first = 0, int stride = 1) {
 // ---------------------------------------------------------------- links from the catalog
 
 // The link classes of one system, from the built-in catalog: physical line rates times ONE
-// efficiency per class (the catalog's calibrated scale_up / scale_out), latencies per hop.
+// efficiency per class (the catalog's calibrated scale_up / scale_out).
 //
 // NVLink: accelerator scale_up_bandwidth x calibration scale_up, per GPU and direction, on both
-// links GPU <-> NVSwitch; a GPU-to-GPU step crosses two of them, so each carries half of the
-// calibration's scale_up_latency (NCCL's per-step NVLink latency).
+// links GPU <-> NVSwitch.
 // Fabric: fabric port_bandwidth x nics_per_gpu x calibration scale_out on every fabric link
-// (NIC, leaf-spine, spine-core); a rail-local step (GPU -> leaf -> GPU) crosses two links, so each
-// carries half of the fabric latency (NCCL's per-step network latency).
+// (NIC, leaf-spine, spine-core).
+// Latency: the catalog holds NCCL's per-step latencies (calibration scale_up_latency, 3.4 us
+// over NVLink; fabric latency, 14 us over the network), not a physical hop latency, so they go to
+// the collective as step latencies and the links carry none (hop latency 0 unless a test sets it).
 struct LinkClasses {
-  double nvlink_bw = 0;   // B/s, after efficiency
-  double nvlink_hop = 0;  // s per link
-  double nic_bw = 0;      // B/s, after efficiency
-  double fabric_hop = 0;  // s per link
+  double nvlink_bw = 0;    // B/s, after efficiency
+  double nic_bw = 0;       // B/s, after efficiency
+  double nvlink_step = 0;  // s per collective step inside a domain
+  double fabric_step = 0;  // s per collective step across domains
+  double nvlink_hop = 0;   // s per link (physical)
+  double fabric_hop = 0;   // s per link (physical)
   int gpus_per_server = 8;
   int nvlink_domain = 8;
 };
@@ -71,9 +74,9 @@ LinkClasses FromCatalog(const std::string& system_id) {
   EXPECT_TRUE(accel.ok() && fabric.ok() && eff.ok());
   if (!accel.ok() || !fabric.ok() || !eff.ok()) return l;
   l.nvlink_bw = (*accel)->scale_up_bandwidth.value() * (*eff)->scale_up;
-  l.nvlink_hop = (*eff)->scale_up_latency.value() / 2;
+  l.nvlink_step = (*eff)->scale_up_latency.value();
   l.nic_bw = (*fabric)->port_bandwidth.value() * (*system)->nics_per_gpu * (*eff)->scale_out;
-  l.fabric_hop = (*fabric)->latency.value() / 2;
+  l.fabric_step = (*fabric)->latency.value();
   l.gpus_per_server = (*system)->gpus_per_node;
   l.nvlink_domain = (*system)->nvlink_domain;
   return l;
@@ -102,12 +105,20 @@ Topology Cluster(const LinkClasses& l, int gpus, int nvlink_domain, int radix = 
   return std::move(t).value();
 }
 
-CollectiveResult Simulate(Topology t, CollectiveKind kind, const std::vector<NodeId>& ranks,
-                          double bytes,
+CollectiveOptions Options(const LinkClasses& l, CollectiveAlgorithm algorithm) {
+  CollectiveOptions o;
+  o.algorithm = algorithm;
+  o.step_latency_in_domain = Seconds(l.nvlink_step);
+  o.step_latency_across_domains = Seconds(l.fabric_step);
+  return o;
+}
+
+CollectiveResult Simulate(const LinkClasses& l, Topology t, CollectiveKind kind,
+                          const std::vector<NodeId>& ranks, double bytes,
                           CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto) {
   des::Simulator sim;
   Network net(&sim, std::move(t));
-  auto r = RunCollective(&net, kind, ranks, Bytes(bytes), CollectiveOptions{algorithm});
+  auto r = RunCollective(&net, kind, ranks, Bytes(bytes), Options(l, algorithm));
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   if (!r.ok()) return {};
   // Every flow delivered; the bytes on the wire are the algorithm's traffic.
@@ -157,10 +168,10 @@ TEST(netCollectives, BusBandwidthFactorsAreNcclTests) {
 // when running with NCCL_ALGO=RING".
 TEST(netCollectives, H100NodeAllReduce1GiBIsWithin10PercentOfNcclTests) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult ring = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB,
-                                         CollectiveAlgorithm::kRing);
+  const CollectiveResult ring = Simulate(h100, Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8),
+                                         kGiB, CollectiveAlgorithm::kRing);
   const CollectiveResult chosen =
-      Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
+      Simulate(h100, Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
   Print("8x H100 all-reduce 1 GiB (NCCL_ALGO=RING)", ring);
   Print("8x H100 all-reduce 1 GiB (auto)", chosen);
   EXPECT_EQ(chosen.algorithm, CollectiveAlgorithm::kHierarchical);  // the NVSwitch exchange
@@ -174,9 +185,9 @@ TEST(netCollectives, Nvl72AllReduce1GiBIsWithin10PercentOfNcclTests) {
   const LinkClasses gb200 = FromCatalog("gb200-nvl72");
   ASSERT_EQ(gb200.nvlink_domain, 72);
   const CollectiveResult chosen =
-      Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72), kGiB);
-  const CollectiveResult ring = Simulate(Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72),
-                                         kGiB, CollectiveAlgorithm::kRing);
+      Simulate(gb200, Domain(gb200, 72), CollectiveKind::kAllReduce, Iota(72), kGiB);
+  const CollectiveResult ring = Simulate(gb200, Domain(gb200, 72), CollectiveKind::kAllReduce,
+                                         Iota(72), kGiB, CollectiveAlgorithm::kRing);
   Print("72x GB200 all-reduce 1 GiB (auto)", chosen);
   Print("72x GB200 all-reduce 1 GiB (ring)", ring);
   EXPECT_EQ(chosen.algorithm, CollectiveAlgorithm::kHierarchical);
@@ -192,12 +203,12 @@ TEST(netCollectives, Nvl72AllReduce1GiBIsWithin10PercentOfNcclTests) {
 // Two DGX H100 (8 GPUs, 8 NDR NICs each): the ring's busbw is 8 NICs x the per-NIC figure.
 TEST(netCollectives, TwoH100NodesRingAllReduceIsWithin10PercentOfNicBusBandwidth) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult ring = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16),
-                                         kGiB, CollectiveAlgorithm::kRing);
+  const CollectiveResult ring = Simulate(h100, Cluster(h100, 16, 8), CollectiveKind::kAllReduce,
+                                         Iota(16), kGiB, CollectiveAlgorithm::kRing);
   const CollectiveResult chosen =
-      Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB);
-  const CollectiveResult hier = Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16),
-                                         kGiB, CollectiveAlgorithm::kHierarchical);
+      Simulate(h100, Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(16), kGiB);
+  const CollectiveResult hier = Simulate(h100, Cluster(h100, 16, 8), CollectiveKind::kAllReduce,
+                                         Iota(16), kGiB, CollectiveAlgorithm::kHierarchical);
   Print("2x8 H100 all-reduce 1 GiB (NCCL_ALGO=RING)", ring);
   Print("2x8 H100 all-reduce 1 GiB (auto)", chosen);
   Print("2x8 H100 all-reduce 1 GiB (hierarchical)", hier);
@@ -214,13 +225,13 @@ TEST(netCollectives, AcrossNvl72RacksAllReduceIsWithin10PercentOfNicBusBandwidth
   const LinkClasses gb200 = FromCatalog("gb200-nvl72");
   const std::vector<NodeId> one_per_rack = Iota(4, 0, 72);
   const CollectiveResult r =
-      Simulate(Cluster(gb200, 4 * 72, 72), CollectiveKind::kAllReduce, one_per_rack, kGiB);
+      Simulate(gb200, Cluster(gb200, 4 * 72, 72), CollectiveKind::kAllReduce, one_per_rack, kGiB);
   Print("4 racks x 1 GB200 all-reduce 1 GiB (auto)", r);
   EXPECT_EQ(r.algorithm, CollectiveAlgorithm::kRing);
   EXPECT_REL_NEAR(r.busbw().value(), 47e9, 0.10);
   // The whole of two racks: NVLink inside, 72 rails across.
   const CollectiveResult racks =
-      Simulate(Cluster(gb200, 2 * 72, 72), CollectiveKind::kAllReduce, Iota(144), kGiB);
+      Simulate(gb200, Cluster(gb200, 2 * 72, 72), CollectiveKind::kAllReduce, Iota(144), kGiB);
   Print("2x72 GB200 all-reduce 1 GiB (auto)", racks);
   EXPECT_EQ(racks.algorithm, CollectiveAlgorithm::kHierarchical);
 }
@@ -250,8 +261,9 @@ perf::CommGroup GroupOf(const LinkClasses& l, int size, int ranks_per_domain) {
   perf::CommGroup g;
   g.size = size;
   g.ranks_per_domain = ranks_per_domain;
-  g.scale_up = perf::LinkTier{BytesPerSecond(l.nvlink_bw), Seconds(2 * l.nvlink_hop)};
-  g.scale_out = perf::LinkTier{BytesPerSecond(l.nic_bw), Seconds(2 * l.fabric_hop)};
+  g.scale_up =
+      perf::LinkTier{BytesPerSecond(l.nvlink_bw), Seconds(l.nvlink_step + 2 * l.nvlink_hop)};
+  g.scale_out = perf::LinkTier{BytesPerSecond(l.nic_bw), Seconds(l.fabric_step + 2 * l.fabric_hop)};
   return g;
 }
 
@@ -296,7 +308,7 @@ TEST(netCollectives, FlowTimesAgreeWithTheAnalyticModelWithin3Percent) {
   std::printf("%-26s %-15s %-13s %11s %11s %7s\n", "group", "collective", "algorithm", "flows us",
               "perf us", "diff");
   auto check = [](const AgreementCase& c, const LinkClasses& l, Topology t) {
-    const CollectiveResult r = Simulate(std::move(t), c.kind, c.ranks, c.bytes, c.algorithm);
+    const CollectiveResult r = Simulate(l, std::move(t), c.kind, c.ranks, c.bytes, c.algorithm);
     const int n = static_cast<int>(c.ranks.size());
     const int per_domain =
         perf::RanksPerDomain(n, c.ranks.size() > 1 ? c.ranks[1] - c.ranks[0] : 1, c.domain);
@@ -320,9 +332,10 @@ TEST(netCollectives, FlowTimesAgreeWithTheAnalyticModelWithin3Percent) {
 TEST(netCollectives, SmallerMessagesDifferFromTheAnalyticModelByTheLatencySteps) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   const double bytes = kGiB / 16;
-  const CollectiveResult r = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), bytes);
+  const CollectiveResult r =
+      Simulate(h100, Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), bytes);
   const double analytic = perf::AllReduceTime(GroupOf(h100, 8, 8), Bytes(bytes)).value();
-  const double step = 2 * h100.nvlink_hop;
+  const double step = h100.nvlink_step;
   EXPECT_GT(std::fabs(r.duration().value() / analytic - 1), 0.03);
   EXPECT_REL_NEAR(r.duration().value() + 2 * (3 - 1) * step, analytic, 1e-4);
 }
@@ -335,7 +348,7 @@ TEST(netCollectives, RailRingsBeatTheAnalyticModelAcrossAFewNodes) {
   for (int nodes : {2, 16}) {
     const int n = 8 * nodes;
     const CollectiveResult r =
-        Simulate(Cluster(h100, n, 8), CollectiveKind::kAllReduce, Iota(n), kGiB);
+        Simulate(h100, Cluster(h100, n, 8), CollectiveKind::kAllReduce, Iota(n), kGiB);
     const double analytic = perf::AllReduceTime(GroupOf(h100, n, 8), Bytes(kGiB)).value();
     std::printf("%d nodes x 8 all-reduce 1 GiB: flows (%s) %.1f us, perf %.1f us (%+.1f%%)\n",
                 nodes, CollectiveAlgorithmName(r.algorithm), r.duration().value() * 1e6,
@@ -374,7 +387,8 @@ TEST(netCollectives, FlowBytesAreTheAlgorithmsTraffic) {
   };
   const double bytes = 3 * 1024 * 1024 + 7;
   for (const Case& c : cases) {
-    const CollectiveResult r = Simulate(Cluster(h100, 32, 8), c.kind, c.ranks, bytes, c.algorithm);
+    const CollectiveResult r =
+        Simulate(h100, Cluster(h100, 32, 8), c.kind, c.ranks, bytes, c.algorithm);
     const int n = static_cast<int>(c.ranks.size());
     EXPECT_REL_NEAR(r.flow_bytes.value(), CollectiveTraffic(c.kind, n, Bytes(bytes)).value(), 1e-12)
         << CollectiveKindName(c.kind) << " " << CollectiveAlgorithmName(c.algorithm) << " over "
@@ -388,9 +402,9 @@ TEST(netCollectives, FinishTimeIsDeterministic) {
   for (CollectiveAlgorithm a : {CollectiveAlgorithm::kRing, CollectiveAlgorithm::kTree,
                                 CollectiveAlgorithm::kHierarchical}) {
     const CollectiveResult first =
-        Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
+        Simulate(h100, Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
     const CollectiveResult again =
-        Simulate(Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
+        Simulate(h100, Cluster(h100, 64, 8), CollectiveKind::kAllReduce, Iota(64), 5e7, a);
     EXPECT_EQ(first.finish.ns(), again.finish.ns()) << CollectiveAlgorithmName(a);
     EXPECT_EQ(first.flows, again.flows);
   }
@@ -401,15 +415,20 @@ TEST(netCollectives, FinishTimeIsDeterministic) {
 TEST(netCollectives, ConcurrentCollectivesShareLinks) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   const CollectiveResult alone =
-      Simulate(Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
+      Simulate(h100, Cluster(h100, 16, 8), CollectiveKind::kAllReduce, Iota(8), kGiB);
   des::Simulator sim;
   Network net(&sim, Cluster(h100, 16, 8));
   std::vector<CollectiveResult> done;
   auto record = [&done](const CollectiveResult& r) { done.push_back(r); };
-  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record).ok());
-  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record).ok());
-  ASSERT_TRUE(
-      StartCollective(&net, CollectiveKind::kAllReduce, Iota(8, 8), Bytes(kGiB), record).ok());
+  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record,
+                              Options(h100, CollectiveAlgorithm::kAuto))
+                  .ok());
+  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8), Bytes(kGiB), record,
+                              Options(h100, CollectiveAlgorithm::kAuto))
+                  .ok());
+  ASSERT_TRUE(StartCollective(&net, CollectiveKind::kAllReduce, Iota(8, 8), Bytes(kGiB), record,
+                              Options(h100, CollectiveAlgorithm::kAuto))
+                  .ok());
   net.RunUntilIdle();
   ASSERT_EQ(done.size(), 3u);
   const double t = alone.duration().value();
@@ -422,7 +441,7 @@ TEST(netCollectives, ConcurrentCollectivesShareLinks) {
 // A slow link (a NIC degraded to half speed) holds back every step that crosses it.
 TEST(netCollectives, ADegradedNicSlowsTheRing) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult healthy = Simulate(Cluster(h100, 16, 0), CollectiveKind::kAllReduce,
+  const CollectiveResult healthy = Simulate(h100, Cluster(h100, 16, 0), CollectiveKind::kAllReduce,
                                             Iota(4, 0, 4), kGiB, CollectiveAlgorithm::kRing);
   des::Simulator sim;
   Topology t = Cluster(h100, 16, 0);
@@ -430,7 +449,7 @@ TEST(netCollectives, ADegradedNicSlowsTheRing) {
   Network net(&sim, std::move(t));
   ASSERT_TRUE(net.ScaleLinkCapacity(nic, 0.5).ok());
   auto slow = RunCollective(&net, CollectiveKind::kAllReduce, Iota(4, 0, 4), Bytes(kGiB),
-                            CollectiveOptions{CollectiveAlgorithm::kRing});
+                            Options(h100, CollectiveAlgorithm::kRing));
   ASSERT_TRUE(slow.ok());
   EXPECT_REL_NEAR(slow->duration().value(), 2 * healthy.duration().value(), 0.02);
 }
@@ -439,9 +458,10 @@ TEST(netCollectives, AutoChoosesTreeForSmallMessagesAcrossNodes) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   des::Simulator sim;
   Network net(&sim, Cluster(h100, 256, 8));
-  auto choose = [&net](const std::vector<NodeId>& ranks, double bytes,
-                       CollectiveKind kind = CollectiveKind::kAllReduce) {
-    auto a = ChooseCollectiveAlgorithm(net, kind, ranks, Bytes(bytes));
+  auto choose = [&net, &h100](const std::vector<NodeId>& ranks, double bytes,
+                              CollectiveKind kind = CollectiveKind::kAllReduce) {
+    auto a = ChooseCollectiveAlgorithm(net, kind, ranks, Bytes(bytes),
+                                       Options(h100, CollectiveAlgorithm::kAuto));
     EXPECT_TRUE(a.ok()) << a.status().ToString();
     return a.ok() ? *a : CollectiveAlgorithm::kAuto;
   };
@@ -459,23 +479,25 @@ TEST(netCollectives, AutoChoosesTreeForSmallMessagesAcrossNodes) {
 }
 
 TEST(netCollectives, TrivialGroupsFinishAtOnce) {
-  const LinkClasses h100 = FromCatalog("dgx-h100");
-  const CollectiveResult one = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, {3}, kGiB);
+  LinkClasses h100 = FromCatalog("dgx-h100");
+  h100.nvlink_hop = 0.25e-6;
+  const CollectiveResult one =
+      Simulate(h100, Domain(h100, 8), CollectiveKind::kAllReduce, {3}, kGiB);
   EXPECT_EQ(one.flows, 0);
   EXPECT_EQ(one.duration().value(), 0);
-  // Zero bytes: pure latency, two NVSwitch exchange steps of two NVLink hops.
-  const CollectiveResult empty = Simulate(Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), 0);
-  EXPECT_EQ(empty.finish, des::SimTime::FromSeconds(Seconds(4 * h100.nvlink_hop)));
+  // Zero bytes: pure latency, two NVSwitch exchange steps, each the step latency and two hops.
+  const CollectiveResult empty =
+      Simulate(h100, Domain(h100, 8), CollectiveKind::kAllReduce, Iota(8), 0);
+  EXPECT_EQ(empty.finish.ns(), 2 * (3400 + 500));
 }
 
 TEST(netCollectives, ErrorsNameTheProblem) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
   des::Simulator sim;
   Network net(&sim, Cluster(h100, 16, 8));
-  auto start = [&net](CollectiveKind kind, std::vector<NodeId> ranks, double bytes,
-                      CollectiveAlgorithm a = CollectiveAlgorithm::kAuto) {
-    auto r =
-        StartCollective(&net, kind, std::move(ranks), Bytes(bytes), nullptr, CollectiveOptions{a});
+  auto start = [&net, &h100](CollectiveKind kind, std::vector<NodeId> ranks, double bytes,
+                             CollectiveAlgorithm a = CollectiveAlgorithm::kAuto) {
+    auto r = StartCollective(&net, kind, std::move(ranks), Bytes(bytes), nullptr, Options(h100, a));
     EXPECT_FALSE(r.ok());
     return r.status().message();
   };
@@ -494,6 +516,11 @@ TEST(netCollectives, ErrorsNameTheProblem) {
   EXPECT_TRUE(HasText(
       start(CollectiveKind::kAllReduce, {0, 1, 2, 8}, 1, CollectiveAlgorithm::kHierarchical),
       "same number of ranks in every NVLink domain"));
+  CollectiveOptions negative;
+  negative.step_latency_across_domains = Seconds(-1e-6);
+  auto r = StartCollective(&net, CollectiveKind::kAllReduce, Iota(16), Bytes(1), nullptr, negative);
+  EXPECT_TRUE(HasText(r.status().message(), "step latencies must be non-negative"))
+      << r.status().message();
   EXPECT_EQ(net.stats().flows_started, 0u);
 }
 
@@ -515,6 +542,33 @@ TEST(netCollectives, AFlowWithoutPathFailsTheCollective) {
   EXPECT_FALSE(done->status.ok());
   EXPECT_TRUE(HasText(done->status.message(), "all-reduce (hierarchical): "))
       << done->status.message();
+}
+
+// FlowOptions::extra_latency (what step latencies ride on) adds to the path latency, also after a
+// reroute, and is checked.
+TEST(netCollectives, FlowExtraLatencyAddsToThePathLatency) {
+  FatTreeSpec s;
+  s.gpus = 16;
+  s.gpus_per_server = 2;
+  s.radix = 8;
+  s.nic_bandwidth = BytesPerSecond(50e9);
+  s.link_latency = Seconds(1e-6);
+  auto t = BuildRailFatTree(s);
+  ASSERT_TRUE(t.ok());
+  des::Simulator sim;
+  Network net(&sim, std::move(t).value());
+  FlowOptions options;
+  options.extra_latency = Seconds(10e-6);
+  auto f = net.StartFlow(0, 14, Bytes(50e6), nullptr, options);  // 4 hops, 1 ms at 50 GB/s
+  ASSERT_TRUE(f.ok());
+  sim.Run(des::SimTime::Nanoseconds(1000));
+  ASSERT_TRUE(net.FailLink(net.FlowPath(*f)[1]).ok());  // its leaf uplink: reroute
+  net.RunUntilIdle();
+  EXPECT_EQ(net.flow(*f).reroutes, 1);
+  EXPECT_NEAR(net.flow(*f).finish.ns(), 1'000'000 + 4'000 + 10'000, 1);  // ns rounding
+  options.extra_latency = Seconds(-1);
+  EXPECT_TRUE(HasText(net.StartFlow(0, 1, Bytes(1), nullptr, options).status().message(),
+                      "extra latency must be non-negative"));
 }
 
 }  // namespace

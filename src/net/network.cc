@@ -36,6 +36,11 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
     return InvalidArgument(fmt::format("flow {} -> {}: bytes must be non-negative and finite (got {})",
                                        topology_.NodeName(src), topology_.NodeName(dst), bytes.value()));
   }
+  if (!(options.extra_latency.value() >= 0) || !std::isfinite(options.extra_latency.value())) {
+    return InvalidArgument(fmt::format("flow {} -> {}: extra latency must be non-negative and finite (got {} s)",
+                                       topology_.NodeName(src), topology_.NodeName(dst),
+                                       options.extra_latency.value()));
+  }
   const auto id = static_cast<FlowId>(records_.size());
   const std::uint64_t entropy = options.ecmp_entropy.value_or(static_cast<std::uint64_t>(id));
   Result<Path> route = router_.Route(src, dst, entropy);
@@ -48,6 +53,7 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
   record.dst = dst;
   record.bytes = bytes;
   record.start = now;
+  record.latency = options.extra_latency;
   for (LinkId l : *route) record.latency += topology_.link(l).latency;
   records_.push_back(record);
   paths_.push_back(std::move(route).value());
@@ -62,6 +68,7 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
   ActiveFlow& flow = active_.back();
   flow.on_complete = std::move(on_complete);
   flow.entropy = entropy;
+  flow.extra_latency = options.extra_latency;
   flow.last_settled = now;
   if (bytes.value() == 0) {
     records_.back().transfer_end = now;
@@ -388,7 +395,7 @@ Status Network::FailLink(LinkId link) {
     active_[fi].rate = 0;  // until the recomputation at this instant
     RemoveFromEndHeap(f);
     FlowRecord& record = records_[fi];
-    record.latency = Seconds(0);
+    record.latency = active_[fi].extra_latency;
     for (LinkId l : paths_[fi]) record.latency += topology_.link(l).latency;
     ++record.reroutes;
     ++stats_.reroutes;

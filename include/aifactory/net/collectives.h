@@ -46,6 +46,13 @@ const char* CollectiveAlgorithmName(CollectiveAlgorithm algorithm);
 
 struct CollectiveOptions {
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::kAuto;  // kAuto: ChooseCollectiveAlgorithm
+  // The communication library's own latency per step, added to the path latency of every flow
+  // (FlowOptions::extra_latency): between two GPUs of one NVLink domain, and between domains.
+  // NCCL's per-step figures (calibration scale_up_latency, fabric latency in the catalog) go
+  // here; links keep their physical latency, so a step across three switch tiers costs the
+  // same protocol latency as one across a leaf, plus its extra hops.
+  Seconds step_latency_in_domain;
+  Seconds step_latency_across_domains;
 };
 
 // What one collective did. `bytes` follows nccl-tests: the full buffer of each rank for
@@ -82,10 +89,11 @@ Bytes CollectiveTraffic(CollectiveKind kind, int ranks, Bytes bytes);
 // The algorithm kAuto runs for this collective on this network: among the algorithms that apply
 // (tree for all-reduce only; hierarchical when every NVLink domain the group touches holds the
 // same number of its ranks), the one with the lowest alpha-beta estimate, with bandwidths and
-// latencies read from the routes between the group's GPUs. Errors as StartCollective.
+// latencies read from the routes between the group's GPUs plus the options' step latencies.
+// Errors as StartCollective.
 Result<CollectiveAlgorithm> ChooseCollectiveAlgorithm(const Network& network, CollectiveKind kind,
-                                                      const std::vector<NodeId>& ranks,
-                                                      Bytes bytes);
+                                                      const std::vector<NodeId>& ranks, Bytes bytes,
+                                                      const CollectiveOptions& options = {});
 
 // Starts a collective now over `ranks` (distinct nodes of the network's topology, in rank order;
 // send/recv: {source, destination}). `on_done` runs once, when the last rank is done (or with an

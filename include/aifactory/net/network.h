@@ -34,7 +34,7 @@ struct FlowRecord {
   des::SimTime start;
   des::SimTime transfer_end;  // the last byte left the bottleneck
   des::SimTime finish;        // transfer_end + path latency: the on_complete time
-  Seconds latency;            // of the path (of the last path after a reroute)
+  Seconds latency;            // of the path (of the last path after a reroute) + extra_latency
   int reroutes = 0;
   bool done = false;
 };
@@ -43,6 +43,9 @@ struct FlowOptions {
   // Hashed with (src, dst) to pick the ECMP path; the flow id when absent. Flows with the same
   // endpoints and entropy take the same path.
   std::optional<std::uint64_t> ecmp_entropy;
+  // Added to the path latency: time that is no link's, such as a protocol's per-message overhead
+  // at the endpoints. Non-negative and finite.
+  Seconds extra_latency;
 };
 
 struct LinkUsage {
@@ -72,7 +75,7 @@ class Network {
   Network& operator=(const Network&) = delete;
 
   // Starts a flow now. `on_complete` (may be empty) runs at its finish time. Errors: unknown or
-  // identical endpoints, bytes negative or not finite, no path.
+  // identical endpoints, bytes or extra latency negative or not finite, no path.
   Result<FlowId> StartFlow(NodeId src, NodeId dst, Bytes bytes, CompletionCallback on_complete,
                            FlowOptions options = {});
 
@@ -120,6 +123,7 @@ class Network {
     std::vector<std::int32_t> slot_in_link;  // per hop: index in link_flows_[path[hop]]
     CompletionCallback on_complete;
     std::uint64_t entropy = 0;
+    Seconds extra_latency;
     bool transferring = false;
   };
   struct FillEntry {
