@@ -186,8 +186,8 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
                          MeasureRoute(network, ranks[static_cast<std::size_t>(shape.domains[0][0])],
                                       ranks[static_cast<std::size_t>(shape.domains[1][0])]));
   }
-  in.latency += options.step_latency_in_domain.value();
-  out.latency += options.step_latency_across_domains.value();
+  if (in.present) in.latency += options.step_latency_in_domain.value();
+  if (out.present) out.latency += options.step_latency_across_domains.value();
   const bool all_reduce = kind == CollectiveKind::kAllReduce;
   const double passes = all_reduce ? 2 : 1;  // reduce-scatter and all-gather halves
   // Ring: every step is paced by its slowest hop.
