@@ -251,7 +251,7 @@ LayerCost StepModel::Layer(int layer) const {
 }
 
 // Kernels one layer's forward launches in Megatron-Core with Transformer Engine, counted from
-// the module structure: each GEMM (plus its input quantization in FP8/FP4 recipes), norm,
+// the module structure: each GEMM (plus its operand quantization in FP8/FP4 recipes), norm,
 // rotary, attention, activation, residual add and collective is one launch; the router,
 // permutation and token bookkeeping of an MoE layer are counted as the kernels of their fused
 // implementations; Transformer Engine's GroupedLinear launches one GEMM per local expert.
