@@ -1,0 +1,177 @@
+#include "aifactory/timeline/iteration.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "aifactory_test/train_fixtures.h"
+
+namespace aif::timeline {
+namespace {
+
+using ::aif::testing::H100Cluster;
+using ::aif::testing::Llama3_8B;
+
+train::TrainingJob Job(int global_batch) {
+  train::TrainingJob job;
+  job.model = Llama3_8B();
+  job.seq_len = 4096;
+  job.global_batch = global_batch;
+  return job;
+}
+
+// tp = 8 inside one DGX; pp stages; dp = 1; micro-batch 1, so m = global_batch.
+train::ParallelPlan Plan(int pp) {
+  train::ParallelPlan p;
+  p.tp = 8;
+  p.pp = pp;
+  p.dp = 1;
+  p.micro_batch = 1;
+  return p;
+}
+
+// (1) One stage: the simulated iteration is m (f + b) + DP + optimizer, which is the analytic
+// step time (every component of it) up to nanosecond rounding.
+TEST(Timeline, SingleStageMatchesStepModel) {
+  auto r = SimulateIteration(Job(8), H100Cluster(8), Plan(1));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const double analytic = r->estimate.step_time.value();
+  std::printf("pp=1 m=%d: simulated %.6f s, analytic %.6f s\n", r->micro_batches, r->iteration_time.value(),
+              analytic);
+  EXPECT_EQ(r->micro_batches, 8);
+  EXPECT_NEAR(r->iteration_time.value(), analytic, 0.03 * analytic);
+  EXPECT_NEAR(r->iteration_time.value(), analytic, 1e-6 * analytic);  // in fact exact
+}
+
+// (2) pp = 4, m = 8. The step model charges (m + pp - 1)(f + b) for compute and bubble plus
+// 2 (pp - 1) sends (the first forward and the last backward cross every boundary). Without
+// send time the simulated 1F1B pipeline is exactly (m + pp - 1)(f + b). With sends, the
+// simulation also exposes sends in the steady state (a stage waits one send for its
+// neighbour's gradient; here about one send per micro-batch more), which the step model
+// treats as hidden, so it is slightly longer:
+// still within 3% because a send is small next to f + b.
+TEST(Timeline, OneFOneBMatchesStepModelFormula) {
+  const auto job = Job(8);
+  const auto cluster = H100Cluster(32);
+  auto r = SimulateIteration(job, cluster, Plan(4));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int m = r->micro_batches, pp = r->stages;
+  ASSERT_EQ(m, 8);
+  ASSERT_EQ(pp, 4);
+  const double fb = r->forward_time.value() + r->backward_time.value();
+  const double analytic = r->estimate.step_time.value();
+  std::printf("pp=4 m=8: f %.6f b %.6f send %.6f; simulated %.6f s, analytic %.6f s (%+.3f%%)\n",
+              r->forward_time.value(), r->backward_time.value(), r->send_time.value(),
+              r->iteration_time.value(), analytic, 100 * (r->iteration_time.value() / analytic - 1));
+  EXPECT_NEAR(r->iteration_time.value(), analytic, 0.03 * analytic);
+  EXPECT_GE(r->iteration_time.value(), analytic * (1 - 1e-6));
+  // The bubble the step model adds is the 1F1B one.
+  EXPECT_NEAR(r->estimate.at(train::TimeComponent::kPipelineBubble).value(), (pp - 1) * fb, 1e-6 * fb);
+
+  IterationOptions no_send;
+  no_send.send_time = Seconds(0);
+  auto z = SimulateIteration(job, cluster, Plan(4), no_send);
+  ASSERT_TRUE(z.ok());
+  EXPECT_NEAR(z->pipeline_time.value(), (m + pp - 1) * fb, 1e-6 * fb);
+}
+
+// (3) Straggler: stage 2 of 4 computes sigma = 1.2 times slower, m = 8, no send time.
+// 1F1B critical path (checked against the trace):
+//  - F0 crosses stages 0, 1, 2, 3 (3f + sigma f); stage 3 runs B0 (b). Stage 2 has one warm-up
+//    forward and finished F1 at 2f + 2 sigma f, before B0 arrives (f + b > sigma f): it waited.
+//  - From B0 on, stage 2 is never idle in the steady state: after sending F(j) it runs B(j-1)
+//    and F(j+1), sigma (f + b), while stage 3 turns F(j) round into B(j) in f + b; stage 1 runs
+//    ahead. It runs B0..B(m-3) and F2..F(m-1): sigma (m - 2)(f + b).
+//  - Cool-down: after F(m-1) stage 2 runs B(m-2) (sigma b) but B(m-1) comes back from stage 3
+//    only f + b later (f + b > sigma b), so the path goes through stage 3's F(m-1), B(m-1)
+//    (f + b), then stage 2's B(m-1) (sigma b), then B(m-1) on stages 1 and 0 (2b).
+// Total 4 (f + b) + sigma (m - 1)(f + b), against (m + 3)(f + b) without the straggler:
+//   delay = (sigma - 1)(m - 1)(f + b) = 1.4 (f + b) for m = 8,
+// i.e. the straggler slows m - 1 of the m forward/backward pairs on the critical path, not the
+// warm-up and cool-down of the other stages, and not the DP communication or optimizer.
+TEST(Timeline, StragglerDelaysByCriticalPath) {
+  const auto job = Job(8);
+  const auto cluster = H100Cluster(32);
+  IterationOptions base;
+  base.send_time = Seconds(0);
+  IterationOptions slow = base;
+  slow.stage_compute_scale = {1, 1, 1.2, 1};
+  auto a = SimulateIteration(job, cluster, Plan(4), base);
+  auto s = SimulateIteration(job, cluster, Plan(4), slow);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(s.ok());
+  const double f = a->forward_time.value(), b = a->backward_time.value(), sigma = 1.2;
+  const int m = a->micro_batches;
+  const double expected = (sigma - 1) * (m - 1) * (f + b);
+  const double delay = s->iteration_time.value() - a->iteration_time.value();
+  std::printf("straggler: delay %.6f s, critical path says %.6f s (%.2f%% of %.6f s)\n", delay, expected,
+              100 * delay / a->iteration_time.value(), a->iteration_time.value());
+  EXPECT_NEAR(delay, expected, 1e-6 * a->iteration_time.value());
+  // The conditions the derivation uses.
+  EXPECT_GT(f + b, sigma * f);
+  EXPECT_GT(f + b, sigma * b);
+}
+
+// (4) The Chrome trace parses and holds one complete ("X") event per task: 2 m pp compute
+// tasks, 2 m (pp - 1) sends, and one DP-comm and one optimizer task per stage.
+TEST(Timeline, ChromeTraceHasOneEventPerTask) {
+  auto r = SimulateIteration(Job(8), H100Cluster(32), Plan(4));
+  ASSERT_TRUE(r.ok());
+  const int m = r->micro_batches, pp = r->stages;
+  const std::string text = ChromeTraceJson(*r);
+  const auto json = nlohmann::json::parse(text);
+  ASSERT_TRUE(json.contains("traceEvents"));
+  const auto& events = json["traceEvents"];
+  ASSERT_TRUE(events.is_array());
+  int expected = 2 * m * pp + 2 * m * (pp - 1);
+  if (r->dp_time.value() > 0) expected += pp;
+  if (r->optimizer_time.value() > 0) expected += pp;
+  EXPECT_EQ(static_cast<int>(events.size()), expected);
+  EXPECT_EQ(static_cast<int>(r->events.size()), expected);
+  int compute = 0;
+  double last_end_us = 0;
+  for (const auto& ev : events) {
+    EXPECT_EQ(ev["ph"], "X");
+    EXPECT_GE(ev["dur"].get<double>(), 0);
+    EXPECT_GE(ev["pid"].get<int>(), 0);
+    EXPECT_LT(ev["pid"].get<int>(), pp);
+    if (ev["tid"] == 0 && ev["name"].get<std::string>().size() <= 3) ++compute;
+    last_end_us = std::max(last_end_us, ev["ts"].get<double>() + ev["dur"].get<double>());
+  }
+  EXPECT_EQ(compute, 2 * m * pp);
+  EXPECT_NEAR(last_end_us, r->iteration_time.value() * 1e6, 0.01);
+
+  TraceEvent odd{"a \"quoted\"\\name\n", 0, Lane::kComm, Seconds(0), Seconds(1e-6)};
+  IterationResult tiny;
+  tiny.events.push_back(odd);
+  const auto parsed = nlohmann::json::parse(ChromeTraceJson(tiny));
+  EXPECT_EQ(parsed["traceEvents"][0]["name"], odd.name);
+}
+
+// (5) Same inputs, same iteration, byte for byte.
+TEST(Timeline, Deterministic) {
+  IterationOptions o;
+  o.stage_compute_scale = {1, 1.1, 1, 0.9};
+  auto a = SimulateIteration(Job(8), H100Cluster(32), Plan(4), o);
+  auto b = SimulateIteration(Job(8), H100Cluster(32), Plan(4), o);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->iteration_time.value(), b->iteration_time.value());
+  EXPECT_EQ(ChromeTraceJson(*a), ChromeTraceJson(*b));
+}
+
+TEST(Timeline, InterleavedIsUnsupported) {
+  auto p = Plan(4);
+  p.vp = 2;
+  auto r = SimulateIteration(Job(8), H100Cluster(32), p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace aif::timeline
