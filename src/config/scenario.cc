@@ -57,11 +57,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (cluster["sites"]) {
     AIF_ASSIGN_OR_RETURN(long long sites, doc.Integer(cluster, "sites", "cluster.sites", 1, 1000));
     s.cluster.sites = static_cast<int>(sites);
-    if (s.cluster.gpus % s.cluster.sites != 0 || s.cluster.SiteSize() % s.cluster.DomainSize() != 0) {
-      return doc.Error(cluster["sites"], "cluster.sites",
-                       fmt::format("{} GPUs do not split into {} sites of whole NVLink domains of {}", s.cluster.gpus,
-                                   s.cluster.sites, s.cluster.DomainSize()));
-    }
+    Status split = train::CheckSiteSplit(s.cluster);
+    if (!split.ok()) return doc.Error(cluster["sites"], "cluster.sites", split.message());
   }
   if (const YAML::Node wan = cluster["wan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(wan, "cluster.wan", {"bandwidth", "latency"}));

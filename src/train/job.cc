@@ -44,6 +44,15 @@ int Cluster::DomainSize() const {
   return 1;
 }
 
+Status CheckSiteSplit(const Cluster& cluster) {
+  if (cluster.sites < 1) return InvalidArgument(fmt::format("sites must be at least 1, got {}", cluster.sites));
+  if (cluster.sites > 1 && (cluster.gpus % cluster.sites != 0 || cluster.SiteSize() % cluster.DomainSize() != 0)) {
+    return InvalidArgument(fmt::format("{} GPUs do not split into {} sites of whole NVLink domains of {}", cluster.gpus,
+                                       cluster.sites, cluster.DomainSize()));
+  }
+  return Status::Ok();
+}
+
 Result<Cluster> MakeCluster(const catalog::Catalog& catalog, const std::string& system_id, int gpus) {
   if (gpus <= 0) return InvalidArgument(fmt::format("gpus must be positive, got {}", gpus));
   Cluster c;
@@ -98,12 +107,8 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
                                        m.layers, 1LL * p.pp * p.vp));
   }
   if (p.vp > 1 && p.pp == 1) return InvalidArgument("vp > 1 needs pp > 1");
-  if (cluster.sites < 1) return InvalidArgument(fmt::format("sites must be at least 1, got {}", cluster.sites));
+  AIF_RETURN_IF_ERROR(CheckSiteSplit(cluster));
   if (cluster.sites > 1) {
-    if (cluster.gpus % cluster.sites != 0 || cluster.SiteSize() % cluster.DomainSize() != 0) {
-      return InvalidArgument(fmt::format("{} GPUs do not split into {} sites of whole NVLink domains of {}",
-                                         cluster.gpus, cluster.sites, cluster.DomainSize()));
-    }
     if (cluster.wan_bandwidth.value() <= 0) return InvalidArgument("a job over several sites needs a WAN bandwidth");
     // Pipeline stages are laid out outermost: a stage fits in a site or spans whole sites.
     const long long stage = 1LL * p.tp * p.cp * p.dp, site = cluster.SiteSize();

@@ -48,6 +48,9 @@ struct Cluster {
   int DomainSize() const;
 };
 
+// Checks that the cluster's GPUs split evenly into its sites, in whole NVLink domains.
+Status CheckSiteSplit(const Cluster& cluster);
+
 // Builds a cluster of `gpus` accelerators of `system` from the catalog.
 Result<Cluster> MakeCluster(const catalog::Catalog& catalog, const std::string& system_id, int gpus);
 
