@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "subcommand.h"
 
 #include <algorithm>
 #include <ostream>
@@ -24,12 +25,13 @@
 #include "aifactory/train/validation.h"
 
 namespace aif::cli {
-namespace {
 
 int Fail(std::ostream& err, const Status& s) {
   err << "error: " << s.message() << "\n";
   return 1;
 }
+
+namespace {
 
 Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
   AIF_ASSIGN_OR_RETURN(catalog::Catalog cat, config::LoadBuiltinCatalog());
@@ -451,12 +453,18 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   cat_cmd->add_option("what", catalog_what, "list | show")->required()->check(CLI::IsMember({"list", "show"}));
   cat_cmd->add_option("id", catalog_id, "Entry id for show");
 
+  // Commands that live in their own files (subcommand.h).
+  std::vector<Subcommand> more;
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err) == 0 ? 0 : 2;
   }
 
+  for (const auto& c : more) {
+    if (c.app->parsed()) return c.run(out, err);
+  }
   if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, run_rank_by, out, err);
   if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, plan_rank_by, out, err);
   if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, out, err);
