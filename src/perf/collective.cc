@@ -43,7 +43,15 @@ double ScatterOrGather(const CommGroup& g, double bytes) {
   int r = std::max(1, g.ranks_per_domain);
   if (!g.spans_sites()) {
     int domains = (g.size + r - 1) / r;
-    return std::min(flat, SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out));
+    // Rail rings, as NCCL builds them across a few nodes: r rings (channels), each entering and
+    // leaving every domain through a different GPU's NIC, so a domain's r NICs and its NVLinks
+    // carry the ring at once: the ring runs at min(NVLink, r x NIC) per rank (NVIDIA/nccl-tests
+    // issue #290: 2 x 8 H100 all-reduce at 46-48 GB/s per NIC, busbw = 8 NICs' worth).
+    LinkTier rails;
+    rails.bandwidth = BytesPerSecond(std::min(g.scale_up.bandwidth.value(), r * g.scale_out.bandwidth.value()));
+    rails.latency = std::max(g.scale_up.latency, g.scale_out.latency);
+    double rail_rings = RingPhase(g.size, bytes, rails);
+    return std::min({flat, rail_rings, SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out)});
   }
   // Three levels: inside the domain, across the site's domains, then across sites on what each
   // site's ranks already reduced (1/ranks_per_site of the buffer each).

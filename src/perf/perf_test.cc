@@ -82,19 +82,34 @@ TEST(Collective, AllReduceOfSmallMessagesIsLatencyBoundButNoWorseThanRing) {
   EXPECT_LT(AllReduceTime(g, Bytes(1e3)).value(), 0.5 * 2 * 63 * kUp.latency.value());
 }
 
-TEST(Collective, TwoLevelChosenWhenCheaper) {
+TEST(Collective, RailRingsChosenAcrossAFewDomains) {
   // 16 ranks in two domains of 8, 1 GB.
   // Flat ring at the slowest tier: 15 * 5 us + 1e9 * 15/16 / 50e9 = 75 us + 18.75 ms.
   // Two levels: inside (3 * 2 us + 1e9 * 7/8 / 400e9 = 6 us + 2.1875 ms)
   //             + across on 1/8 of the data (1 * 5 us + 1.25e8 * 1/2 / 50e9 = 5 us + 1.25 ms).
+  // Rail rings: 8 rings, one per NIC, at min(400, 8 x 50) GB/s: 15 * 5 us + 1e9 * 15/16 / 400e9.
   const double flat = 75e-6 + 18.75e-3;
   const double two_level = 6e-6 + 2.1875e-3 + 5e-6 + 1.25e-3;
+  const double rail_rings = 75e-6 + 1e9 * 15 / 16 / 400e9;
+  ASSERT_LT(rail_rings, two_level);
   ASSERT_LT(two_level, flat);
   CommGroup g = Group(16, 8);
   ASSERT_TRUE(g.spans_domains());
-  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), two_level, 1e-12);
-  EXPECT_REL_NEAR(AllGatherTime(g, Bytes(1e9)).value(), two_level, 1e-12);
-  EXPECT_REL_NEAR(AllReduceTime(g, Bytes(1e9)).value(), 2 * two_level, 1e-12);
+  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), rail_rings, 1e-12);
+  EXPECT_REL_NEAR(AllGatherTime(g, Bytes(1e9)).value(), rail_rings, 1e-12);
+  EXPECT_REL_NEAR(AllReduceTime(g, Bytes(1e9)).value(), 2 * rail_rings, 1e-12);
+}
+
+TEST(Collective, TwoLevelChosenAcrossManyDomains) {
+  // 1024 ranks in 128 domains of 8, 100 MB: the rings' 1023 latency steps cost more than the
+  // two levels' 3 + 127.
+  //   rail rings: 1023 * 5 us + 1e8 * 1023/1024 / 400e9
+  //   two levels: 3 * 2 us + 1e8 * 7/8 / 400e9 + 127 * 5 us + 1.25e7 * 127/128 / 50e9
+  const double rail_rings = 1023 * 5e-6 + 1e8 * 1023 / 1024 / 400e9;
+  const double two_level = 6e-6 + 1e8 * 7 / 8 / 400e9 + 127 * 5e-6 + 1.25e7 * 127 / 128 / 50e9;
+  ASSERT_LT(two_level, rail_rings);
+  CommGroup g = Group(1024, 8);
+  EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e8)).value(), two_level, 1e-12);
 }
 
 TEST(Collective, OneRankPerDomainRunsAtTheScaleOutTier) {

@@ -1,6 +1,7 @@
 // Collective cost, alpha-beta: latency per algorithm step plus bytes over the bus bandwidth of
 // the slowest tier the group crosses. Groups that span several NVLink domains choose, as NCCL
-// does by size, the cheaper of a flat ring and a two-level (hierarchical) algorithm; groups that
+// does by size, the cheapest of a flat ring, rail rings (one ring per NIC, NVLink and NICs busy
+// at once) and a two-level (hierarchical) algorithm; groups that
 // span sites add a third level across the WAN, on the data already reduced inside each site.
 #pragma once
 
