@@ -100,6 +100,29 @@ Seconds AllToAllTime(const CommGroup& g, Bytes bytes) {
   return Seconds(latency + std::max({inside, outside, wan}));
 }
 
+double RemoteDomainsPerToken(int domains, int experts, int top_k) {
+  if (domains <= 1 || experts <= 0 || top_k <= 0) return 0;
+  const double per_domain = 1.0 * experts / domains;
+  const double others = experts - per_domain;  // experts outside one given remote domain
+  // C(others, k) / C(E, k) = prod_{i<k} (others - i) / (E - i): none of the token's experts there.
+  double none = 1;
+  for (int i = 0; i < top_k; ++i) none *= std::max(0.0, others - i) / (experts - i);
+  return (domains - 1) * (1 - none);
+}
+
+Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes) {
+  const double pairs = tokens * top_k;
+  if (!g.spans_domains() || g.spans_sites()) return AllToAllTime(g, Bytes(pairs * token_bytes));
+  const int r = std::min(g.size, std::max(1, g.ranks_per_domain));
+  const int domains = (g.size + r - 1) / r;
+  // Scale-out: one copy per remote domain reached. NVLink: every pair that lands on another GPU
+  // of the domain it arrives in (forwarded from the rail GPU), (r - 1) / r of them.
+  const double outside =
+      tokens * RemoteDomainsPerToken(domains, experts, top_k) * token_bytes / g.scale_out.bandwidth.value();
+  const double inside = pairs * token_bytes * (r - 1) / r / g.scale_up.bandwidth.value();
+  return Seconds(g.scale_out.latency.value() + std::max(inside, outside));
+}
+
 Seconds SendRecvTime(const LinkTier& link, Bytes bytes) {
   return Seconds(link.latency.value() + bytes.value() / link.bandwidth.value());
 }

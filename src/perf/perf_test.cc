@@ -112,6 +112,46 @@ TEST(Collective, TwoLevelChosenAcrossManyDomains) {
   EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e8)).value(), two_level, 1e-12);
 }
 
+TEST(MoeDispatch, RemoteDomainsPerTokenCountsDistinctDomains) {
+  EXPECT_EQ(RemoteDomainsPerToken(1, 128, 8), 0);
+  // Two domains of two experts, one expert per token: the other domain half the time.
+  EXPECT_DOUBLE_EQ(RemoteDomainsPerToken(2, 4, 1), 0.5);
+  // Two experts of four: the other domain unless both fall in the sender's, 1 - (2*1)/(4*3).
+  EXPECT_DOUBLE_EQ(RemoteDomainsPerToken(2, 4, 2), 1 - 2.0 / 12);
+  // More experts per token than a domain holds outside one domain: every domain is reached.
+  EXPECT_DOUBLE_EQ(RemoteDomainsPerToken(4, 8, 7), 3);
+  // Never more than the remote domains, nor than top_k.
+  for (int d : {2, 4, 8, 16}) {
+    const double r = RemoteDomainsPerToken(d, 256, 8);
+    EXPECT_GT(r, 0);
+    EXPECT_LE(r, std::min(d - 1, 8));
+  }
+}
+
+TEST(MoeDispatch, InsideOneDomainItIsTheAllToAll) {
+  CommGroup g = Group(8, 8);
+  EXPECT_DOUBLE_EQ(MoeDispatchTime(g, 4096, 128, 8, 8192).value(),
+                   AllToAllTime(g, Bytes(4096.0 * 8 * 8192)).value());
+}
+
+TEST(MoeDispatch, AcrossDomainsOneCopyPerRemoteDomain) {
+  // 32 ranks in 4 domains of 8, 128 experts, top-8: each token reaches 3 x (1 - C(96,8)/C(128,8))
+  // remote domains; the NIC carries that many copies, NVLink 7/8 of the pairs.
+  CommGroup g = Group(32, 8);
+  const double tokens = 4096, bytes = 8192;
+  const double remote = RemoteDomainsPerToken(4, 128, 8);
+  double none = 1;
+  for (int i = 0; i < 8; ++i) none *= (96.0 - i) / (128 - i);
+  EXPECT_NEAR(remote, 3 * (1 - none), 1e-12);
+  const double outside = tokens * remote * bytes / kOut.bandwidth.value();
+  const double inside = tokens * 8 * bytes * 7 / 8 / kUp.bandwidth.value();
+  EXPECT_DOUBLE_EQ(MoeDispatchTime(g, tokens, 128, 8, bytes).value(),
+                   kOut.latency.value() + std::max(inside, outside));
+  // Fewer bytes on the NICs than a flat all-to-all, which sends 6 of the 8 pairs out.
+  EXPECT_LT(MoeDispatchTime(g, tokens, 128, 8, bytes).value(),
+            AllToAllTime(g, Bytes(tokens * 8 * bytes)).value());
+}
+
 TEST(Collective, OneRankPerDomainRunsAtTheScaleOutTier) {
   // Every rank in its own domain: a ring over the NICs, 15 * 5 us + 1e9 * 15/16 / 50e9.
   CommGroup g = Group(16, 1);

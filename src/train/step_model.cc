@@ -217,8 +217,9 @@ LayerCost StepModel::Layer(int layer) const {
     elem_fwd += 2 * pairs * h * 2 * kBf16;
     activation_bytes += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16;
     elem_fwd += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16 + pairs * (h + e.expert_ffn_hidden) * cast;
-    // Dispatch and combine all-to-all in BF16.
-    double a2a = perf::AllToAllTime(ep_group_, Bytes(pairs * h * kBf16)).value();
+    // Dispatch and combine in BF16: an all-to-all inside one NVLink domain, hierarchical with
+    // one scale-out copy per remote domain beyond it (perf::MoeDispatchTime).
+    double a2a = perf::MoeDispatchTime(ep_group_, tsp, e.experts, e.top_k, h * kBf16).value();
     c.fwd.ep = 2 * a2a;
     c.bwd.ep = 2 * a2a;
   } else {

@@ -42,4 +42,17 @@ Seconds AllGatherTime(const CommGroup& g, Bytes bytes);
 Seconds AllToAllTime(const CommGroup& g, Bytes bytes);
 Seconds SendRecvTime(const LinkTier& link, Bytes bytes);
 
+// MoE token dispatch (or combine) over an expert-parallel group with `experts` experts spread
+// evenly over its ranks, each token routed to `top_k` of them (balanced, uniform routing), with
+// `token_bytes` per token copy and `tokens` tokens per rank. Inside one NVLink domain it is an
+// all-to-all of every token-expert pair. Across domains it is hierarchical, as DeepEP does it
+// (DeepSeek-V3 tech report, arXiv 2412.19437, Sec. 3.2.2; github.com/deepseek-ai/DeepEP,
+// "internode" kernels): a token crosses the scale-out network once per remote domain that holds
+// any of its experts, to the GPU of the same rail there, which forwards it over NVLink to the
+// experts of that domain.
+Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes);
+// Expected number of domains, other than the sender's, that hold at least one of a token's
+// experts: (D - 1) * (1 - C(E - E/D, k) / C(E, k)) for D domains of E/D experts each.
+double RemoteDomainsPerToken(int domains, int experts, int top_k);
+
 }  // namespace aif::perf
