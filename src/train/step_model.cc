@@ -408,9 +408,22 @@ StepEstimate StepModel::Run() {
   const double host_exposed = host_exposed_f + std::max(0.0, host_b - bwd.total() - recompute.total());
   const double f = fwd.total() + host_exposed_f, b = bwd.total() + recompute.total() + (host_exposed - host_exposed_f);
 
+  // Activation offload: the offloaded layers' activations leave for host memory during the
+  // forward and come back during the backward, on copy engines beside the compute; what the
+  // compute does not cover is exposed, micro-batch by micro-batch.
+  const double offload_share =
+      p_.offload_layers > 0 ? std::min(1.0, 1.0 * p_.offload_layers * pp / std::max(1, m_.layers)) : 0.0;
+  double offload_mb = 0;
+  if (offload_share > 0) {
+    const double copy = offload_share * act_per_stage_layers / pp / c_.system.host_link_bandwidth.value();
+    offload_mb = std::max(0.0, copy - f) + std::max(0.0, copy - b);
+  }
+  const double offload = m * offload_mb;
+
   // Pipeline: gradient accumulation over m micro-batches plus the (pp-1)/vp bubble of the
-  // (interleaved) 1F1B schedule (Narayanan et al. 2021).
-  const double bubble = pp > 1 ? (pp - 1.0) / vp * (f + b) : 0;
+  // (interleaved) 1F1B schedule (Narayanan et al. 2021). The exposed offload stretches every
+  // micro-batch, so the bubble too.
+  const double bubble = pp > 1 ? (pp - 1.0) / vp * (f + b + offload_mb) : 0;
   double pp_comm = 0;
   if (pp > 1) {
     const int stage = p_.tp * p_.cp * p_.dp;  // GPUs of one pipeline stage (pp is laid out outermost)
@@ -418,30 +431,25 @@ StepEstimate StepModel::Run() {
     perf::LinkTier link = stage >= domain_ ? scale_out_ : scale_up_;
     double msg = perf::SendRecvTime(link, msg_bytes).value();
     // Stage boundaries that cross sites: every one when a stage fills a site or more, else one
-    // per pair of neighbouring sites. Only the boundary stage's GPUs share that WAN.
+    // per pair of neighbouring sites. Only the boundary stage's GPUs share that WAN. With
+    // interleaving each model chunk wraps from the last stage back to the first, which crosses
+    // sites too when any boundary does.
     int cross = site_ == 0 ? 0 : (stage >= site_ ? pp - 1 : c_.sites - 1);
+    const int wraps = vp - 1;
     double msg_wan = 0;
     if (cross > 0) {
       perf::LinkTier wan = cross_site_;
       wan.bandwidth = BytesPerSecond(cross_site_.bandwidth.value() * site_ / std::min(stage, site_));
       msg_wan = perf::SendRecvTime(wan, msg_bytes).value();
-      // In steady state a crossing boundary carries every micro-batch forward and back (both
-      // directions at once); what the stage's compute does not cover is exposed.
-      pp_comm += m * std::max(0.0, msg_bytes.value() / wan.bandwidth.value() - (f + b));
+      // In steady state a crossing boundary carries every micro-batch of every chunk forward and
+      // back (both directions at once); what the chunk's compute does not cover is exposed.
+      pp_comm += m * vp * std::max(0.0, msg_bytes.value() / wan.bandwidth.value() - (f + b) / vp);
     }
-    // The first forward and the last backward cross every boundary.
-    pp_comm += 2.0 * ((pp - 1 - cross) * msg + cross * msg_wan);
-  }
-
-  // Activation offload: the offloaded layers' activations leave for host memory during the
-  // forward and come back during the backward, on copy engines beside the compute; what the
-  // compute does not cover is exposed.
-  const double offload_share =
-      p_.offload_layers > 0 ? std::min(1.0, 1.0 * p_.offload_layers * pp / std::max(1, m_.layers)) : 0.0;
-  double offload = 0;
-  if (offload_share > 0) {
-    const double copy = offload_share * act_per_stage_layers / pp / c_.system.host_link_bandwidth.value();
-    offload = m * (std::max(0.0, copy - f) + std::max(0.0, copy - b));
+    // The first forward and the last backward pass every chunk of every stage in turn: vp x pp - 1
+    // sends each way on the critical path, (pp - 1) per chunk plus vp - 1 wrap-arounds.
+    const int wan_sends = cross > 0 ? vp * cross + wraps : 0;
+    const int local_sends = vp * pp - 1 - wan_sends;
+    pp_comm += 2.0 * (local_sends * msg + wan_sends * msg_wan);
   }
 
   // Parameters held by one GPU (the heaviest stage carries the embedding).
