@@ -90,8 +90,8 @@ void PrintDetails(const timeline::IterationResult& r, std::ostream& out) {
   const auto& n = *r.network;
   out << fmt::format(
       "network: {} GPUs, {} nodes, {} links, {}-tier rail-optimized fat-tree of radix {}; "
-      "{} flows ({} as bundles), {} rate recomputations, {} des events; {} of {} replicas simulated{}\n",
-      n.gpus, n.nodes, n.links, n.tiers, n.radix, n.member_flows, n.flows, n.recomputations, r.des_events,
+      "{} flows, {} rate recomputations ({} flow-rate updates), {} des events; {} of {} replicas simulated{}\n",
+      n.gpus, n.nodes, n.links, n.tiers, n.radix, n.flows, n.recomputations, n.flow_rate_updates, r.des_events,
       n.replicas_simulated, n.replicas,
       n.replicas_simulated < n.replicas
           ? " (--replicate: one pipeline replica and one DP group per stage, the rest taken "

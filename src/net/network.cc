@@ -32,34 +32,6 @@ Network::Network(des::Simulator* simulator, Topology topology)
 
 Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
                                   CompletionCallback on_complete, FlowOptions options) {
-  return Start({{src, dst}}, bytes, std::move(on_complete), options, false);
-}
-
-Result<FlowId> Network::StartBundle(const std::vector<std::pair<NodeId, NodeId>>& members,
-                                    Bytes bytes, CompletionCallback on_complete,
-                                    FlowOptions options) {
-  if (members.empty()) return InvalidArgument("flow bundle: no members");
-  return Start(members, bytes, std::move(on_complete), options, true);
-}
-
-Result<Path> Network::RouteMembers(const std::vector<std::pair<NodeId, NodeId>>& members,
-                                   std::uint64_t entropy, Seconds* max_latency) const {
-  Path path;
-  *max_latency = Seconds(0);
-  for (const auto& [src, dst] : members) {
-    Result<Path> route = router_.Route(src, dst, entropy);
-    if (!route.ok()) return route.status();
-    Seconds latency(0);
-    for (LinkId l : *route) latency += topology_.link(l).latency;
-    *max_latency = std::max(*max_latency, latency);
-    path.insert(path.end(), route->begin(), route->end());
-  }
-  return path;
-}
-
-Result<FlowId> Network::Start(const std::vector<std::pair<NodeId, NodeId>>& members, Bytes bytes,
-                              CompletionCallback on_complete, FlowOptions options, bool bundle) {
-  const NodeId src = members.front().first, dst = members.front().second;
   if (!(bytes.value() >= 0) || !std::isfinite(bytes.value())) {
     return InvalidArgument(fmt::format("flow {} -> {}: bytes must be non-negative and finite (got {})",
                                        topology_.NodeName(src), topology_.NodeName(dst), bytes.value()));
@@ -71,8 +43,7 @@ Result<FlowId> Network::Start(const std::vector<std::pair<NodeId, NodeId>>& memb
   }
   const auto id = static_cast<FlowId>(records_.size());
   const std::uint64_t entropy = options.ecmp_entropy.value_or(static_cast<std::uint64_t>(id));
-  Seconds path_latency;
-  Result<Path> route = RouteMembers(members, entropy, &path_latency);
+  Result<Path> route = router_.Route(src, dst, entropy);
   if (!route.ok()) return route.status().WithContext(fmt::format("flow {}: ", id));
 
   const des::SimTime now = simulator_->Now();
@@ -81,20 +52,18 @@ Result<FlowId> Network::Start(const std::vector<std::pair<NodeId, NodeId>>& memb
   record.src = src;
   record.dst = dst;
   record.bytes = bytes;
-  record.members = static_cast<std::int32_t>(members.size());
   record.start = now;
-  record.latency = options.extra_latency + path_latency;
+  record.latency = options.extra_latency;
+  for (LinkId l : *route) record.latency += topology_.link(l).latency;
   records_.push_back(record);
   paths_.push_back(std::move(route).value());
-  if (bundle) bundles_.emplace(id, members);
   active_.emplace_back();
   flow_epoch_.push_back(0);
   new_rate_.push_back(0);
   end_heap_pos_.push_back(-1);
   end_ns_.push_back(0);
   ++stats_.flows_started;
-  stats_.member_flows_started += members.size();
-  stats_.bytes_started += bytes * static_cast<double>(members.size());
+  stats_.bytes_started += bytes;
 
   ActiveFlow& flow = active_.back();
   flow.on_complete = std::move(on_complete);
@@ -379,7 +348,7 @@ void Network::Deliver(FlowId f) {
   record.finish = simulator_->Now();
   record.done = true;
   ++stats_.flows_completed;
-  stats_.bytes_delivered += record.bytes * static_cast<double>(record.members);
+  stats_.bytes_delivered += record.bytes;
   ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
   CompletionCallback callback = std::move(flow.on_complete);
   flow.on_complete = nullptr;
@@ -403,17 +372,10 @@ Status Network::FailLink(LinkId link) {
   std::vector<FlowId> affected;
   for (const FlowHop& fh : link_flows_[static_cast<std::size_t>(link)]) affected.push_back(fh.flow);
   std::sort(affected.begin(), affected.end());
-  affected.erase(std::unique(affected.begin(), affected.end()), affected.end());  // bundles
   std::vector<Path> new_paths;
-  std::vector<Seconds> new_latencies;
   for (FlowId f : affected) {
     const FlowRecord& r = records_[static_cast<std::size_t>(f)];
-    const auto bundle = bundles_.find(f);
-    Seconds latency;
-    Result<Path> route =
-        bundle != bundles_.end()
-            ? RouteMembers(bundle->second, active_[static_cast<std::size_t>(f)].entropy, &latency)
-            : RouteMembers({{r.src, r.dst}}, active_[static_cast<std::size_t>(f)].entropy, &latency);
+    Result<Path> route = router_.Route(r.src, r.dst, active_[static_cast<std::size_t>(f)].entropy);
     if (!route.ok()) {
       topology_.SetLinkUp(link, true);
       router_.InvalidateCache();
@@ -422,7 +384,6 @@ Status Network::FailLink(LinkId link) {
                                 topology_.LinkName(link), f, route.status().message()));
     }
     new_paths.push_back(std::move(route).value());
-    new_latencies.push_back(latency);
   }
   for (std::size_t i = 0; i < affected.size(); ++i) {
     const FlowId f = affected[i];
@@ -434,7 +395,8 @@ Status Network::FailLink(LinkId link) {
     active_[fi].rate = 0;  // until the recomputation at this instant
     RemoveFromEndHeap(f);
     FlowRecord& record = records_[fi];
-    record.latency = active_[fi].extra_latency + new_latencies[i];
+    record.latency = active_[fi].extra_latency;
+    for (LinkId l : paths_[fi]) record.latency += topology_.link(l).latency;
     ++record.reroutes;
     ++stats_.reroutes;
   }

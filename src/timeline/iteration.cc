@@ -408,25 +408,24 @@ class NetworkEngine : public Engine {
       SetDuration(ev, d);
       Arrive(replica, to, forward, chunk, micro_batch, ev);
     };
-    // The tp x cp GPUs of the stage each send to their counterpart, on their own rails, at once:
-    // one bundle (net::Network::StartBundle).
+    // The tp x cp GPUs of the stage each send to their counterpart, on their own rails, at once;
+    // the send is through when the last has arrived.
     const int per_stage = setup_.tp * setup_.cp;
-    std::vector<std::pair<net::NodeId, net::NodeId>> members;
-    members.reserve(static_cast<std::size_t>(per_stage));
+    join->pending = 1;  // held until every flow has started
     for (int j = 0; j < per_stage; ++j) {
-      members.emplace_back(setup_.Gpu(replica, from, j), setup_.Gpu(replica, to, j));
+      const net::NodeId src = setup_.Gpu(replica, from, j), dst = setup_.Gpu(replica, to, j);
+      StartFlow(src, dst, setup_.send_bytes, LatencyBetween(src, dst), join);
     }
-    join->pending = 1;
-    StartBundle(members, setup_.send_bytes, LatencyBetween(members[0].first, members[0].second),
-                join);
+    if (--join->pending == 0) join->done(SimTime::Zero());
   }
 
-  void StartBundle(const std::vector<std::pair<net::NodeId, net::NodeId>>& members, Bytes bytes,
-                   Seconds extra, const std::shared_ptr<Join>& join) {
+  void StartFlow(net::NodeId src, net::NodeId dst, Bytes bytes, Seconds extra,
+                 const std::shared_ptr<Join>& join) {
     net::FlowOptions o;
     o.extra_latency = extra;
-    auto id = network_->StartBundle(
-        members, bytes,
+    ++join->pending;
+    auto id = network_->StartFlow(
+        src, dst, bytes,
         [this, join](const net::FlowRecord&) {
           if (--join->pending == 0) join->done(sim_->Now() - join->start);
         },
@@ -464,9 +463,6 @@ class NetworkEngine : public Engine {
     const Bytes per_flow(bytes * steps / (static_cast<double>(n) * k));
     std::vector<net::NodeId> ring;
     ring.reserve(static_cast<std::size_t>(n));
-    // Every neighbour pair of every ring: one bundle, since NCCL steps a ring in lockstep.
-    std::vector<std::pair<net::NodeId, net::NodeId>> pairs;
-    pairs.reserve(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
     for (int c = 0; c < k; ++c) {
       ring.clear();
       if (k == 1) {
@@ -481,12 +477,10 @@ class NetworkEngine : public Engine {
         }
       }
       for (int i = 0; i < n; ++i) {
-        pairs.emplace_back(ring[static_cast<std::size_t>(i)],
-                           ring[static_cast<std::size_t>((i + 1) % n)]);
+        StartFlow(ring[static_cast<std::size_t>(i)], ring[static_cast<std::size_t>((i + 1) % n)],
+                  per_flow, latency, join);
       }
     }
-    ++join->pending;
-    StartBundle(pairs, per_flow, latency, join);
   }
 
   // Starts the DP collective of a stage (all its groups, or one with `replicate`): `steps` ring
@@ -860,7 +854,6 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     ns.radix = radix;
     const net::NetworkStats& st = network.stats();
     ns.flows = static_cast<std::int64_t>(st.flows_started);
-    ns.member_flows = static_cast<std::int64_t>(st.member_flows_started);
     ns.recomputations = static_cast<std::int64_t>(st.recomputations);
     ns.flow_rate_updates = static_cast<std::int64_t>(st.flow_rate_updates);
     ns.bytes_started = st.bytes_started;

@@ -11,9 +11,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "aifactory/core/status.h"
@@ -38,7 +36,6 @@ struct FlowRecord {
   des::SimTime finish;        // transfer_end + path latency: the on_complete time
   Seconds latency;            // of the path (of the last path after a reroute) + extra_latency
   int reroutes = 0;
-  std::int32_t members = 1;  // a bundle's member flows (StartBundle); bytes are per member
   bool done = false;
 };
 
@@ -63,8 +60,7 @@ struct NetworkStats {
   std::uint64_t flow_rate_updates = 0;   // flows whose rate was recomputed, summed over runs
   std::uint64_t max_component_flows = 0; // largest set of flows one run recomputed
   std::uint64_t reroutes = 0;
-  std::uint64_t member_flows_started = 0;  // flows, counting each bundle's members
-  Bytes bytes_started;    // bundles: bytes x members
+  Bytes bytes_started;
   Bytes bytes_delivered;  // of completed flows
 };
 
@@ -83,17 +79,6 @@ class Network {
   Result<FlowId> StartFlow(NodeId src, NodeId dst, Bytes bytes, CompletionCallback on_complete,
                            FlowOptions options = {});
 
-  // Starts a bundle now: `members` (src, dst) pairs, each moving `bytes`, all at one common rate
-  // and finishing together, as one flow whose path is the members' ECMP routes end to end (a
-  // link two members cross counts twice in the max-min filling, exactly as two flows would).
-  // The common rate is the max-min share of the slowest member, so a bundle is exact for
-  // members that see the same contention (the tp x cp GPUs of a pipeline send on their own
-  // rails, the neighbour pairs of a ring, which NCCL steps in lockstep) and conservative
-  // otherwise. Latency: the slowest member's path plus extra_latency. Flow records count the
-  // bundle once, with `members`; link accounting and NetworkStats bytes count every member.
-  // Errors as StartFlow for any member, and an empty bundle.
-  Result<FlowId> StartBundle(const std::vector<std::pair<NodeId, NodeId>>& members, Bytes bytes,
-                             CompletionCallback on_complete, FlowOptions options = {});
   // Runs the simulator until no event is left (every flow has completed).
   void RunUntilIdle() { simulator_->Run(); }
 
@@ -146,10 +131,6 @@ class Network {
     LinkId link;
   };
 
-  Result<FlowId> Start(const std::vector<std::pair<NodeId, NodeId>>& members, Bytes bytes,
-                       CompletionCallback on_complete, FlowOptions options, bool bundle);
-  Result<Path> RouteMembers(const std::vector<std::pair<NodeId, NodeId>>& members,
-                            std::uint64_t entropy, Seconds* max_latency) const;
   void AttachToLinks(FlowId f);
   void DetachFromLinks(FlowId f);
   void MarkDirty(LinkId link);
@@ -167,7 +148,6 @@ class Network {
 
   std::vector<FlowRecord> records_;
   std::vector<Path> paths_;
-  std::map<FlowId, std::vector<std::pair<NodeId, NodeId>>> bundles_;  // members, for rerouting
   std::vector<ActiveFlow> active_;
 
   // Per link.

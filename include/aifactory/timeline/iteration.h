@@ -111,8 +111,7 @@ struct NetworkSummary {
   int links = 0;
   int tiers = 0;
   int radix = 0;
-  std::int64_t flows = 0;         // flows and bundles the network simulated
-  std::int64_t member_flows = 0;  // flows, counting each bundle's members
+  std::int64_t flows = 0;
   std::int64_t recomputations = 0;
   std::int64_t flow_rate_updates = 0;
   Bytes bytes_started;
