@@ -221,5 +221,120 @@ TEST(Timeline, InterleavedBubbleIsDividedByVirtualStages) {
   EXPECT_GE(odd->pipeline_time.value(), 6 * fb);
 }
 
+
+// (7) Network mode, one replica (dp = 1): the sends run as 8 flows (one per GPU of the stage,
+// each on its own rail) at the NIC's rate, which is what the step model's send time assumes, so
+// without contention the two runs agree closely.
+TEST(TimelineNetwork, OneReplicaAgreesWithTheStepModelTimes) {
+  IterationOptions net;
+  net.network = true;
+  auto a = SimulateIteration(Job(8), H100Cluster(32), Plan(4));
+  auto n = SimulateIteration(Job(8), H100Cluster(32), Plan(4), net);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  ASSERT_TRUE(n->network.has_value());
+  std::printf("network pp=4: %.6f s, step-model comm %.6f s (%+.3f%%), %lld flows\n",
+              n->iteration_time.value(), a->iteration_time.value(),
+              100 * (n->iteration_time.value() / a->iteration_time.value() - 1),
+              static_cast<long long>(n->network->flows));
+  EXPECT_NEAR(n->iteration_time.value(), a->iteration_time.value(), 0.01 * a->iteration_time.value());
+  // 2 m (pp - 1) sends of 8 flows each.
+  EXPECT_EQ(n->network->flows, 2LL * 8 * 3 * 8);
+}
+
+// (8) Invariants: bytes conserved (every byte started is delivered, and links carried exactly
+// bytes x hops), no link above capacity (bytes carried <= capacity x busy time), same input same
+// trace; with data parallelism over 4 nodes the DP rings cross the fabric.
+TEST(TimelineNetwork, BytesConservedNoLinkAboveCapacityDeterministic) {
+  auto p = Plan(2);
+  p.dp = 4;  // 64 GPUs: tp 8 x pp 2 x dp 4
+  IterationOptions net;
+  net.network = true;
+  auto a = SimulateIteration(Job(32), H100Cluster(64), p, net);
+  auto b = SimulateIteration(Job(32), H100Cluster(64), p, net);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok());
+  const NetworkSummary& ns = *a->network;
+  EXPECT_GT(ns.flows, 0);
+  EXPECT_EQ(ns.replicas_simulated, 4);
+  EXPECT_NEAR(ns.bytes_delivered.value(), ns.bytes_started.value(), 1e-9 * ns.bytes_started.value());
+  EXPECT_LE(ns.max_link_load, 1 + 1e-9);
+  EXPECT_GT(ns.max_link_load, 0.5);
+  EXPECT_EQ(a->iteration_time.value(), b->iteration_time.value());
+  EXPECT_EQ(ChromeTraceJson(*a, true), ChromeTraceJson(*b, true));
+  double dp_exposed = 0;
+  for (const TraceEvent& ev : a->events) {
+    if (ev.kind == TaskKind::kDpReduceScatter || ev.kind == TaskKind::kDpAllGather) dp_exposed += ev.duration.value();
+  }
+  EXPECT_GT(dp_exposed, 0);
+  double carried = 0;
+  for (const LinkTierUsage& t : ns.tiers_usage) carried += t.carried.value();
+  EXPECT_GT(carried, ns.bytes_started.value());  // every flow crosses at least two links
+}
+
+// (9) --replicate: one replica and one DP group per stage; on a symmetric factory it gives the
+// same iteration as the full simulation, with a quarter of the pipeline flows.
+TEST(TimelineNetwork, ReplicateMatchesTheFullSimulationOnASymmetricFactory) {
+  auto p = Plan(2);
+  p.dp = 4;
+  IterationOptions full, one;
+  full.network = one.network = true;
+  one.replicate = true;
+  auto f = SimulateIteration(Job(32), H100Cluster(64), p, full);
+  auto r = SimulateIteration(Job(32), H100Cluster(64), p, one);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->network->replicas_simulated, 1);
+  EXPECT_EQ(r->network->replicas, 4);
+  EXPECT_LT(r->network->flows, f->network->flows / 3);
+  std::printf("replicate: %.6f s, full %.6f s\n", r->iteration_time.value(), f->iteration_time.value());
+  EXPECT_NEAR(r->iteration_time.value(), f->iteration_time.value(), 0.01 * f->iteration_time.value());
+}
+
+// (10) A straggler in one replica of the full factory: the DP collectives wait for its stage, so
+// the whole iteration is late by what the critical path through that replica says. Without
+// contention the network's sends take the step model's time, so the delay is the one of the
+// single-replica run with step-model sends (whose critical path (3) derives without sends).
+TEST(TimelineNetwork, StragglerInOneReplicaDelaysTheFactory) {
+  auto p = Plan(4);
+  p.dp = 2;  // 64 GPUs
+  IterationOptions base;
+  IterationOptions slow = base;
+  slow.stage_compute_scale = {1, 1, 1.2, 1};
+  IterationOptions net_base = base, net_slow = slow;
+  net_base.network = net_slow.network = true;
+  net_slow.straggler_replica = 1;
+  auto a = SimulateIteration(Job(16), H100Cluster(64), p, base);
+  auto s = SimulateIteration(Job(16), H100Cluster(64), p, slow);
+  auto na = SimulateIteration(Job(16), H100Cluster(64), p, net_base);
+  auto ns = SimulateIteration(Job(16), H100Cluster(64), p, net_slow);
+  ASSERT_TRUE(a.ok() && s.ok());
+  ASSERT_TRUE(na.ok()) << na.status().ToString();
+  ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+  EXPECT_EQ(ns->straggler_replica, 1);
+  EXPECT_EQ(ns->critical_path.replica, 1);
+  const double expected = s->pipeline_time.value() - a->pipeline_time.value();
+  const double delay = ns->pipeline_time.value() - na->pipeline_time.value();
+  std::printf("network straggler: pipeline delay %.6f s, single-replica critical path %.6f s\n", delay,
+              expected);
+  EXPECT_GT(expected, 0);
+  EXPECT_NEAR(delay, expected, 1e-3 * expected);
+  // DP comm waits for the slow replica: the iteration is late by at least as much.
+  EXPECT_GT(ns->iteration_time.value() - na->iteration_time.value(), 0.99 * expected);
+}
+
+// (11) Errors: a straggler outside the replicas or stages, bad factors.
+TEST(TimelineNetwork, Errors) {
+  IterationOptions o;
+  o.straggler_replica = 3;
+  EXPECT_FALSE(SimulateIteration(Job(8), H100Cluster(32), Plan(4), o).ok());
+  IterationOptions too_many;
+  too_many.stage_compute_scale = {1, 1, 1, 1, 1};
+  EXPECT_FALSE(SimulateIteration(Job(8), H100Cluster(32), Plan(4), too_many).ok());
+  IterationOptions zero;
+  zero.stage_compute_scale = {0};
+  EXPECT_FALSE(SimulateIteration(Job(8), H100Cluster(32), Plan(4), zero).ok());
+}
+
 }  // namespace
 }  // namespace aif::timeline
