@@ -33,6 +33,8 @@ struct TimelineOptions {
   bool trace_all = false;
   int radix = 0;
   int threads = 1;
+  std::vector<int> failed_links;
+  double wan_scale = 1;
 };
 
 // "3:1.2" -> stage 3, factor 1.2.
@@ -97,6 +99,7 @@ void PrintDetails(const timeline::IterationResult& r, std::ostream& out) {
           ? " (--replicate: one pipeline replica and one DP group per stage, the rest taken "
             "as identical)"
           : " (the full factory)");
+  for (const std::string& l : n.failed_links) out << fmt::format("failed link: {}\n", l);
   out << fmt::format("bytes: {} started, {} delivered; busiest link at {:.1f}% of capacity while "
                      "busy; DP reduce-scatter on the network {:.4f} s (longest stage)\n",
                      FormatSi(n.bytes_started.value(), "B"), FormatSi(n.bytes_delivered.value(), "B"),
@@ -147,6 +150,8 @@ int RunTimeline(const TimelineOptions& o, std::ostream& out, std::ostream& err) 
     options.straggler_replica = o.straggler_replica;
   }
   options.switch_radix = o.radix;
+  options.failed_links = o.failed_links;
+  options.wan_capacity_scale = o.wan_scale;
 
   if (!scenario->name.empty()) out << scenario->name << "\n";
   out << fmt::format("{} on {} x {} ({}), seq {} gbs {}\n", job.model.id, cluster.gpus,
@@ -214,6 +219,12 @@ Subcommand AddTimelineCommand(CLI::App& app) {
   cmd->add_option("--radix", o->radix, "Fat-tree switch radix (default 64, 128 where 64 is "
                                        "too small)")
       ->check(CLI::Range(4, 1024));
+  cmd->add_option("--fail-link", o->failed_links,
+                  "Network: take this link (id in the built topology) down before the iteration; "
+                  "flows route around it (repeatable)");
+  cmd->add_option("--wan-scale", o->wan_scale,
+                  "Network: usable share of every WAN link's bandwidth (a degraded WAN, e.g. 0.5)")
+      ->check(CLI::Range(1e-6, 1.0));
   cmd->add_option("--threads", o->threads, "Worker threads for the plan search")
       ->check(CLI::Range(1, 256));
   return {cmd, [o](std::ostream& out, std::ostream& err) { return RunTimeline(*o, out, err); }};

@@ -600,7 +600,7 @@ class NetworkEngine : public Engine {
   SimTime dp_simulated_;
 };
 
-Result<net::Topology> BuildTopology(const train::Cluster& c, const IterationOptions& o, int* tiers,
+Result<net::Topology> BuildTopology(const train::Cluster& c, int switch_radix, int* tiers,
                                     int* radix) {
   const int domain = c.DomainSize();
   const int site_gpus = c.SiteSize();
@@ -615,7 +615,7 @@ Result<net::Topology> BuildTopology(const train::Cluster& c, const IterationOpti
   spec.nvlink_domain = domain > 1 ? domain : 0;
   spec.nvlink_bandwidth =
       BytesPerSecond(c.accelerator.scale_up_bandwidth.value() * c.efficiency.scale_up);
-  int r = o.switch_radix;
+  int r = switch_radix;
   if (r == 0) r = net::FatTreeMaxGpus(64, 3, spec.gpus_per_server) >= site_gpus ? 64 : 128;
   spec.radix = r;
   spec.tiers = net::FatTreeMaxGpus(r, 2, spec.gpus_per_server) >= site_gpus ? 2 : 3;
@@ -703,6 +703,11 @@ void AppendEscaped(std::string* out, const std::string& s) {
 }
 
 }  // namespace
+
+Result<net::Topology> BuildClusterTopology(const train::Cluster& cluster, int switch_radix) {
+  int tiers = 0, radix = 0;
+  return BuildTopology(cluster, switch_radix, &tiers, &radix);
+}
 
 Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
                                           const train::Cluster& cluster,
@@ -792,7 +797,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     r.iteration_time = engine.end().ToSeconds();
   } else {
     int tiers = 0, radix = 0;
-    AIF_ASSIGN_OR_RETURN(net::Topology topo, BuildTopology(cluster, options, &tiers, &radix));
+    AIF_ASSIGN_OR_RETURN(net::Topology topo, BuildTopology(cluster, options.switch_radix, &tiers, &radix));
     NetSetup setup;
     setup.tp = plan.tp;
     setup.cp = plan.cp;
@@ -827,7 +832,24 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
       setup.expert_grad_bytes = Bytes(expert_local * 2);
       setup.expert_param_bytes = Bytes(expert_local * 2);
     }
+    if (!(options.wan_capacity_scale > 0) || !std::isfinite(options.wan_capacity_scale)) {
+      return InvalidArgument(fmt::format("timeline: wan_capacity_scale {} must be positive",
+                                         options.wan_capacity_scale));
+    }
     net::Network network(&sim, std::move(topo));
+    std::vector<std::string> failed;
+    for (int l : options.failed_links) {
+      AIF_RETURN_IF_ERROR(network.FailLink(l).WithContext("timeline: "));
+      failed.push_back(network.topology().LinkName(l));
+    }
+    if (options.wan_capacity_scale != 1) {
+      const net::Topology& t = network.topology();
+      for (net::LinkId l = 0; l < t.link_count(); ++l) {
+        if (TierOf(t, t.link(l)) == "wan") {
+          AIF_RETURN_IF_ERROR(network.ScaleLinkCapacity(l, options.wan_capacity_scale));
+        }
+      }
+    }
     const int replicas = options.replicate ? 1 : plan.dp;
     const int straggler = slow ? std::min(options.straggler_replica, replicas - 1) : -1;
     if (slow) r.straggler_replica = straggler;
@@ -859,6 +881,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     ns.bytes_started = st.bytes_started;
     ns.bytes_delivered = st.bytes_delivered;
     ns.replicas = plan.dp;
+    ns.failed_links = std::move(failed);
     ns.replicas_simulated = replicas;
     ns.dp_comm_simulated = engine.dp_simulated().ToSeconds();
     const double iter = r.iteration_time.value();
@@ -871,7 +894,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
       const auto idx = static_cast<std::size_t>(
           std::find(order.begin(), order.end(), tier) - order.begin());
       const net::LinkUsage u = network.link_usage(l);
-      const double cap = link.capacity.value();
+      const double cap = link.usable_capacity().value();
       LinkTierUsage& tu = tiers_usage[idx];
       ++tu.links;
       tu.carried = tu.carried + u.carried;

@@ -336,5 +336,79 @@ TEST(TimelineNetwork, Errors) {
   EXPECT_FALSE(SimulateIteration(Job(8), H100Cluster(32), Plan(4), zero).ok());
 }
 
+// (12) Fault knobs: a failed leaf uplink is routed around (same bytes, no faster), a failed
+// NIC cuts its GPU off (an error naming it).
+TEST(TimelineNetwork, FailedLinksAreRoutedAroundOrReported) {
+  auto p = Plan(2);
+  p.dp = 4;
+  IterationOptions base;
+  base.network = true;
+  auto a = SimulateIteration(Job(32), H100Cluster(64), p, base);
+  ASSERT_TRUE(a.ok());
+  train::Cluster c = H100Cluster(64);
+  auto topo = BuildClusterTopology(c);
+  ASSERT_TRUE(topo.ok());
+  int uplink = -1, nic = -1;
+  for (int l = 0; l < topo->link_count() && (uplink < 0 || nic < 0); ++l) {
+    const auto from = topo->node(topo->link(l).from).kind, to = topo->node(topo->link(l).to).kind;
+    if (from == net::NodeKind::kLeaf && to == net::NodeKind::kSpine && uplink < 0) uplink = l;
+    if (from == net::NodeKind::kGpu && to == net::NodeKind::kLeaf && nic < 0) nic = l;
+  }
+  ASSERT_GE(uplink, 0);
+  ASSERT_GE(nic, 0);
+  IterationOptions up = base;
+  up.failed_links = {uplink};
+  auto f = SimulateIteration(Job(32), c, p, up);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->network->failed_links.size(), 1u);
+  std::printf("failed %s: %.6f s vs %.6f s\n", f->network->failed_links[0].c_str(), f->iteration_time.value(),
+              a->iteration_time.value());
+  EXPECT_GE(f->iteration_time.value(), a->iteration_time.value() * (1 - 1e-9));
+  EXPECT_NEAR(f->network->bytes_delivered.value(), a->network->bytes_delivered.value(),
+              1e-9 * a->network->bytes_delivered.value());
+  IterationOptions nic_down = base;
+  nic_down.failed_links = {nic};  // a GPU's NIC: the GPU is cut off from the fabric
+  auto n = SimulateIteration(Job(32), c, p, nic_down);
+  EXPECT_FALSE(n.ok());
+  IterationOptions wan = base;
+  wan.wan_capacity_scale = 0;
+  EXPECT_FALSE(SimulateIteration(Job(32), c, p, wan).ok());
+}
+
+// (13) Two sites joined by a WAN; pp = 2 puts one stage on each, so every send crosses it. Half
+// the WAN's bandwidth makes the sends, and with them the iteration, slower.
+TEST(TimelineNetwork, ADegradedWanSlowsCrossSiteSends) {
+  auto p = Plan(2);
+  p.dp = 4;
+  train::Cluster c = H100Cluster(64);
+  c.sites = 2;
+  c.wan_bandwidth = BytesPerSecond(25e9);  // per site: a quarter of one NIC per GPU pair
+  c.wan_latency = Seconds(1e-3);
+  IterationOptions base;
+  base.network = true;
+  IterationOptions half = base;
+  half.wan_capacity_scale = 0.5;
+  auto a = SimulateIteration(Job(32), c, p, base);
+  auto h = SimulateIteration(Job(32), c, p, half);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  double wan = 0;
+  for (const LinkTierUsage& t : a->network->tiers_usage) {
+    if (t.tier == "wan") wan = t.carried.value();
+  }
+  EXPECT_GT(wan, 0);
+  double sends_a = 0, sends_h = 0;
+  for (const TraceEvent& ev : a->events) {
+    if (ev.kind == TaskKind::kSendForward) sends_a += ev.duration.value();
+  }
+  for (const TraceEvent& ev : h->events) {
+    if (ev.kind == TaskKind::kSendForward) sends_h += ev.duration.value();
+  }
+  std::printf("WAN at half: iteration %.6f s vs %.6f s; forward sends %.6f s vs %.6f s\n",
+              h->iteration_time.value(), a->iteration_time.value(), sends_h, sends_a);
+  EXPECT_GT(sends_h, 1.5 * sends_a);  // bandwidth-bound sends: nearly twice as long
+  EXPECT_GT(h->iteration_time.value(), a->iteration_time.value());
+}
+
 }  // namespace
 }  // namespace aif::timeline

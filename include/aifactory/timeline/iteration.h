@@ -38,6 +38,7 @@
 
 #include "aifactory/core/status.h"
 #include "aifactory/core/units.h"
+#include "aifactory/net/topology.h"
 #include "aifactory/train/job.h"
 #include "aifactory/train/step_model.h"
 
@@ -87,6 +88,11 @@ struct IterationOptions {
   bool replicate = false;
   // Network mode: switch radix of the fat-tree; 0 picks 64, or 128 where 64 cannot hold a site.
   int switch_radix = 0;
+  // Network mode faults, applied before the iteration starts: links down (flows route around
+  // them by ECMP over the live equal-cost paths; an error if a GPU is cut off), and every WAN
+  // link's usable capacity scaled (a degraded WAN: 0.5 = half its bandwidth).
+  std::vector<int> failed_links;  // net::LinkId of the built topology
+  double wan_capacity_scale = 1;
 };
 
 // Time of each kind of task on the critical path.
@@ -118,6 +124,7 @@ struct NetworkSummary {
   Bytes bytes_delivered;
   double max_link_load = 0;  // max over links of carried / (capacity x busy time); <= 1
   std::vector<LinkTierUsage> tiers_usage;
+  std::vector<std::string> failed_links;  // names of the links taken down
   int replicas_simulated = 0;
   int replicas = 0;
   Seconds dp_comm_simulated;  // longest stage's DP collective durations on the network
@@ -149,6 +156,13 @@ struct IterationResult {
   std::vector<StageUtilization> utilization;
   std::optional<NetworkSummary> network;
 };
+
+// The network mode's topology of a cluster: NVLink domains of the job's domain size, a
+// rail-optimized fat-tree per site (the system's GPUs per server as rails, NIC = fabric port x
+// NICs per GPU, links at line rate x the calibrated collective efficiencies), sites joined by a
+// full mesh of WAN links. `switch_radix` 0 picks 64, or 128 where 64 cannot hold a site; two
+// tiers where they hold a site, else three.
+Result<net::Topology> BuildClusterTopology(const train::Cluster& cluster, int switch_radix = 0);
 
 Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
                                           const train::Cluster& cluster,
