@@ -1,6 +1,9 @@
 // `aifactory timeline [SCENARIO]`: one training iteration of the scenario's best plan (or the plan
 // it fixes) as a discrete-event simulation, with its communication on the factory's network,
 // against the analytic step model; critical path, utilization and a Chrome trace.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -8,9 +11,6 @@
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/scenario.h"
@@ -67,10 +67,11 @@ std::string Percent(double a, double b) { return fmt::format("{:+.2f}%", 100 * (
 
 void PrintRun(const std::string& label, const timeline::IterationResult& r, double analytic,
               std::ostream& out) {
-  out << fmt::format("{:<28} {:.4f} s ({} vs the step model); pipeline {:.4f} s, DP exposed "
-                     "{:.4f} s, optimizer {:.4f} s\n",
-                     label, r.iteration_time.value(), Percent(r.iteration_time.value(), analytic),
-                     r.pipeline_time.value(), r.dp_time.value(), r.optimizer_time.value());
+  out << fmt::format(
+      "{:<28} {:.4f} s ({} vs the step model); pipeline {:.4f} s, DP exposed "
+      "{:.4f} s, optimizer {:.4f} s\n",
+      label, r.iteration_time.value(), Percent(r.iteration_time.value(), analytic),
+      r.pipeline_time.value(), r.dp_time.value(), r.optimizer_time.value());
 }
 
 void PrintDetails(const timeline::IterationResult& r, std::ostream& out) {
@@ -92,18 +93,20 @@ void PrintDetails(const timeline::IterationResult& r, std::ostream& out) {
   const auto& n = *r.network;
   out << fmt::format(
       "network: {} GPUs, {} nodes, {} links, {}-tier rail-optimized fat-tree of radix {}; "
-      "{} flows, {} rate recomputations ({} flow-rate updates), {} des events; {} of {} replicas simulated{}\n",
-      n.gpus, n.nodes, n.links, n.tiers, n.radix, n.flows, n.recomputations, n.flow_rate_updates, r.des_events,
-      n.replicas_simulated, n.replicas,
+      "{} flows, {} rate recomputations ({} flow-rate updates), {} des events; {} of {} replicas "
+      "simulated{}\n",
+      n.gpus, n.nodes, n.links, n.tiers, n.radix, n.flows, n.recomputations, n.flow_rate_updates,
+      r.des_events, n.replicas_simulated, n.replicas,
       n.replicas_simulated < n.replicas
           ? " (--replicate: one pipeline replica and one DP group per stage, the rest taken "
             "as identical)"
           : " (the full factory)");
   for (const std::string& l : n.failed_links) out << fmt::format("failed link: {}\n", l);
-  out << fmt::format("bytes: {} started, {} delivered; busiest link at {:.1f}% of capacity while "
-                     "busy; DP reduce-scatter on the network {:.4f} s (longest stage)\n",
-                     FormatSi(n.bytes_started.value(), "B"), FormatSi(n.bytes_delivered.value(), "B"),
-                     100 * n.max_link_load, n.dp_comm_simulated.value());
+  out << fmt::format(
+      "bytes: {} started, {} delivered; busiest link at {:.1f}% of capacity while "
+      "busy; DP reduce-scatter on the network {:.4f} s (longest stage)\n",
+      FormatSi(n.bytes_started.value(), "B"), FormatSi(n.bytes_delivered.value(), "B"),
+      100 * n.max_link_load, n.dp_comm_simulated.value());
   out << "link utilization over the iteration (bytes / capacity x time):\n";
   for (const auto& t : n.tiers_usage) {
     out << fmt::format("  {:<11} {:>8} links  mean {:5.1f}%  max {:5.1f}%  carried {}\n", t.tier,
@@ -161,15 +164,16 @@ int RunTimeline(const TimelineOptions& o, std::ostream& out, std::ostream& err) 
   auto analytic_run = timeline::SimulateIteration(job, cluster, plan, options);
   if (!analytic_run.ok()) return Fail(err, analytic_run.status());
   const double analytic = analytic_run->estimate.step_time.value();
-  out << fmt::format("{} pipeline stages x {} virtual, {} micro-batches, {} data-parallel "
-                     "replicas{}\n",
-                     analytic_run->stages, analytic_run->virtual_stages,
-                     analytic_run->micro_batches, analytic_run->replicas,
-                     analytic_run->straggler_replica >= 0
-                         ? fmt::format("; straggler: replica {} stage {} computes x{}",
-                                       options.straggler_replica, o.straggler.substr(0, o.straggler.find(':')),
-                                       o.straggler.substr(o.straggler.find(':') + 1))
-                         : "");
+  out << fmt::format(
+      "{} pipeline stages x {} virtual, {} micro-batches, {} data-parallel "
+      "replicas{}\n",
+      analytic_run->stages, analytic_run->virtual_stages, analytic_run->micro_batches,
+      analytic_run->replicas,
+      analytic_run->straggler_replica >= 0
+          ? fmt::format("; straggler: replica {} stage {} computes x{}", options.straggler_replica,
+                        o.straggler.substr(0, o.straggler.find(':')),
+                        o.straggler.substr(o.straggler.find(':') + 1))
+          : "");
   out << fmt::format("{:<28} {:.4f} s\n", "step model (analytic):", analytic);
   PrintRun("timeline, step-model comm:", *analytic_run, analytic, out);
   const timeline::IterationResult* shown = &*analytic_run;
@@ -216,8 +220,9 @@ Subcommand AddTimelineCommand(CLI::App& app) {
                 "Only the run with the step model's communication times (no topology)");
   cmd->add_flag("--trace-all-replicas", o->trace_all,
                 "Trace every replica (default: replica 0, the straggler's and the last to end)");
-  cmd->add_option("--radix", o->radix, "Fat-tree switch radix (default 64, 128 where 64 is "
-                                       "too small)")
+  cmd->add_option("--radix", o->radix,
+                  "Fat-tree switch radix (default 64, 128 where 64 is "
+                  "too small)")
       ->check(CLI::Range(4, 1024));
   cmd->add_option("--fail-link", o->failed_links,
                   "Network: take this link (id in the built topology) down before the iteration; "

@@ -4,11 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 
@@ -96,7 +95,8 @@ TEST_F(TimelineCommand, StragglerSlowsTheIteration) {
   Output slow = Aifactory({"timeline", scenario_, "--no-network", "--straggler", "1:1.5"});
   ASSERT_EQ(base.code, 0) << base.err;
   ASSERT_EQ(slow.code, 0) << slow.err;
-  EXPECT_NE(slow.out.find("straggler: replica 0 stage 1 computes x1.5"), std::string::npos) << slow.out;
+  EXPECT_NE(slow.out.find("straggler: replica 0 stage 1 computes x1.5"), std::string::npos)
+      << slow.out;
   EXPECT_GT(SecondsAfter(slow.out, "timeline, step-model comm:"),
             SecondsAfter(base.out, "timeline, step-model comm:"));
   EXPECT_EQ(base.out.find("timeline, network:"), std::string::npos);
@@ -108,7 +108,8 @@ TEST_F(TimelineCommand, Errors) {
   EXPECT_NE(bad.err.find("expected STAGE:FACTOR"), std::string::npos) << bad.err;
   Output stage = Aifactory({"timeline", scenario_, "--straggler", "5:1.2"});
   EXPECT_EQ(stage.code, 1);
-  EXPECT_NE(stage.err.find("stage 5 is not in the plan's 2 pipeline stages"), std::string::npos) << stage.err;
+  EXPECT_NE(stage.err.find("stage 5 is not in the plan's 2 pipeline stages"), std::string::npos)
+      << stage.err;
   Output negative = Aifactory({"timeline", scenario_, "--straggler", "0:-1"});
   EXPECT_EQ(negative.code, 1);
   Output missing = Aifactory({"timeline", (dir_ / "none.yaml").string()});

@@ -135,8 +135,8 @@ Status CheckApplies(CollectiveKind kind, CollectiveAlgorithm algorithm, const Gr
       return Status::Ok();
     case CollectiveAlgorithm::kNvls:
       if (kind != CollectiveKind::kAllReduce || shape.spans_domains()) {
-        return InvalidArgument(fmt::format(
-            "{}: algorithm nvls applies to all-reduce inside one NVLink domain", what));
+        return InvalidArgument(
+            fmt::format("{}: algorithm nvls applies to all-reduce inside one NVLink domain", what));
       }
       return Status::Ok();
     case CollectiveAlgorithm::kRing:
@@ -541,14 +541,15 @@ void PlanAllToAll(CollectiveRun& run, const std::vector<NodeId>& ranks, double b
 Status StartNvls(Network* network, const std::shared_ptr<CollectiveRun>& run,
                  const std::vector<NodeId>& ranks, double bytes, const CollectiveOptions& options) {
   if (!(options.nvls_efficiency > 0) || options.nvls_efficiency > 1) {
-    return InvalidArgument(fmt::format(
-        "all-reduce: algorithm nvls needs nvls_efficiency in (0, 1] (got {})",
-        options.nvls_efficiency));
+    return InvalidArgument(
+        fmt::format("all-reduce: algorithm nvls needs nvls_efficiency in (0, 1] (got {})",
+                    options.nvls_efficiency));
   }
   AIF_ASSIGN_OR_RETURN(Path path, network->router().Route(ranks[0], ranks[1], 0));
   const NodeId nvswitch = network->topology().link(path.front()).to;
   if (network->topology().node(nvswitch).kind != NodeKind::kNvSwitch) {
-    return InvalidArgument("all-reduce: algorithm nvls needs the ranks' NVSwitch (no NVLink domain)");
+    return InvalidArgument(
+        "all-reduce: algorithm nvls needs the ranks' NVSwitch (no NVLink domain)");
   }
   const double n = static_cast<double>(ranks.size());
   const Bytes each((bytes + bytes / n) / options.nvls_efficiency);

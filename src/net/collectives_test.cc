@@ -205,7 +205,8 @@ TEST(netCollectives, Nvl72AllReduce1GiBIsWithin10PercentOfNcclTests) {
 // gpus increase from 4 to 5, 6, 7, and 8".
 TEST(netCollectives, H100NvlsAllReduceIsWithin10PercentOfNcclTests) {
   const LinkClasses h100 = FromCatalog("dgx-h100");
-  const std::vector<std::pair<int, double>> published = {{5, 420e9}, {6, 440e9}, {7, 460e9}, {8, 480e9}};
+  const std::vector<std::pair<int, double>> published = {
+      {5, 420e9}, {6, 440e9}, {7, 460e9}, {8, 480e9}};
   for (const auto& [n, busbw] : published) {
     des::Simulator sim;
     Network net(&sim, Domain(h100, 8));

@@ -1,5 +1,7 @@
 #include "aifactory/timeline/iteration.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -9,8 +11,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "aifactory/des/sim_time.h"
 #include "aifactory/des/simulator.h"
@@ -23,21 +23,30 @@ namespace aif::timeline {
 
 const char* LaneName(Lane lane) {
   switch (lane) {
-    case Lane::kCompute: return "compute";
-    case Lane::kComm: return "comm";
+    case Lane::kCompute:
+      return "compute";
+    case Lane::kComm:
+      return "comm";
   }
   return "?";
 }
 
 const char* TaskKindName(TaskKind kind) {
   switch (kind) {
-    case TaskKind::kForward: return "forward";
-    case TaskKind::kBackward: return "backward";
-    case TaskKind::kSendForward: return "PP send (activations)";
-    case TaskKind::kSendBackward: return "PP send (gradients)";
-    case TaskKind::kDpReduceScatter: return "DP reduce-scatter (exposed)";
-    case TaskKind::kDpAllGather: return "DP all-gather (exposed)";
-    case TaskKind::kOptimizer: return "optimizer";
+    case TaskKind::kForward:
+      return "forward";
+    case TaskKind::kBackward:
+      return "backward";
+    case TaskKind::kSendForward:
+      return "PP send (activations)";
+    case TaskKind::kSendBackward:
+      return "PP send (gradients)";
+    case TaskKind::kDpReduceScatter:
+      return "DP reduce-scatter (exposed)";
+    case TaskKind::kDpAllGather:
+      return "DP all-gather (exposed)";
+    case TaskKind::kOptimizer:
+      return "optimizer";
   }
   return "?";
 }
@@ -46,21 +55,30 @@ Lane LaneOf(TaskKind kind) {
   switch (kind) {
     case TaskKind::kForward:
     case TaskKind::kBackward:
-    case TaskKind::kOptimizer: return Lane::kCompute;
-    default: return Lane::kComm;
+    case TaskKind::kOptimizer:
+      return Lane::kCompute;
+    default:
+      return Lane::kComm;
   }
 }
 
 std::string TraceEvent::Name() const {
   const std::string chunk_suffix = chunk > 0 ? fmt::format(".{}", chunk) : "";
   switch (kind) {
-    case TaskKind::kForward: return fmt::format("F{}{}", micro_batch, chunk_suffix);
-    case TaskKind::kBackward: return fmt::format("B{}{}", micro_batch, chunk_suffix);
-    case TaskKind::kSendForward: return fmt::format("send F{}{}", micro_batch, chunk_suffix);
-    case TaskKind::kSendBackward: return fmt::format("send B{}{}", micro_batch, chunk_suffix);
-    case TaskKind::kDpReduceScatter: return "dp reduce-scatter";
-    case TaskKind::kDpAllGather: return "dp all-gather";
-    case TaskKind::kOptimizer: return "optimizer";
+    case TaskKind::kForward:
+      return fmt::format("F{}{}", micro_batch, chunk_suffix);
+    case TaskKind::kBackward:
+      return fmt::format("B{}{}", micro_batch, chunk_suffix);
+    case TaskKind::kSendForward:
+      return fmt::format("send F{}{}", micro_batch, chunk_suffix);
+    case TaskKind::kSendBackward:
+      return fmt::format("send B{}{}", micro_batch, chunk_suffix);
+    case TaskKind::kDpReduceScatter:
+      return "dp reduce-scatter";
+    case TaskKind::kDpAllGather:
+      return "dp all-gather";
+    case TaskKind::kOptimizer:
+      return "optimizer";
   }
   return "?";
 }
@@ -124,9 +142,9 @@ double Exposed(double comm, double compute, double slowdown) {
 // What the network mode needs to know about the plan's GPUs and the DP traffic.
 struct NetSetup {
   int tp = 1, cp = 1, dp = 1, ep = 1, pp = 1;
-  int stage_gpus = 1;   // tp * cp * dp
-  int domain = 1;       // GPUs per NVLink domain
-  Bytes send_bytes;     // one GPU's activations (or gradients) per micro-batch chunk boundary
+  int stage_gpus = 1;       // tp * cp * dp
+  int domain = 1;           // GPUs per NVLink domain
+  Bytes send_bytes;         // one GPU's activations (or gradients) per micro-batch chunk boundary
   Bytes dense_grad_bytes;   // per GPU, dense parameters' gradients (the DP reduce-scatter input)
   Bytes dense_param_bytes;  // per GPU, BF16 parameters (the all-gather output)
   Bytes expert_grad_bytes;
@@ -147,9 +165,17 @@ class Engine {
   Engine(des::Simulator* sim, int pp, int vp, int m, int replicas, std::vector<SimTime> fwd,
          std::vector<SimTime> bwd, int straggler_replica, std::vector<SimTime> straggler_fwd,
          std::vector<SimTime> straggler_bwd, IterationResult* result)
-      : sim_(sim), pp_(pp), vp_(vp), m_(m), replicas_(replicas), r_(result),
-        fwd_(std::move(fwd)), bwd_(std::move(bwd)), straggler_replica_(straggler_replica),
-        straggler_fwd_(std::move(straggler_fwd)), straggler_bwd_(std::move(straggler_bwd)) {
+      : sim_(sim),
+        pp_(pp),
+        vp_(vp),
+        m_(m),
+        replicas_(replicas),
+        r_(result),
+        fwd_(std::move(fwd)),
+        bwd_(std::move(bwd)),
+        straggler_replica_(straggler_replica),
+        straggler_fwd_(std::move(straggler_fwd)),
+        straggler_bwd_(std::move(straggler_bwd)) {
     for (int s = 0; s < pp_; ++s) orders_.push_back(ScheduleOrder(s, pp_, vp_, m_));
     for (int s = 0; s < pp_; ++s) {
       int left = 0;
@@ -195,7 +221,7 @@ class Engine {
     std::size_t next = 0;
     bool busy = false;
     int backwards_done = 0;
-    std::int64_t last_event = -1;  // the unit's last compute task
+    std::int64_t last_event = -1;      // the unit's last compute task
     std::vector<std::int64_t> fwd_in;  // per (chunk, micro-batch): the arrival's event
     std::vector<std::int64_t> bwd_in;
   };
@@ -258,8 +284,7 @@ class Engine {
     const auto& order = orders_[static_cast<std::size_t>(s)];
     if (u.busy || u.next == order.size()) return;
     const Op op = order[u.next];
-    const std::int64_t arrival =
-        (op.forward ? u.fwd_in : u.bwd_in)[Slot(op.chunk, op.micro_batch)];
+    const std::int64_t arrival = (op.forward ? u.fwd_in : u.bwd_in)[Slot(op.chunk, op.micro_batch)];
     if (arrival == kNotArrived) return;
     u.busy = true;
     ++u.next;
@@ -270,12 +295,13 @@ class Engine {
     const bool slow = replica == straggler_replica_;
     const auto& fwd = slow ? straggler_fwd_ : fwd_;
     const auto& bwd = slow ? straggler_bwd_ : bwd_;
-    const SimTime d = op.forward ? fwd[static_cast<std::size_t>(s)] : bwd[static_cast<std::size_t>(s)];
+    const SimTime d =
+        op.forward ? fwd[static_cast<std::size_t>(s)] : bwd[static_cast<std::size_t>(s)];
     // Predecessor: whichever of the data and the previous task on this rank came last.
     const std::int64_t pred = EndOf(arrival) >= EndOf(u.last_event) ? arrival : u.last_event;
-    const std::int64_t ev = Record(op.forward ? TaskKind::kForward : TaskKind::kBackward, replica,
-                                   s, op.chunk, op.micro_batch, sim_->Now(), d,
-                                   pred == kAtStart ? -1 : pred);
+    const std::int64_t ev =
+        Record(op.forward ? TaskKind::kForward : TaskKind::kBackward, replica, s, op.chunk,
+               op.micro_batch, sim_->Now(), d, pred == kAtStart ? -1 : pred);
     sim_->ScheduleAfter(d, [this, replica, s, op, ev] { Done(replica, s, op, ev); });
   }
 
@@ -324,7 +350,9 @@ class AnalyticEngine : public Engine {
                  SimTime optimizer, IterationResult* result)
       : Engine(sim, pp, vp, m, 1, std::move(fwd), std::move(bwd), straggler, std::move(slow_fwd),
                std::move(slow_bwd), result),
-        send_(send), dp_(dp), optimizer_(optimizer) {}
+        send_(send),
+        dp_(dp),
+        optimizer_(optimizer) {}
 
  private:
   void Send(int replica, int from, int to, bool forward, int chunk, int micro_batch,
@@ -333,9 +361,8 @@ class AnalyticEngine : public Engine {
       Arrive(replica, to, forward, chunk, micro_batch, producer);
       return;
     }
-    const std::int64_t ev =
-        Record(forward ? TaskKind::kSendForward : TaskKind::kSendBackward, replica, from, chunk,
-               micro_batch, sim_->Now(), send_, producer);
+    const std::int64_t ev = Record(forward ? TaskKind::kSendForward : TaskKind::kSendBackward,
+                                   replica, from, chunk, micro_batch, sim_->Now(), send_, producer);
     sim_->ScheduleAfter(send_, [this, replica, to, forward, chunk, micro_batch, ev] {
       Arrive(replica, to, forward, chunk, micro_batch, ev);
     });
@@ -375,8 +402,12 @@ class NetworkEngine : public Engine {
                 IterationResult* result)
       : Engine(sim, pp, vp, m, replicas, std::move(fwd), std::move(bwd), straggler,
                std::move(slow_fwd), std::move(slow_bwd), result),
-        network_(network), setup_(std::move(setup)), optimizer_(optimizer),
-        analytic_dp_(analytic_dp), b_(b), f_(f) {
+        network_(network),
+        setup_(setup),
+        optimizer_(optimizer),
+        analytic_dp_(analytic_dp),
+        b_(b),
+        f_(f) {
     rs_end_.assign(static_cast<std::size_t>(pp), SimTime::Zero());
     rs_duration_.assign(static_cast<std::size_t>(pp), SimTime::Zero());
     rs_done_.assign(static_cast<std::size_t>(pp), 0);
@@ -458,8 +489,9 @@ class NetworkEngine : public Engine {
       if (static_cast<int>(d.size()) != k) k = 1;
     }
     if (domains.size() == 1) k = 1;
-    const Seconds latency = (domains.size() > 1 ? setup_.latency_across : setup_.latency_in_domain) *
-                            static_cast<double>(steps);
+    const Seconds latency =
+        (domains.size() > 1 ? setup_.latency_across : setup_.latency_in_domain) *
+        static_cast<double>(steps);
     const Bytes per_flow(bytes * steps / (static_cast<double>(n) * k));
     std::vector<net::NodeId> ring;
     ring.reserve(static_cast<std::size_t>(n));
@@ -543,8 +575,9 @@ class NetworkEngine : public Engine {
       // The reduce-scatter ran beside the stage's final backwards; the step model's rule says how
       // much of its simulated duration shows beyond them. It cannot end before its flows did.
       const double rs = rs_duration_[st].ToSeconds().value();
-      t = std::max(t + SimTime::FromSeconds(Seconds(Exposed(rs, b_.value(), setup_.overlap_slowdown))),
-                   rs_end_[st]);
+      t = std::max(
+          t + SimTime::FromSeconds(Seconds(Exposed(rs, b_.value(), setup_.overlap_slowdown))),
+          rs_end_[st]);
       dp_simulated_ = std::max(dp_simulated_, rs_duration_[st]);
     }
     std::int64_t pred = stage_last_[st];
@@ -557,7 +590,9 @@ class NetworkEngine : public Engine {
   }
 
   int LastReplica(std::size_t stage) const {
-    return stage_last_[stage] < 0 ? 0 : r_->events[static_cast<std::size_t>(stage_last_[stage])].replica;
+    return stage_last_[stage] < 0
+               ? 0
+               : r_->events[static_cast<std::size_t>(stage_last_[stage])].replica;
   }
 
   void Optimizer(int stage, std::int64_t pred) {
@@ -627,8 +662,7 @@ Result<net::Topology> BuildTopology(const train::Cluster& c, int switch_radix, i
   // The WAN: wan_bandwidth per site and direction (train::Cluster), split over the site's
   // links to the others, at the fabric's efficiency as in the step model.
   ms.wan = net::FullMeshWan(
-      c.sites,
-      BytesPerSecond(c.wan_bandwidth.value() * c.efficiency.scale_out / (c.sites - 1)),
+      c.sites, BytesPerSecond(c.wan_bandwidth.value() * c.efficiency.scale_out / (c.sites - 1)),
       c.wan_latency);
   return net::BuildMultiSite(ms);
 }
@@ -666,7 +700,8 @@ void FillCriticalPath(IterationResult* r) {
   std::reverse(r->critical_path.events.begin(), r->critical_path.events.end());
   r->critical_path.replica = r->events[static_cast<std::size_t>(last)].replica;
   for (std::size_t k = 0; k < by_kind.size(); ++k) {
-    if (by_kind[k] > 0) r->critical_path.time_by_kind.emplace_back(static_cast<TaskKind>(k), Seconds(by_kind[k]));
+    if (by_kind[k] > 0)
+      r->critical_path.time_by_kind.emplace_back(static_cast<TaskKind>(k), Seconds(by_kind[k]));
   }
 }
 
@@ -687,11 +722,21 @@ void FillUtilization(IterationResult* r) {
 void AppendEscaped(std::string* out, const std::string& s) {
   for (char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           *out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
@@ -738,11 +783,10 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
   }
 
   double per_mb = 0;
-  for (TimeComponent c :
-       {TimeComponent::kGemm, TimeComponent::kAttention, TimeComponent::kMoeGemm,
-        TimeComponent::kElementwise, TimeComponent::kRecompute, TimeComponent::kTpComm,
-        TimeComponent::kCpComm, TimeComponent::kEpComm, TimeComponent::kHostLaunch,
-        TimeComponent::kOffload}) {
+  for (TimeComponent c : {TimeComponent::kGemm, TimeComponent::kAttention, TimeComponent::kMoeGemm,
+                          TimeComponent::kElementwise, TimeComponent::kRecompute,
+                          TimeComponent::kTpComm, TimeComponent::kCpComm, TimeComponent::kEpComm,
+                          TimeComponent::kHostLaunch, TimeComponent::kOffload}) {
     per_mb += e.at(c).value();
   }
   per_mb /= m;
@@ -750,8 +794,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
   const double f = (per_mb - recompute) / 3;
   const double b = 2 * (per_mb - recompute) / 3 + recompute;
   const double send = options.send_time ? options.send_time->value()
-                      : pp > 1 ? e.at(TimeComponent::kPpComm).value() / (2.0 * (pp - 1))
-                               : 0.0;
+                      : pp > 1          ? e.at(TimeComponent::kPpComm).value() / (2.0 * (pp - 1))
+                                        : 0.0;
 
   IterationResult r;
   r.stages = pp;
@@ -797,7 +841,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     r.iteration_time = engine.end().ToSeconds();
   } else {
     int tiers = 0, radix = 0;
-    AIF_ASSIGN_OR_RETURN(net::Topology topo, BuildTopology(cluster, options.switch_radix, &tiers, &radix));
+    AIF_ASSIGN_OR_RETURN(net::Topology topo,
+                         BuildTopology(cluster, options.switch_radix, &tiers, &radix));
     NetSetup setup;
     setup.tp = plan.tp;
     setup.cp = plan.cp;
@@ -821,8 +866,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     // gradients and parameters. LoRA trains no base weights and sends none.
     if (job.task != train::TaskKind::kLora) {
       const train::ParameterCount pc = train::CountParameters(job.model);
-      const double dense = pc.attention + pc.dense_mlp + pc.shared_experts + pc.router + pc.norms +
-                           pc.mtp;
+      const double dense =
+          pc.attention + pc.dense_mlp + pc.shared_experts + pc.router + pc.norms + pc.mtp;
       const double experts = pc.routed_experts + pc.mtp_routed_experts;
       const double dense_local =
           dense / pp / plan.tp + 1.0 * job.model.vocab * job.model.hidden / plan.tp;
@@ -865,7 +910,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     }
     r.pipeline_time = engine.pipeline_end().ToSeconds();
     r.iteration_time = engine.end().ToSeconds();
-    r.dp_time = Seconds(r.iteration_time.value() - r.pipeline_time.value() - r.optimizer_time.value());
+    r.dp_time =
+        Seconds(r.iteration_time.value() - r.pipeline_time.value() - r.optimizer_time.value());
 
     NetworkSummary ns;
     const net::Topology& t = network.topology();
@@ -885,14 +931,15 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     ns.replicas_simulated = replicas;
     ns.dp_comm_simulated = engine.dp_simulated().ToSeconds();
     const double iter = r.iteration_time.value();
-    std::vector<std::string> order = {"nvlink", "nic", "leaf-spine", "spine-core", "gateway", "wan", "other"};
+    std::vector<std::string> order = {"nvlink",  "nic", "leaf-spine", "spine-core",
+                                      "gateway", "wan", "other"};
     std::vector<LinkTierUsage> tiers_usage(order.size());
     for (std::size_t i = 0; i < order.size(); ++i) tiers_usage[i].tier = order[i];
     for (net::LinkId l = 0; l < t.link_count(); ++l) {
       const net::Link& link = t.link(l);
       const std::string tier = TierOf(t, link);
-      const auto idx = static_cast<std::size_t>(
-          std::find(order.begin(), order.end(), tier) - order.begin());
+      const auto idx =
+          static_cast<std::size_t>(std::find(order.begin(), order.end(), tier) - order.begin());
       const net::LinkUsage u = network.link_usage(l);
       const double cap = link.usable_capacity().value();
       LinkTierUsage& tu = tiers_usage[idx];
@@ -951,15 +998,17 @@ std::string ChromeTraceJson(const IterationResult& result, bool all_replicas) {
   }
   for (int rep : replicas) {
     sep();
-    out += fmt::format("\n{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"args\":{{\"name\":"
-                       "\"replica {}\"}}}}",
-                       rep, rep);
+    out += fmt::format(
+        "\n{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"args\":{{\"name\":"
+        "\"replica {}\"}}}}",
+        rep, rep);
     for (int s = 0; s < result.stages; ++s) {
       for (int lane = 0; lane < 2; ++lane) {
         sep();
-        out += fmt::format("\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{},\"tid\":{},"
-                           "\"args\":{{\"name\":\"stage {} {}\"}}}}",
-                           rep, 2 * s + lane, s, lane == 0 ? "compute" : "comm");
+        out += fmt::format(
+            "\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{},\"tid\":{},"
+            "\"args\":{{\"name\":\"stage {} {}\"}}}}",
+            rep, 2 * s + lane, s, lane == 0 ? "compute" : "comm");
       }
     }
   }

@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "aifactory_test/train_fixtures.h"
 
@@ -41,8 +40,8 @@ TEST(Timeline, SingleStageMatchesStepModel) {
   auto r = SimulateIteration(Job(8), H100Cluster(8), Plan(1));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const double analytic = r->estimate.step_time.value();
-  std::printf("pp=1 m=%d: simulated %.6f s, analytic %.6f s\n", r->micro_batches, r->iteration_time.value(),
-              analytic);
+  std::printf("pp=1 m=%d: simulated %.6f s, analytic %.6f s\n", r->micro_batches,
+              r->iteration_time.value(), analytic);
   EXPECT_EQ(r->micro_batches, 8);
   EXPECT_NEAR(r->iteration_time.value(), analytic, 0.03 * analytic);
   EXPECT_NEAR(r->iteration_time.value(), analytic, 1e-6 * analytic);  // in fact exact
@@ -67,11 +66,13 @@ TEST(Timeline, OneFOneBMatchesStepModelFormula) {
   const double analytic = r->estimate.step_time.value();
   std::printf("pp=4 m=8: f %.6f b %.6f send %.6f; simulated %.6f s, analytic %.6f s (%+.3f%%)\n",
               r->forward_time.value(), r->backward_time.value(), r->send_time.value(),
-              r->iteration_time.value(), analytic, 100 * (r->iteration_time.value() / analytic - 1));
+              r->iteration_time.value(), analytic,
+              100 * (r->iteration_time.value() / analytic - 1));
   EXPECT_NEAR(r->iteration_time.value(), analytic, 0.03 * analytic);
   EXPECT_GE(r->iteration_time.value(), analytic * (1 - 1e-6));
   // The bubble the step model adds is the 1F1B one.
-  EXPECT_NEAR(r->estimate.at(train::TimeComponent::kPipelineBubble).value(), (pp - 1) * fb, 1e-6 * fb);
+  EXPECT_NEAR(r->estimate.at(train::TimeComponent::kPipelineBubble).value(), (pp - 1) * fb,
+              1e-6 * fb);
 
   IterationOptions no_send;
   no_send.send_time = Seconds(0);
@@ -109,8 +110,8 @@ TEST(Timeline, StragglerDelaysByCriticalPath) {
   const int m = a->micro_batches;
   const double expected = (sigma - 1) * (m - 1) * (f + b);
   const double delay = s->iteration_time.value() - a->iteration_time.value();
-  std::printf("straggler: delay %.6f s, critical path says %.6f s (%.2f%% of %.6f s)\n", delay, expected,
-              100 * delay / a->iteration_time.value(), a->iteration_time.value());
+  std::printf("straggler: delay %.6f s, critical path says %.6f s (%.2f%% of %.6f s)\n", delay,
+              expected, 100 * delay / a->iteration_time.value(), a->iteration_time.value());
   EXPECT_NEAR(delay, expected, 1e-6 * a->iteration_time.value());
   // The conditions the derivation uses.
   EXPECT_GT(f + b, sigma * f);
@@ -208,19 +209,20 @@ TEST(Timeline, InterleavedBubbleIsDividedByVirtualStages) {
   const int m = z->micro_batches, pp = z->stages;
   EXPECT_EQ(z->virtual_stages, 2);
   EXPECT_NEAR(z->pipeline_time.value(), m * fb + (pp - 1) * fb / 2, 1e-6 * fb);
-  EXPECT_NEAR(z->estimate.at(train::TimeComponent::kPipelineBubble).value(), (pp - 1) * fb / 2, 1e-6 * fb);
+  EXPECT_NEAR(z->estimate.at(train::TimeComponent::kPipelineBubble).value(), (pp - 1) * fb / 2,
+              1e-6 * fb);
   auto r = SimulateIteration(Job(8), H100Cluster(32), p);
   ASSERT_TRUE(r.ok());
   const double analytic = r->estimate.step_time.value();
-  std::printf("pp=4 vp=2 m=8: simulated %.6f s, analytic %.6f s (%+.3f%%)\n", r->iteration_time.value(),
-              analytic, 100 * (r->iteration_time.value() / analytic - 1));
+  std::printf("pp=4 vp=2 m=8: simulated %.6f s, analytic %.6f s (%+.3f%%)\n",
+              r->iteration_time.value(), analytic,
+              100 * (r->iteration_time.value() / analytic - 1));
   EXPECT_NEAR(r->iteration_time.value(), analytic, 0.03 * analytic);
   // m not a multiple of pp (m = 6): the last group is smaller; the schedule still completes.
   auto odd = SimulateIteration(Job(6), H100Cluster(32), p, no_send);
   ASSERT_TRUE(odd.ok()) << odd.status().ToString();
   EXPECT_GE(odd->pipeline_time.value(), 6 * fb);
 }
-
 
 // (7) Network mode, one replica (dp = 1): the sends run as 8 flows (one per GPU of the stage,
 // each on its own rail) at the NIC's rate, which is what the step model's send time assumes, so
@@ -237,7 +239,8 @@ TEST(TimelineNetwork, OneReplicaAgreesWithTheStepModelTimes) {
               n->iteration_time.value(), a->iteration_time.value(),
               100 * (n->iteration_time.value() / a->iteration_time.value() - 1),
               static_cast<long long>(n->network->flows));
-  EXPECT_NEAR(n->iteration_time.value(), a->iteration_time.value(), 0.01 * a->iteration_time.value());
+  EXPECT_NEAR(n->iteration_time.value(), a->iteration_time.value(),
+              0.01 * a->iteration_time.value());
   // 2 m (pp - 1) sends of 8 flows each.
   EXPECT_EQ(n->network->flows, 2LL * 8 * 3 * 8);
 }
@@ -257,14 +260,16 @@ TEST(TimelineNetwork, BytesConservedNoLinkAboveCapacityDeterministic) {
   const NetworkSummary& ns = *a->network;
   EXPECT_GT(ns.flows, 0);
   EXPECT_EQ(ns.replicas_simulated, 4);
-  EXPECT_NEAR(ns.bytes_delivered.value(), ns.bytes_started.value(), 1e-9 * ns.bytes_started.value());
+  EXPECT_NEAR(ns.bytes_delivered.value(), ns.bytes_started.value(),
+              1e-9 * ns.bytes_started.value());
   EXPECT_LE(ns.max_link_load, 1 + 1e-9);
   EXPECT_GT(ns.max_link_load, 0.5);
   EXPECT_EQ(a->iteration_time.value(), b->iteration_time.value());
   EXPECT_EQ(ChromeTraceJson(*a, true), ChromeTraceJson(*b, true));
   double dp_exposed = 0;
   for (const TraceEvent& ev : a->events) {
-    if (ev.kind == TaskKind::kDpReduceScatter || ev.kind == TaskKind::kDpAllGather) dp_exposed += ev.duration.value();
+    if (ev.kind == TaskKind::kDpReduceScatter || ev.kind == TaskKind::kDpAllGather)
+      dp_exposed += ev.duration.value();
   }
   EXPECT_GT(dp_exposed, 0);
   double carried = 0;
@@ -287,8 +292,10 @@ TEST(TimelineNetwork, ReplicateMatchesTheFullSimulationOnASymmetricFactory) {
   EXPECT_EQ(r->network->replicas_simulated, 1);
   EXPECT_EQ(r->network->replicas, 4);
   EXPECT_LT(r->network->flows, f->network->flows / 3);
-  std::printf("replicate: %.6f s, full %.6f s\n", r->iteration_time.value(), f->iteration_time.value());
-  EXPECT_NEAR(r->iteration_time.value(), f->iteration_time.value(), 0.01 * f->iteration_time.value());
+  std::printf("replicate: %.6f s, full %.6f s\n", r->iteration_time.value(),
+              f->iteration_time.value());
+  EXPECT_NEAR(r->iteration_time.value(), f->iteration_time.value(),
+              0.01 * f->iteration_time.value());
 }
 
 // (10) A straggler in one replica of the full factory: the DP collectives wait for its stage, so
@@ -315,8 +322,8 @@ TEST(TimelineNetwork, StragglerInOneReplicaDelaysTheFactory) {
   EXPECT_EQ(ns->critical_path.replica, 1);
   const double expected = s->pipeline_time.value() - a->pipeline_time.value();
   const double delay = ns->pipeline_time.value() - na->pipeline_time.value();
-  std::printf("network straggler: pipeline delay %.6f s, single-replica critical path %.6f s\n", delay,
-              expected);
+  std::printf("network straggler: pipeline delay %.6f s, single-replica critical path %.6f s\n",
+              delay, expected);
   EXPECT_GT(expected, 0);
   EXPECT_NEAR(delay, expected, 1e-3 * expected);
   // DP comm waits for the slow replica: the iteration is late by at least as much.
@@ -361,8 +368,8 @@ TEST(TimelineNetwork, FailedLinksAreRoutedAroundOrReported) {
   auto f = SimulateIteration(Job(32), c, p, up);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->network->failed_links.size(), 1u);
-  std::printf("failed %s: %.6f s vs %.6f s\n", f->network->failed_links[0].c_str(), f->iteration_time.value(),
-              a->iteration_time.value());
+  std::printf("failed %s: %.6f s vs %.6f s\n", f->network->failed_links[0].c_str(),
+              f->iteration_time.value(), a->iteration_time.value());
   EXPECT_GE(f->iteration_time.value(), a->iteration_time.value() * (1 - 1e-9));
   EXPECT_NEAR(f->network->bytes_delivered.value(), a->network->bytes_delivered.value(),
               1e-9 * a->network->bytes_delivered.value());

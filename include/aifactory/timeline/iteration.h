@@ -50,8 +50,8 @@ const char* LaneName(Lane lane);
 enum class TaskKind : std::uint8_t {
   kForward,
   kBackward,
-  kSendForward,   // activations to the next virtual stage
-  kSendBackward,  // gradients to the previous virtual stage
+  kSendForward,      // activations to the next virtual stage
+  kSendBackward,     // gradients to the previous virtual stage
   kDpReduceScatter,  // DP gradient communication (reduce-scatter, or all-reduce with ZeRO 0)
   kDpAllGather,      // DP parameter all-gather (distributed optimizer)
   kOptimizer,
@@ -104,8 +104,8 @@ struct CriticalPath {
 
 // Per-tier link statistics of the network mode.
 struct LinkTierUsage {
-  std::string tier;       // "nvlink", "nic", "leaf-spine", "spine-core", "gateway", "wan"
-  int links = 0;          // directed links
+  std::string tier;             // "nvlink", "nic", "leaf-spine", "spine-core", "gateway", "wan"
+  int links = 0;                // directed links
   double mean_utilization = 0;  // bytes carried / (capacity x iteration time), mean over links
   double max_utilization = 0;   // the busiest link's
   Bytes carried;
@@ -141,13 +141,13 @@ struct IterationResult {
   Seconds pipeline_time;   // last backward done
   Seconds forward_time;    // per micro-batch per stage (all chunks), before stage scaling
   Seconds backward_time;
-  Seconds send_time;       // analytic mode: per stage-to-stage send
-  Seconds dp_time;         // exposed DP comm (analytic: the step model's; network: longest stage)
+  Seconds send_time;  // analytic mode: per stage-to-stage send
+  Seconds dp_time;    // exposed DP comm (analytic: the step model's; network: longest stage)
   Seconds optimizer_time;
   int stages = 1;
   int virtual_stages = 1;
   int micro_batches = 1;
-  int replicas = 1;        // data-parallel pipeline replicas (dp)
+  int replicas = 1;            // data-parallel pipeline replicas (dp)
   int straggler_replica = -1;  // the replica with a scaled stage, -1 without one
   std::int64_t des_events = 0;
   train::StepEstimate estimate;    // the analytic step the durations come from
