@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -416,6 +417,10 @@ class NetworkEngine : public Engine {
   }
 
   Status status() const { return status_; }
+
+  // Joins live as long as the engine; flow callbacks hold a plain pointer (small enough for
+  // std::function to keep inline, so a flow's callback allocates nothing).
+  Join* NewJoin() { return &joins_.emplace_back(); }
   SimTime dp_simulated() const { return dp_simulated_; }
 
  private:
@@ -433,7 +438,7 @@ class NetworkEngine : public Engine {
     const std::int64_t ev =
         Record(forward ? TaskKind::kSendForward : TaskKind::kSendBackward, replica, from, chunk,
                micro_batch, sim_->Now(), SimTime::Zero(), producer);
-    auto join = std::make_shared<Join>();
+    Join* join = NewJoin();
     join->start = sim_->Now();
     join->done = [this, replica, to, forward, chunk, micro_batch, ev](SimTime d) {
       SetDuration(ev, d);
@@ -450,8 +455,7 @@ class NetworkEngine : public Engine {
     if (--join->pending == 0) join->done(SimTime::Zero());
   }
 
-  void StartFlow(net::NodeId src, net::NodeId dst, Bytes bytes, Seconds extra,
-                 const std::shared_ptr<Join>& join) {
+  void StartFlow(net::NodeId src, net::NodeId dst, Bytes bytes, Seconds extra, Join* join) {
     net::FlowOptions o;
     o.extra_latency = extra;
     ++join->pending;
@@ -473,8 +477,7 @@ class NetworkEngine : public Engine {
   // backwards, so consecutive domains are joined by GPUs of the same rail. Each neighbour pair of
   // a ring is one flow carrying all `steps` chunks of bytes / (n k); every flow also carries
   // the ring's steps x step latency.
-  void StartRing(const std::vector<net::NodeId>& members, double bytes, int steps,
-                 const std::shared_ptr<Join>& join) {
+  void StartRing(const std::vector<net::NodeId>& members, double bytes, int steps, Join* join) {
     const int n = static_cast<int>(members.size());
     if (n < 2 || bytes <= 0) return;
     std::vector<std::vector<net::NodeId>> domains;
@@ -517,7 +520,7 @@ class NetworkEngine : public Engine {
 
   // Starts the DP collective of a stage (all its groups, or one with `replicate`): `steps` ring
   // steps per group (n - 1 reduce-scatter or all-gather, 2 (n - 1) all-reduce).
-  void StartDp(int stage, bool gradients, const std::shared_ptr<Join>& join) {
+  void StartDp(int stage, bool gradients, Join* join) {
     const NetSetup& s = setup_;
     const int base = stage * s.stage_gpus;
     const bool all_reduce = gradients && s.zero_stage == 0;
@@ -539,7 +542,7 @@ class NetworkEngine : public Engine {
 
   void StageFinalBackwards(int stage) override {
     if (setup_.zero_stage == 3) return;
-    auto join = std::make_shared<Join>();
+    Join* join = NewJoin();
     join->start = sim_->Now();
     join->pending = 1;  // held until every ring has started
     join->done = [this, stage](SimTime d) {
@@ -608,7 +611,7 @@ class NetworkEngine : public Engine {
       return;
     }
     const SimTime start = sim_->Now();
-    auto join = std::make_shared<Join>();
+    Join* join = NewJoin();
     join->start = start;
     join->pending = 1;
     join->done = [this, stage, opt, start](SimTime d) {
@@ -625,6 +628,7 @@ class NetworkEngine : public Engine {
   }
 
   net::Network* network_;
+  std::deque<Join> joins_;
   NetSetup setup_;
   SimTime optimizer_, analytic_dp_;
   Seconds b_, f_;
