@@ -21,4 +21,7 @@ struct Subcommand {
 // Prints "error: <message>" and returns 1, the exit code of a failed command.
 int Fail(std::ostream& err, const Status& s);
 
+// `aifactory timeline` (timeline_command.cc).
+Subcommand AddTimelineCommand(CLI::App& app);
+
 }  // namespace aif::cli

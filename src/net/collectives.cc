@@ -133,6 +133,12 @@ Status CheckApplies(CollectiveKind kind, CollectiveAlgorithm algorithm, const Gr
         return InvalidArgument(fmt::format("{}: algorithm tree applies to all-reduce only", what));
       }
       return Status::Ok();
+    case CollectiveAlgorithm::kNvls:
+      if (kind != CollectiveKind::kAllReduce || shape.spans_domains()) {
+        return InvalidArgument(
+            fmt::format("{}: algorithm nvls applies to all-reduce inside one NVLink domain", what));
+      }
+      return Status::Ok();
     case CollectiveAlgorithm::kRing:
     case CollectiveAlgorithm::kHierarchical:
       if (direct_kind)
@@ -166,6 +172,7 @@ struct Estimates {
   double ring = std::numeric_limits<double>::infinity();
   double tree = std::numeric_limits<double>::infinity();
   double hierarchical = std::numeric_limits<double>::infinity();
+  double nvls = std::numeric_limits<double>::infinity();
 };
 
 Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
@@ -205,6 +212,10 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
     e.hierarchical = passes * (in.latency + bytes * (r - 1) / r / in.bandwidth);
     if (d > 1) e.hierarchical += passes * (d - 1) * (out.latency + bytes / r / d / out.bandwidth);
   }
+  // NVLS: S + S/n each way through the switch at the NVLS efficiency, two protocol steps.
+  if (all_reduce && !shape.spans_domains() && options.nvls_efficiency > 0 && in.present) {
+    e.nvls = 2 * in.latency + (bytes + bytes / n) / (options.nvls_efficiency * in.bandwidth);
+  }
   // Tree: level by level, half of the buffer per tree.
   if (all_reduce) {
     e.tree =
@@ -222,7 +233,11 @@ CollectiveAlgorithm Cheapest(const Estimates& e) {
     best = CollectiveAlgorithm::kRing;
     t = e.ring;
   }
-  if (e.tree < t) best = CollectiveAlgorithm::kTree;
+  if (e.tree < t) {
+    best = CollectiveAlgorithm::kTree;
+    t = e.tree;
+  }
+  if (e.nvls < t) best = CollectiveAlgorithm::kNvls;
   return best;
 }
 
@@ -520,6 +535,43 @@ void PlanAllToAll(CollectiveRun& run, const std::vector<NodeId>& ranks, double b
   run.phases.push_back(Phase{PhaseType::kExchange, bytes / n, 1});
 }
 
+// NVLS all-reduce (CollectiveOptions::nvls_efficiency): every GPU sends (S + S/n) / efficiency to
+// the domain's NVSwitch and receives as much from it, at once; the NVLS efficiency shows as
+// protocol bytes on the wire. Done when every flow has arrived.
+Status StartNvls(Network* network, const std::shared_ptr<CollectiveRun>& run,
+                 const std::vector<NodeId>& ranks, double bytes, const CollectiveOptions& options) {
+  if (!(options.nvls_efficiency > 0) || options.nvls_efficiency > 1) {
+    return InvalidArgument(
+        fmt::format("all-reduce: algorithm nvls needs nvls_efficiency in (0, 1] (got {})",
+                    options.nvls_efficiency));
+  }
+  AIF_ASSIGN_OR_RETURN(Path path, network->router().Route(ranks[0], ranks[1], 0));
+  const NodeId nvswitch = network->topology().link(path.front()).to;
+  if (network->topology().node(nvswitch).kind != NodeKind::kNvSwitch) {
+    return InvalidArgument(
+        "all-reduce: algorithm nvls needs the ranks' NVSwitch (no NVLink domain)");
+  }
+  const double n = static_cast<double>(ranks.size());
+  const Bytes each((bytes + bytes / n) / options.nvls_efficiency);
+  auto pending = std::make_shared<std::int64_t>(2 * static_cast<std::int64_t>(ranks.size()));
+  FlowOptions flow;
+  flow.extra_latency = options.step_latency_in_domain * 2.0;
+  run->result.flows = 2 * static_cast<std::int64_t>(ranks.size());
+  run->result.flow_bytes = each * (2 * n);
+  for (NodeId gpu : ranks) {
+    for (const auto& [src, dst] : {std::make_pair(gpu, nvswitch), std::make_pair(nvswitch, gpu)}) {
+      Result<FlowId> id = network->StartFlow(
+          src, dst, each,
+          [run, pending](const FlowRecord&) {
+            if (--*pending == 0) run->Finish();
+          },
+          flow);
+      if (!id.ok()) return id.status().WithContext("all-reduce (nvls): ");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* CollectiveKindName(CollectiveKind kind) {
@@ -550,6 +602,8 @@ const char* CollectiveAlgorithmName(CollectiveAlgorithm algorithm) {
       return "hierarchical";
     case CollectiveAlgorithm::kDirect:
       return "direct";
+    case CollectiveAlgorithm::kNvls:
+      return "nvls";
   }
   return "?";
 }
@@ -644,6 +698,10 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
     return algorithm;
   }
   const double b = bytes.value();
+  if (algorithm == CollectiveAlgorithm::kNvls) {
+    AIF_RETURN_IF_ERROR(StartNvls(network, run, ranks, b, options));
+    return algorithm;
+  }
   switch (kind) {
     case CollectiveKind::kSendRecv:
       break;

@@ -39,7 +39,14 @@ enum class CollectiveKind : std::uint8_t {
   kAllToAll,
   kSendRecv
 };
-enum class CollectiveAlgorithm : std::uint8_t { kAuto, kRing, kTree, kHierarchical, kDirect };
+enum class CollectiveAlgorithm : std::uint8_t {
+  kAuto,
+  kRing,
+  kTree,
+  kHierarchical,
+  kDirect,
+  kNvls,  // NVLink SHARP: all-reduce reduced and multicast by the NVSwitch (one NVLink domain)
+};
 
 const char* CollectiveKindName(CollectiveKind kind);
 const char* CollectiveAlgorithmName(CollectiveAlgorithm algorithm);
@@ -53,6 +60,20 @@ struct CollectiveOptions {
   // same protocol latency as one across a leaf, plus its extra hops.
   Seconds step_latency_in_domain;
   Seconds step_latency_across_domains;
+  // NVLink SHARP (NVLS, NVSwitch gen 3+): 0 = the fabric has none. Otherwise the fraction of an
+  // NVLink's collective bandwidth that NVLS's multimem loads and stores reach. An NVLS
+  // all-reduce inside one NVLink domain moves, per GPU, S + S/n up to the switch (every GPU's
+  // share of every reduction read through the switch, then its reduced 1/n share stored for
+  // multicast) and S/n + S down (its reduced share, then every multicast share), both directions
+  // at once, in two protocol steps: time = (S + S/n) / (efficiency x link) + 2 step latencies,
+  // so busbw = 2 (n-1)/n x efficiency x link x n/(n+1). NCCL's description of the algorithm:
+  // NVIDIA/nccl src/device/all_reduce.h (runRing vs. the NVLS variant using multimem.ld_reduce
+  // and multimem.st). Efficiency 0.834 reproduces the ~480 GB/s busbw NVIDIA quotes for 8 H100
+  // (NVIDIA/nccl-tests#212, sjeaugey: "On 8 GPUs, you should reach a peak busBw of ~480GB/s
+  // (algbw ~275GB/s)") with H100 links at 450 GB/s x calibration scale_up 0.815; the same figure
+  // then predicts 5-7 GPUs (NVIDIA/nccl#1455: 420, 440, 460 GB/s), see collectives_test.cc.
+  // kAuto picks NVLS where its estimate is the lowest.
+  double nvls_efficiency = 0;
 };
 
 // What one collective did. `bytes` follows nccl-tests: the full buffer of each rank for
