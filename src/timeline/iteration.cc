@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -153,6 +155,8 @@ struct NetSetup {
   int zero_stage = 1;
   Seconds latency_in_domain;
   Seconds latency_across;
+  int site_gpus = 0;  // GPUs per site when the factory has several sites, else 0
+  Seconds latency_wan;
   double overlap_slowdown = 0;
   bool replicate = false;
 
@@ -477,7 +481,8 @@ class NetworkEngine : public Engine {
   // backwards, so consecutive domains are joined by GPUs of the same rail. Each neighbour pair of
   // a ring is one flow carrying all `steps` chunks of bytes / (n k); every flow also carries
   // the ring's steps x step latency.
-  void StartRing(const std::vector<net::NodeId>& members, double bytes, int steps, Join* join) {
+  void StartRing(const std::vector<net::NodeId>& members, double bytes, int steps, Join* join,
+                 std::optional<Seconds> step_latency = std::nullopt) {
     const int n = static_cast<int>(members.size());
     if (n < 2 || bytes <= 0) return;
     std::vector<std::vector<net::NodeId>> domains;
@@ -493,7 +498,7 @@ class NetworkEngine : public Engine {
     }
     if (domains.size() == 1) k = 1;
     const Seconds latency =
-        (domains.size() > 1 ? setup_.latency_across : setup_.latency_in_domain) *
+        step_latency.value_or(domains.size() > 1 ? setup_.latency_across : setup_.latency_in_domain) *
         static_cast<double>(steps);
     const Bytes per_flow(bytes * steps / (static_cast<double>(n) * k));
     std::vector<net::NodeId> ring;
@@ -518,12 +523,81 @@ class NetworkEngine : public Engine {
     }
   }
 
-  // Starts the DP collective of a stage (all its groups, or one with `replicate`): `steps` ring
-  // steps per group (n - 1 reduce-scatter or all-gather, 2 (n - 1) all-reduce).
+  // Runs `first`, then `second`, each starting its flows on the join it is given; `join` is
+  // through when `second`'s flows are.
+  void Chain(Join* join, const std::function<void(Join*)>& first, std::function<void(Join*)> second) {
+    ++join->pending;  // held until `second` has started
+    Join* a = NewJoin();
+    a->start = sim_->Now();
+    a->pending = 1;
+    a->done = [this, join, second = std::move(second)](SimTime) {
+      second(join);
+      if (--join->pending == 0) join->done(sim_->Now() - join->start);
+    };
+    first(a);
+    if (--a->pending == 0) a->done(SimTime::Zero());
+  }
+
+  // One DP group's collective. Inside one site: ring(s) over rails, `steps` ring steps (n - 1 for
+  // a reduce-scatter or an all-gather, 2 (n - 1) for an all-reduce). A group that spans sites
+  // runs hierarchically, as the step model prices it (perf::ReduceScatterTime): a reduce-scatter
+  // inside each site, then across sites among the GPUs of the same index on 1/per-site of the
+  // data; an all-gather the other way round; an all-reduce both, with an all-reduce across sites
+  // in the middle.
+  enum class DpKind { kReduceScatter, kAllGather, kAllReduce };
+  void StartDpGroup(const std::vector<net::NodeId>& members, double bytes, DpKind kind, Join* join) {
+    const NetSetup& s = setup_;
+    const int n = static_cast<int>(members.size());
+    const int steps_each = n - 1;
+    std::vector<std::vector<net::NodeId>> sites;
+    if (s.site_gpus > 0) {
+      for (net::NodeId g : members) {
+        if (sites.empty() || sites.back().front() / s.site_gpus != g / s.site_gpus) sites.emplace_back();
+        sites.back().push_back(g);
+      }
+    }
+    bool even = sites.size() > 1;
+    for (const auto& site : sites) even = even && site.size() == sites.front().size();
+    if (!even) {
+      StartRing(members, bytes, (kind == DpKind::kAllReduce ? 2 : 1) * steps_each, join);
+      return;
+    }
+    const int per_site = static_cast<int>(sites.front().size());
+    const int count = static_cast<int>(sites.size());
+    auto inside = [this, sites, bytes, per_site](int times) {
+      return [this, sites, bytes, per_site, times](Join* j) {
+        for (const auto& site : sites) StartRing(site, bytes, times * (per_site - 1), j);
+      };
+    };
+    auto across = [this, sites, bytes, per_site, count](int times) {
+      return [this, sites, bytes, per_site, count, times](Join* j) {
+        std::vector<net::NodeId> ring(static_cast<std::size_t>(count));
+        for (int i = 0; i < per_site; ++i) {
+          for (int k = 0; k < count; ++k) ring[static_cast<std::size_t>(k)] = sites[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)];
+          StartRing(ring, bytes / per_site, times * (count - 1), j, setup_.latency_wan);
+        }
+      };
+    };
+    switch (kind) {
+      case DpKind::kReduceScatter:
+        Chain(join, inside(1), across(1));
+        break;
+      case DpKind::kAllGather:
+        Chain(join, across(1), inside(1));
+        break;
+      case DpKind::kAllReduce:
+        Chain(join, inside(1), [this, inside, across](Join* j) { Chain(j, across(2), inside(1)); });
+        break;
+    }
+  }
+
+  // Starts the DP collective of a stage (all its groups, or one with `replicate`).
   void StartDp(int stage, bool gradients, Join* join) {
     const NetSetup& s = setup_;
     const int base = stage * s.stage_gpus;
-    const bool all_reduce = gradients && s.zero_stage == 0;
+    const DpKind kind = !gradients             ? DpKind::kAllGather
+                        : s.zero_stage == 0    ? DpKind::kAllReduce
+                                               : DpKind::kReduceScatter;
     auto groups = [&](int stride, int count, double bytes) {
       if (bytes <= 0) return;
       const int size = s.stage_gpus / stride;
@@ -531,8 +605,7 @@ class NetworkEngine : public Engine {
         std::vector<net::NodeId> members;
         members.reserve(static_cast<std::size_t>(size));
         for (int i = 0; i < size; ++i) members.push_back(base + g + stride * i);
-        const int steps = (all_reduce ? 2 : 1) * (size - 1);
-        StartRing(members, bytes / 1.0, steps, join);
+        StartDpGroup(members, bytes, kind, join);
       }
     };
     // Dense parameters: groups of dp x cp GPUs, stride tp; expert parameters: stride ep.
@@ -798,7 +871,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
   const double f = (per_mb - recompute) / 3;
   const double b = 2 * (per_mb - recompute) / 3 + recompute;
   const double send = options.send_time ? options.send_time->value()
-                      : pp > 1          ? e.at(TimeComponent::kPpComm).value() / (2.0 * (pp - 1))
+                      : pp > 1          ? e.at(TimeComponent::kPpComm).value() / (2.0 * (vp * pp - 1))
                                         : 0.0;
 
   IterationResult r;
@@ -859,6 +932,10 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     setup.replicate = options.replicate;
     setup.latency_in_domain = cluster.efficiency.scale_up_latency;
     setup.latency_across = cluster.fabric.latency;
+    if (cluster.sites > 1) {
+      setup.site_gpus = cluster.SiteSize();
+      setup.latency_wan = cluster.wan_latency;
+    }
     setup.overlap_slowdown = cluster.efficiency.overlap_slowdown;
     // One micro-batch's activations per GPU at a stage boundary, as the step model sends them:
     // micro_batch x seq / cp tokens (/ tp with sequence parallelism) x hidden, BF16.

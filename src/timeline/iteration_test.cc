@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "aifactory/train/flops.h"
 #include "aifactory_test/train_fixtures.h"
 
 namespace aif::timeline {
@@ -415,6 +416,36 @@ TEST(TimelineNetwork, ADegradedWanSlowsCrossSiteSends) {
               h->iteration_time.value(), a->iteration_time.value(), sends_h, sends_a);
   EXPECT_GT(sends_h, 1.5 * sends_a);  // bandwidth-bound sends: nearly twice as long
   EXPECT_GT(h->iteration_time.value(), a->iteration_time.value());
+}
+
+
+// (14) A DP group that spans two sites reduces hierarchically, as the step model prices it:
+// inside each site, then across sites among GPUs of the same index on 1/per-site of the data.
+// The WAN then carries each group's buffer once per collective (half each way), where a flat
+// ring over the group would carry it 2 (n - 1) / n times.
+TEST(TimelineNetwork, DataParallelAcrossSitesIsHierarchical) {
+  auto p = Plan(1);
+  p.dp = 8;  // tp 8: 8 DP groups of 8, one GPU per node, 4 nodes per site
+  train::Cluster c = H100Cluster(64);
+  c.sites = 2;
+  c.wan_bandwidth = BytesPerSecond(400e9);
+  c.wan_latency = Seconds(1e-3);
+  IterationOptions o;
+  o.network = true;
+  const train::TrainingJob job = Job(64);
+  auto r = SimulateIteration(job, c, p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  double wan = 0;
+  for (const LinkTierUsage& t : r->network->tiers_usage) {
+    if (t.tier == "wan") wan = t.carried.value();
+  }
+  const train::ParameterCount pc = train::CountParameters(job.model);
+  const double dense = pc.attention + pc.dense_mlp + pc.shared_experts + pc.router + pc.norms + pc.mtp;
+  const double bytes = (dense / p.tp + 1.0 * job.model.vocab * job.model.hidden / p.tp) * 2;
+  std::printf("WAN carried %.3f GB; one buffer per group and collective %.3f GB\n", wan / 1e9,
+              8 * bytes / 1e9);
+  // Two collectives: the gradients' reduce-scatter and the parameters' all-gather.
+  EXPECT_NEAR(wan, 2 * 8 * bytes, 1e-6 * wan);
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 //
 // Communication, two modes:
 //  - analytic (default): each stage-to-stage send takes the step model's PP component /
-//    (2 (pp - 1)) (perf::SendRecvTime of one micro-batch's activations), without contention;
+//    (2 (vp pp - 1)), the sends it puts on the critical path (perf::SendRecvTime of one
+//    micro-batch's activations on one site), without contention;
 //    after the last backward the step model's exposed DP time, then the optimizer. This is the
 //    step model's own arithmetic played out as a schedule, so the two agree without contention.
 //  - network (IterationOptions::network): the cluster's topology is built (NVLink domains,
