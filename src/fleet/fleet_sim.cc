@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -105,6 +106,10 @@ struct Site {
 
 enum class JobStatus { kPending, kQueued, kRunning, kDone, kRefused };
 
+// Why a running job stops early: a failure loses the work since its last checkpoint; planned
+// maintenance lets a checkpointing job save first; a preempted job always saves.
+enum class Stop { kFailure, kPlanned, kPreempted };
+
 struct JobState {
   JobStatus status = JobStatus::kPending;
   double remaining = 0;  // compute seconds left
@@ -149,7 +154,8 @@ class Engine final : public SchedulerContext {
     for (const auto& [end, id] : running_)
       if (!visit(RunningJob{id, end, Job(id).Milli()})) return;
   }
-  void Preempt(JobId id) override { Interrupt(id, "preemption", /*planned=*/true); }
+  // Preemption checkpoints on the way out, whatever the job's own checkpoint interval.
+  void Preempt(JobId id) override { Interrupt(id, "preemption", Stop::kPreempted); }
   void WakeAt(double t) override {
     if (t <= now_) {
       RequestPass();
@@ -163,6 +169,8 @@ class Engine final : public SchedulerContext {
     return des::SimTime::FromSeconds(Seconds(std::max(0.0, t - origin_)));
   }
   void Tick() { now_ = origin_ + sim_.Now().ToSeconds().value(); }
+  // `t` on the kernel's nanosecond clock, as event times see it.
+  double OnClock(double t) const { return origin_ + At(t).ToSeconds().value(); }
   void RequestPassNow() {
     Tick();
     RequestPass();
@@ -171,7 +179,7 @@ class Engine final : public SchedulerContext {
   void Pass();
   void Arrivals();
   void Finish(JobId id);
-  void Interrupt(JobId id, const std::string& cause, bool planned);
+  void Interrupt(JobId id, const std::string& cause, Stop why);
   void Failure();
   void Maintenance(int pool);
   void DomainDown(int d);
@@ -621,7 +629,7 @@ void Engine::Finish(JobId id) {
   RequestPass();
 }
 
-void Engine::Interrupt(JobId id, const std::string& cause, bool planned) {
+void Engine::Interrupt(JobId id, const std::string& cause, Stop why) {
   JobState& s = state_[static_cast<std::size_t>(id)];
   if (s.status != JobStatus::kRunning) return;
   const FleetJob& job = Job(id);
@@ -632,12 +640,13 @@ void Engine::Interrupt(JobId id, const std::string& cause, bool planned) {
   if (compute > 0) {
     const double segment = s.tau + s.delta;
     const double k = s.tau > 0 ? std::floor(compute / segment) : 0;
+    const double tau = s.tau > 0 ? s.tau : compute;  // without checkpoints: one open segment
     const double in_segment = compute - k * segment;
     ckpt = k * s.delta;
-    if (planned && s.tau > 0) {
+    if (why == Stop::kPreempted || (why == Stop::kPlanned && s.tau > 0)) {
       // Saved on the way out: every second of compute counts (a write in progress is overhead).
-      saved = k * s.tau + std::min(in_segment, s.tau);
-      ckpt += std::max(0.0, in_segment - s.tau);
+      saved = k * s.tau + std::min(in_segment, tau);
+      ckpt += std::max(0.0, in_segment - tau);
     } else {
       saved = k * s.tau;
       lost += in_segment;
@@ -736,7 +745,7 @@ void Engine::Failure() {
         }
       }
     }
-    for (JobId id : hit) Interrupt(id, f.name, /*planned=*/false);
+    for (JobId id : hit) Interrupt(id, f.name, Stop::kFailure);
     if (f.scope != FailureScope::kSoftware && f.repair.value() > 0) {
       DomainDown(d);
       sim_.Schedule(At(now_ + f.repair.value()), [this, d] { DomainUp(d); });
@@ -759,7 +768,7 @@ void Engine::Maintenance(int pi) {
     for (const auto& [id, milli] : domains_[static_cast<std::size_t>(d)].jobs) hit.push_back(id);
   std::sort(hit.begin(), hit.end());
   hit.erase(std::unique(hit.begin(), hit.end()), hit.end());
-  for (JobId id : hit) Interrupt(id, "planned maintenance", /*planned=*/true);
+  for (JobId id : hit) Interrupt(id, "planned maintenance", Stop::kPlanned);
   for (int d = first; d < last; ++d) {
     DomainDown(d);
     sim_.Schedule(At(now_ + spec_.maintenance.duration.value()), [this, d] { DomainUp(d); });
@@ -848,10 +857,10 @@ FleetResult Engine::Run() {
     const FleetJob& j = jobs_[i];
     if (s.status == JobStatus::kDone) {
       ++r_.jobs_finished;
-      jct.push_back(s.end - j.submit.value());
+      jct.push_back(s.end - OnClock(j.submit.value()));
     }
     if (s.first_start >= 0) {
-      waits.push_back(s.first_start - j.submit.value());
+      waits.push_back(std::max(0.0, s.first_start - OnClock(j.submit.value())));
     } else if (s.status != JobStatus::kRefused) {
       ++r_.jobs_never_started;
     }

@@ -22,9 +22,20 @@ class EasyBackfill final : public SchedulerPolicy {
   std::string_view Name() const override { return "easy"; }
   void OnQueued(JobId id, bool /*requeued*/, const SchedulerContext& ctx) override {
     queue_.insert({ctx.Job(id).submit.value(), id});
+    gate_.Queued(id);
   }
   void Schedule(SchedulerContext& ctx) override {
-    while (!queue_.empty() && ctx.TryStart(queue_.begin()->second)) queue_.erase(queue_.begin());
+    while (!queue_.empty() && ctx.TryStart(queue_.begin()->second)) {
+      queue_.erase(queue_.begin());
+      gate_.Invalidate();  // a new head: its reservation differs
+    }
+    Backfill(ctx);
+    gate_.Scanned(ctx);
+  }
+  std::int64_t Queued() const override { return static_cast<std::int64_t>(queue_.size()); }
+
+ private:
+  void Backfill(SchedulerContext& ctx) {
     if (queue_.size() < 2 || ctx.FreeMilli() <= 0) return;
     const std::int64_t need = ctx.Job(queue_.begin()->second).Milli();
     std::int64_t free = ctx.FreeMilli();
@@ -37,19 +48,28 @@ class EasyBackfill final : public SchedulerPolicy {
       extra = free - need;
       return false;
     });
+    // Starts `id` if it fits and does not delay the reservation.
+    auto try_backfill = [&](JobId id) {
+      const FleetJob& j = ctx.Job(id);
+      if (j.Milli() > ctx.FreeMilli()) return false;
+      const double estimate = j.estimate.value() > 0 ? j.estimate.value() : j.work.value();
+      const bool before_shadow = ctx.Now() + estimate <= shadow;
+      if (!(before_shadow || j.Milli() <= extra) || !ctx.TryStart(id)) return false;
+      if (!before_shadow) extra -= j.Milli();
+      return true;
+    };
+    const JobId head = queue_.begin()->second;
+    if (!gate_.FullScan(ctx)) {
+      for (JobId id : gate_.Fresh()) {
+        if (id == head) continue;
+        if (try_backfill(id)) queue_.erase({ctx.Job(id).submit.value(), id});
+      }
+      return;
+    }
     int scanned = 0;
     for (auto it = std::next(queue_.begin()); it != queue_.end() && scanned < kBackfillDepth;) {
       ++scanned;
-      const JobId id = it->second;
-      const FleetJob& j = ctx.Job(id);
-      if (j.Milli() > ctx.FreeMilli()) {
-        ++it;
-        continue;
-      }
-      const double estimate = j.estimate.value() > 0 ? j.estimate.value() : j.work.value();
-      const bool before_shadow = ctx.Now() + estimate <= shadow;
-      if ((before_shadow || j.Milli() <= extra) && ctx.TryStart(id)) {
-        if (!before_shadow) extra -= j.Milli();
+      if (try_backfill(it->second)) {
         it = queue_.erase(it);
         if (ctx.FreeMilli() <= 0) break;
       } else {
@@ -57,9 +77,8 @@ class EasyBackfill final : public SchedulerPolicy {
       }
     }
   }
-  std::int64_t Queued() const override { return static_cast<std::int64_t>(queue_.size()); }
 
- private:
+  RescanGate gate_;
   std::set<std::pair<double, JobId>> queue_;  // (submit, id)
 };
 

@@ -3,7 +3,7 @@
 // GPU-time (GPUs x time run). Jobs below the threshold are in the high-priority queue, jobs past it
 // in the low one; FIFO within a queue. A waiting high-priority job that does not fit preempts
 // running low-priority jobs, most-served first (they checkpoint and re-queue, and pay their
-// restart when they resume). Passes are work-conserving: a job that does not fit does not hold
+// restart when they resume); one waiting job per pass may preempt. Passes are work-conserving: a job that does not fit does not hold
 // back the ones behind it. The threshold is an operator's choice (FleetOptions).
 #include <algorithm>
 #include <map>
@@ -25,30 +25,56 @@ class Las final : public SchedulerPolicy {
   std::string_view Name() const override { return "las"; }
   void OnQueued(JobId id, bool /*requeued*/, const SchedulerContext& ctx) override {
     queue_[Level(id, ctx)].insert({ctx.Job(id).submit.value(), id});
+    gate_.Queued(id);
   }
   void OnStarted(JobId id, const SchedulerContext& ctx) override {
     running_.insert(id);
     const double attained = ctx.AttainedService(id);
     const double gpus = static_cast<double>(ctx.Job(id).Milli()) / 1000.0;
-    if (attained < threshold_ && gpus > 0) demotions_.emplace_back(id, (threshold_ - attained) / gpus);
+    if (attained >= threshold_) {
+      Demote(id, ctx);
+    } else if (gpus > 0) {
+      const double at = ctx.Now() + (threshold_ - attained) / gpus;
+      demotions_.insert({at, id});
+      wakes_.push_back(at);
+    }
   }
-  void OnStopped(JobId id, const SchedulerContext& /*ctx*/) override { running_.erase(id); }
+  void OnStopped(JobId id, const SchedulerContext& ctx) override {
+    running_.erase(id);
+    if (demoted_.erase(id) > 0) demoted_milli_ -= ctx.Job(id).Milli();
+  }
   void Schedule(SchedulerContext& ctx) override {
     // A pass when each job just started crosses the threshold, so it can be preempted then.
-    for (const auto& [id, after] : demotions_) ctx.WakeAt(ctx.Now() + after);
-    demotions_.clear();
-    for (int level = 0; level < 2; ++level) {
-      int scanned = 0;
-      auto& q = queue_[level];
-      for (auto it = q.begin(); it != q.end() && scanned < kScanDepth; ++scanned) {
-        const JobId id = it->second;
-        if (ctx.TryStart(id) || (level == 0 && PreemptFor(id, ctx))) {
-          it = q.erase(it);
-        } else {
-          ++it;
+    for (double at : wakes_) ctx.WakeAt(at);
+    wakes_.clear();
+    bool demoted_now = false;
+    while (!demotions_.empty() && demotions_.begin()->first <= ctx.Now()) {
+      const JobId id = demotions_.begin()->second;
+      demotions_.erase(demotions_.begin());
+      if (running_.count(id) > 0 && ctx.AttainedService(id) >= threshold_ * (1 - 1e-9)) {
+        Demote(id, ctx);
+        demoted_now = true;
+      }
+    }
+    preempted_this_pass_ = false;
+    if (gate_.FullScan(ctx) || demoted_now) {
+      for (int level = 0; level < 2; ++level) {
+        int scanned = 0;
+        auto& q = queue_[level];
+        for (auto it = q.begin(); it != q.end() && scanned < kScanDepth; ++scanned) {
+          it = Start(it->second, level, ctx) ? q.erase(it) : std::next(it);
+        }
+      }
+    } else {
+      const std::vector<JobId> fresh = gate_.Fresh();  // a preemption queues more
+      for (JobId id : fresh) {
+        for (int level = 0; level < 2; ++level) {
+          const std::pair<double, JobId> key{ctx.Job(id).submit.value(), id};
+          if (queue_[level].count(key) > 0 && Start(id, level, ctx)) queue_[level].erase(key);
         }
       }
     }
+    gate_.Scanned(ctx);
   }
   std::int64_t Queued() const override {
     return static_cast<std::int64_t>(queue_[0].size() + queue_[1].size());
@@ -58,26 +84,32 @@ class Las final : public SchedulerPolicy {
   int Level(JobId id, const SchedulerContext& ctx) const {
     return ctx.AttainedService(id) >= threshold_ ? 1 : 0;
   }
-  // Preempts low-priority running jobs, most-served first, until `id` starts. At most once per
-  // job per instant, so a preemption that frees the wrong GPUs cannot repeat without end.
+  void Demote(JobId id, const SchedulerContext& ctx) {
+    if (demoted_.insert(id).second) demoted_milli_ += ctx.Job(id).Milli();
+  }
+  bool Start(JobId id, int level, SchedulerContext& ctx) {
+    if (ctx.TryStart(id)) return true;
+    return level == 0 && !preempted_this_pass_ && PreemptFor(id, ctx);
+  }
+  // Preempts running low-priority jobs, most-served first, until `id` starts; at most one job
+  // per pass and each job once per instant gets to preempt, so a preemption that frees the wrong
+  // GPUs cannot repeat without end.
   bool PreemptFor(JobId id, SchedulerContext& ctx) {
-    auto [last, fresh] = last_preempt_.try_emplace(id, -1.0);
-    if (!fresh && last->second == ctx.Now()) return false;
-    std::vector<std::pair<double, JobId>> victims;
-    std::int64_t could_free = ctx.FreeMilli();
-    for (JobId r : running_) {
-      const double a = ctx.AttainedService(r);
-      if (a >= threshold_) {
-        victims.emplace_back(-a, r);
-        could_free += ctx.Job(r).Milli();
-      }
-    }
-    if (could_free < ctx.Job(id).Milli()) return false;
+    if (ctx.FreeMilli() + demoted_milli_ < ctx.Job(id).Milli()) return false;
+    auto [last, fresh] = last_preempt_.try_emplace(id, ctx.Now());
+    if (!fresh && last->second == ctx.Now()) return false;  // tried at this instant already
     last->second = ctx.Now();
+    preempted_this_pass_ = true;
+    std::vector<std::pair<double, JobId>> victims;
+    victims.reserve(demoted_.size());
+    for (JobId r : demoted_) victims.emplace_back(-ctx.AttainedService(r), r);
     std::sort(victims.begin(), victims.end());
+    // Stop once twice the job's GPUs are free: placement, not capacity, is then what is missing.
+    const std::int64_t need = ctx.Job(id).Milli();
     for (const auto& [neg, victim] : victims) {
+      if (ctx.FreeMilli() >= 2 * need) break;
       ctx.Preempt(victim);
-      if (ctx.TryStart(id)) {
+      if (ctx.FreeMilli() >= need && ctx.TryStart(id)) {
         last_preempt_.erase(id);
         return true;
       }
@@ -88,8 +120,13 @@ class Las final : public SchedulerPolicy {
   double threshold_;
   std::set<std::pair<double, JobId>> queue_[2];  // (submit, id) per level
   std::set<JobId> running_;
-  std::vector<std::pair<JobId, double>> demotions_;  // (job, seconds until it crosses)
-  std::map<JobId, double> last_preempt_;
+  std::set<JobId> demoted_;  // running past the threshold: may be preempted
+  std::int64_t demoted_milli_ = 0;
+  std::set<std::pair<double, JobId>> demotions_;  // (when it crosses, job) for running jobs
+  std::vector<double> wakes_;
+  bool preempted_this_pass_ = false;
+  std::map<JobId, double> last_preempt_;  // when each waiting job last preempted
+  RescanGate gate_;
 };
 
 }  // namespace

@@ -60,6 +60,27 @@ class SchedulerPolicy {
   virtual std::int64_t Queued() const = 0;
 };
 
+// Keeps a policy's passes cheap when nothing has freed up: a job that could not start at the
+// last full scan cannot start now either if free capacity has not grown since (placement only
+// gets harder with less free), so only jobs queued since need a look. Policies call Queued() from
+// OnQueued, FullScan() at the start of a pass, and Scanned() at its end.
+class RescanGate {
+ public:
+  void Queued(JobId id) { fresh_.push_back(id); }
+  bool FullScan(const SchedulerContext& ctx) const { return ctx.FreeMilli() > free_after_scan_; }
+  // Jobs queued since the last pass, in the order they came.
+  const std::vector<JobId>& Fresh() const { return fresh_; }
+  void Scanned(const SchedulerContext& ctx) {
+    free_after_scan_ = ctx.FreeMilli();
+    fresh_.clear();
+  }
+  void Invalidate() { free_after_scan_ = -1; }
+
+ private:
+  std::int64_t free_after_scan_ = -1;
+  std::vector<JobId> fresh_;
+};
+
 struct PolicyOptions {
   double las_threshold_gpu_seconds = 0;
 };
