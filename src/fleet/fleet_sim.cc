@@ -123,6 +123,7 @@ struct JobState {
   double first_start = -1, end = -1;
   int interruptions = 0;
   double lost_gpu_seconds = 0;
+  double good_gpu_seconds = 0;
   bool single_domain = false, single_leaf = false, cross_site = false;
   des::EventHandle finish;
   std::vector<std::pair<int, std::int32_t>> placement;  // (domain, milli)
@@ -612,6 +613,7 @@ void Engine::Finish(JobId id) {
   const double gpus = static_cast<double>(job.Milli()) / 1000.0;
   const double checkpoints = s.tau > 0 ? std::max(0.0, std::ceil(s.remaining / s.tau) - 1) : 0;
   r_.goodput_gpu_hours += gpus * s.remaining / 3600.0;
+  s.good_gpu_seconds += gpus * s.remaining;
   r_.checkpoint_gpu_hours += gpus * checkpoints * s.delta / 3600.0;
   r_.lost_gpu_hours += gpus * s.run_restart / 3600.0;
   s.lost_gpu_seconds += gpus * s.run_restart;
@@ -655,6 +657,7 @@ void Engine::Interrupt(JobId id, const std::string& cause, Stop why) {
   }
   s.remaining -= saved;
   r_.goodput_gpu_hours += gpus * saved / 3600.0;
+  s.good_gpu_seconds += gpus * saved;
   r_.checkpoint_gpu_hours += gpus * ckpt / 3600.0;
   r_.lost_gpu_hours += gpus * lost / 3600.0;
   r_.busy_gpu_hours += gpus * elapsed / 3600.0;
@@ -833,13 +836,27 @@ FleetResult Engine::Run() {
   Tick();
   r_.events = sim_.events_run();
 
-  // Jobs still running at the horizon: count their service so far as busy.
+  // Jobs still running at the horizon: their compute so far counts as useful (as if saved now),
+  // the rest of the run as checkpoint writes and restart.
   double end = origin_;
   for (std::size_t i = 0; i < state_.size(); ++i) {
-    const JobState& s = state_[i];
+    JobState& s = state_[i];
     if (s.status == JobStatus::kRunning) {
       const double gpus = static_cast<double>(jobs_[i].Milli()) / 1000.0;
-      r_.busy_gpu_hours += gpus * (now_ - s.run_start) / 3600.0;
+      const double elapsed = now_ - s.run_start;
+      const double compute = std::max(0.0, elapsed - s.run_restart);
+      double done = compute, ckpt = 0;
+      if (s.tau > 0) {
+        const double k = std::floor(compute / (s.tau + s.delta));
+        const double in_segment = compute - k * (s.tau + s.delta);
+        done = k * s.tau + std::min(in_segment, s.tau);
+        ckpt = compute - done;
+      }
+      r_.busy_gpu_hours += gpus * elapsed / 3600.0;
+      r_.goodput_gpu_hours += gpus * done / 3600.0;
+      s.good_gpu_seconds += gpus * done;
+      r_.checkpoint_gpu_hours += gpus * ckpt / 3600.0;
+      r_.lost_gpu_hours += gpus * std::min(elapsed, s.run_restart) / 3600.0;
     }
     if (s.end > end) end = s.end;
   }
@@ -873,6 +890,7 @@ FleetResult Engine::Run() {
       o.end = s.end;
       o.interruptions = s.interruptions;
       o.lost_gpu_seconds = s.lost_gpu_seconds;
+      o.goodput_gpu_seconds = s.good_gpu_seconds;
       o.single_domain = s.single_domain;
       o.single_leaf = s.single_leaf;
       o.cross_site = s.cross_site;

@@ -116,6 +116,7 @@ struct JobOutcome {
   double submit = 0, first_start = -1, end = -1;  // s; -1: never
   int interruptions = 0;                          // failures, maintenance and preemptions
   double lost_gpu_seconds = 0;                    // lost work + restarts
+  double goodput_gpu_seconds = 0;                 // compute kept (at the horizon: done so far)
   bool single_domain = false, single_leaf = false, cross_site = false;  // last placement
 };
 
