@@ -352,11 +352,13 @@ Status ReadTraining(const YamlDocument& doc, const YAML::Node& list, const catal
 }  // namespace
 
 std::vector<fleet::FleetJob> JobsFromTrace(const fleet::Trace& trace, bool replay,
-                                           std::map<std::string, std::int64_t>* left_out) {
+                                           std::map<std::string, std::int64_t>* left_out,
+                                           bool cpu_only_jobs, std::vector<std::size_t>* kept) {
   std::vector<fleet::FleetJob> jobs;
   jobs.reserve(trace.jobs.size());
-  for (const fleet::JobRecord& r : trace.jobs) {
-    if (r.gpus <= 0 || r.GpuMilli() <= 0) {
+  for (std::size_t i = 0; i < trace.jobs.size(); ++i) {
+    const fleet::JobRecord& r = trace.jobs[i];
+    if (!cpu_only_jobs && (r.gpus <= 0 || r.GpuMilli() <= 0)) {
       ++(*left_out)["CPU-only"];
       continue;
     }
@@ -380,9 +382,10 @@ std::vector<fleet::FleetJob> JobsFromTrace(const fleet::Trace& trace, bool repla
     j.submit = *submit;
     j.release = replay && r.start_time ? *r.start_time : *submit;
     j.work = *duration;
-    j.gpus = r.gpus;
-    j.gpu_milli = r.gpu_milli;
+    j.gpus = std::max(0, r.gpus);
+    j.gpu_milli = r.gpus > 0 && r.gpu_milli > 0 ? r.gpu_milli : 1000;
     jobs.push_back(std::move(j));
+    if (kept != nullptr) kept->push_back(i);
   }
   return jobs;
 }

@@ -319,7 +319,7 @@ Status Engine::Build() {
     if (!std::all_of(std::begin(values), std::end(values),
                      [](double v) { return std::isfinite(v) && v >= 0; })) {
       why = "times must be finite and non-negative";
-    } else if (j.gpus <= 0 || j.gpu_milli <= 0 || j.gpu_milli > 1000) {
+    } else if (j.gpus < 0 || j.gpu_milli <= 0 || j.gpu_milli > 1000) {
       why = fmt::format("{} GPUs at {}/1000 each", j.gpus, j.gpu_milli);
     } else if (j.gpus > (j.multi_site ? all : single)) {
       why = fmt::format("asks for {} GPUs{}, more than the fleet's {}", j.gpus,
@@ -553,9 +553,10 @@ bool Engine::TryStart(JobId id) {
   JobState& s = state_[static_cast<std::size_t>(id)];
   if (s.status != JobStatus::kQueued || job.Milli() > free_milli_) return false;
   std::vector<std::pair<int, std::int32_t>> best, cand;
+  const bool cpu_only = job.gpus == 0;  // holds no GPU: runs at once, placed nowhere
   int best_leaves = std::numeric_limits<int>::max();
   std::int32_t best_left = std::numeric_limits<std::int32_t>::max();
-  for (std::size_t pi = 0; pi < pools_.size(); ++pi) {
+  for (std::size_t pi = 0; pi < pools_.size() && !cpu_only; ++pi) {
     if (!TypeAllowed(job.gpu_type, pools_[pi].spec.gpu_type)) continue;
     int leaves = 0;
     if (!PlaceInPool(job, static_cast<int>(pi), &cand, &leaves)) continue;
@@ -573,7 +574,7 @@ bool Engine::TryStart(JobId id) {
     }
   }
   bool cross_site = false;
-  if (best.empty()) {
+  if (best.empty() && !cpu_only) {
     if (!job.multi_site || !PlaceAcrossSites(job, &best)) return false;
     cross_site = true;
   }
@@ -592,7 +593,7 @@ bool Engine::TryStart(JobId id) {
   if (s.first_start < 0) s.first_start = now_;
   std::set<int> leaves;
   for (const auto& pl : s.placement) leaves.insert(domains_[static_cast<std::size_t>(pl.first)].leaf);
-  s.single_domain = s.placement.size() == 1;
+  s.single_domain = s.placement.size() <= 1;
   s.single_leaf = leaves.size() == 1;
   s.cross_site = cross_site;
   if (!s.single_domain) {

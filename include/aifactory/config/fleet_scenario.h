@@ -57,9 +57,12 @@ Result<FleetScenario> LoadFleetScenarioFile(const std::string& path,
 
 // Trace jobs as the simulator takes them: submit = the trace's submit time (else its start),
 // release = its start time when `replay` (else submit), work = duration (end - start when no
-// duration is stated), GPUs and GPU share. Jobs without a time or a duration, CPU-only jobs and
-// jobs that never started are left out and counted in `left_out` by reason.
+// duration is stated), GPUs and GPU share. Jobs without a time or a duration, jobs that never
+// started, and CPU-only jobs unless `cpu_only_jobs`, are left out and counted in `left_out` by
+// reason. `kept` (optional) receives the index in the trace of each job returned.
 std::vector<fleet::FleetJob> JobsFromTrace(const fleet::Trace& trace, bool replay,
-                                           std::map<std::string, std::int64_t>* left_out);
+                                           std::map<std::string, std::int64_t>* left_out,
+                                           bool cpu_only_jobs = false,
+                                           std::vector<std::size_t>* kept = nullptr);
 
 }  // namespace aif::config

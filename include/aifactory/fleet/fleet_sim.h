@@ -76,7 +76,7 @@ struct FleetJob {
   Seconds submit;    // arrival; wait = first start - submit
   Seconds release;   // earliest start (replay: the trace's start time); >= submit
   Seconds work;      // compute time at full speed
-  int gpus = 1;
+  int gpus = 1;          // 0: a CPU-only job (a trace's), run at once and placed nowhere
   int gpu_milli = 1000;  // share of each GPU (GPU-sharing pods < 1000)
   std::string gpu_type;  // allowed types, '|'-separated; empty: any
   bool multi_site = false;  // may span sites joined by the WAN
