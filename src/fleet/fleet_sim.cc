@@ -169,9 +169,11 @@ class Engine final : public SchedulerContext {
   des::SimTime At(double t) const {
     return des::SimTime::FromSeconds(Seconds(std::max(0.0, t - origin_)));
   }
-  void Tick() { now_ = origin_ + sim_.Now().ToSeconds().value(); }
+  // Seconds from nanoseconds by division, so that whole seconds come back exact.
+  static double Sec(des::SimTime t) { return static_cast<double>(t.ns()) / 1e9; }
+  void Tick() { now_ = origin_ + Sec(sim_.Now()); }
   // `t` on the kernel's nanosecond clock, as event times see it.
-  double OnClock(double t) const { return origin_ + At(t).ToSeconds().value(); }
+  double OnClock(double t) const { return origin_ + Sec(At(t)); }
   void RequestPassNow() {
     Tick();
     RequestPass();
@@ -578,7 +580,7 @@ bool Engine::TryStart(JobId id) {
     if (!job.multi_site || !PlaceAcrossSites(job, &best)) return false;
     cross_site = true;
   }
-  now_ = origin_ + sim_.Now().ToSeconds().value();
+  Tick();
   for (const auto& [d, milli] : best) Take(d, milli, id);
   s.placement = std::move(best);
   s.status = JobStatus::kRunning;
