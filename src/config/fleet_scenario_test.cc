@@ -3,6 +3,7 @@
 // scenario / trace errors with file and line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,38 @@ TEST(FleetScenario, Llama3FiftyFourDays) {
   // through: the job holds its GPUs ~99 % of the window (restarts included).
   EXPECT_NEAR(unexpected, 419, 25);
   EXPECT_GT(effective, 0.90);
+}
+
+// The simulated optimum of the checkpoint interval sits at Daly's: effective training time over
+// the 54 days with the interval scaled by 0.5 ... 2, the same seeds for every interval.
+TEST(FleetScenario, Llama3CheckpointSweepPeaksAtDaly) {
+  auto sc = LoadFleetScenarioFile(kScenarios + "/fleet-llama3-54d.yaml", Cat());
+  ASSERT_TRUE(sc.ok()) << sc.status().ToString();
+  const double daly = fleet::AutoCheckpointInterval(sc->jobs[0], sc->spec.failures).value();
+  const std::vector<double> scales = {0.25, 0.5, 1.0, 2.0, 4.0};
+  std::vector<double> effective;
+  const int seeds = 6;
+  for (double scale : scales) {
+    std::vector<fleet::FleetJob> jobs = sc->jobs;
+    jobs[0].checkpoint_interval = Seconds(daly * scale);
+    double sum = 0;
+    for (int s = 0; s < seeds; ++s) {
+      fleet::FleetOptions o = sc->options;
+      o.seed = static_cast<std::uint64_t>(s + 1);
+      auto r = fleet::RunFleet(sc->spec, jobs, o);
+      ASSERT_TRUE(r.ok());
+      sum += r->jobs_out[0].goodput_gpu_seconds / (16384 * o.horizon.value());
+    }
+    effective.push_back(sum / seeds);
+    std::printf("checkpoint interval %.0f s (%.2f x Daly): effective training time %.3f %%\n",
+                daly * scale, scale, effective.back() * 100);
+  }
+  // Daly's interval is the best of the sweep, and the curve falls off on both sides.
+  const std::size_t best =
+      static_cast<std::size_t>(std::max_element(effective.begin(), effective.end()) - effective.begin());
+  EXPECT_EQ(scales[best], 1.0);
+  EXPECT_LT(effective[0], effective[2]);
+  EXPECT_LT(effective[4], effective[2]);
 }
 
 TEST(FleetScenario, ErrorsPointAtFileLineAndColumn) {
