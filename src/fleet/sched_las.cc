@@ -25,6 +25,7 @@ class Las final : public SchedulerPolicy {
   std::string_view Name() const override { return "las"; }
   void OnQueued(JobId id, bool /*requeued*/, const SchedulerContext& ctx) override {
     queue_[Level(id, ctx)].insert({ctx.Job(id).submit.value(), id});
+    milli_.insert(ctx.Job(id).Milli());
     gate_.Queued(id);
   }
   void OnStarted(JobId id, const SchedulerContext& ctx) override {
@@ -62,6 +63,11 @@ class Las final : public SchedulerPolicy {
         int scanned = 0;
         auto& q = queue_[level];
         for (auto it = q.begin(); it != q.end() && scanned < kScanDepth; ++scanned) {
+          // Nothing more can start once the free GPUs are fewer than the smallest waiting job
+          // needs and no preemption is left to try.
+          if ((level == 1 || preempted_this_pass_) && !milli_.empty() &&
+              ctx.FreeMilli() < *milli_.begin())
+            break;
           it = Start(it->second, level, ctx) ? q.erase(it) : std::next(it);
         }
       }
@@ -88,7 +94,10 @@ class Las final : public SchedulerPolicy {
     if (demoted_.insert(id).second) demoted_milli_ += ctx.Job(id).Milli();
   }
   bool Start(JobId id, int level, SchedulerContext& ctx) {
-    if (ctx.TryStart(id)) return true;
+    if (ctx.TryStart(id)) {
+      milli_.erase(milli_.find(ctx.Job(id).Milli()));
+      return true;
+    }
     return level == 0 && !preempted_this_pass_ && PreemptFor(id, ctx);
   }
   // Preempts running low-priority jobs, most-served first, until `id` starts; at most one job
@@ -110,6 +119,7 @@ class Las final : public SchedulerPolicy {
       if (ctx.FreeMilli() >= 2 * need) break;
       ctx.Preempt(victim);
       if (ctx.FreeMilli() >= need && ctx.TryStart(id)) {
+        milli_.erase(milli_.find(need));
         last_preempt_.erase(id);
         return true;
       }
@@ -119,6 +129,7 @@ class Las final : public SchedulerPolicy {
 
   double threshold_;
   std::set<std::pair<double, JobId>> queue_[2];  // (submit, id) per level
+  std::multiset<std::int64_t> milli_;  // GPUs (1/1000) of each waiting job
   std::set<JobId> running_;
   std::set<JobId> demoted_;  // running past the threshold: may be preempted
   std::int64_t demoted_milli_ = 0;
