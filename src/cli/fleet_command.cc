@@ -85,8 +85,12 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
                     t.step_time_s, t.steps, t.compute_s / 86400, t.scenario));
   }
   // The checkpoint interval each automatic job gets, against Young's and Daly's formulas.
+  // Large jobs (1,024 GPUs or more) and the first small one.
+  bool small_shown = false;
   for (const fleet::FleetJob& j : sc->jobs) {
     if (j.checkpoint_interval.value() >= 0 || sc->spec.failures.empty()) continue;
+    if (j.gpus < 1024 && small_shown) continue;
+    small_shown = small_shown || j.gpus < 1024;
     const Seconds mtbf = fleet::JobMtbf(sc->spec.failures, j.gpus);
     const double picked = fleet::AutoCheckpointInterval(j, sc->spec.failures).value();
     const double young = train::YoungInterval(j.checkpoint_write, mtbf).value();
@@ -97,7 +101,6 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
                     "Daly {:.1f} s)",
                     picked, mtbf.value(), j.checkpoint_write.value(), young,
                     (picked / young - 1) * 100, daly));
-    if (&j - sc->jobs.data() > 20) break;
   }
   for (int i = 0; i < a.seeds; ++i) {
     fleet::FleetOptions o = options;
