@@ -1,13 +1,13 @@
 // `aifactory fleet SCENARIO`: simulate a fleet scenario (sites, WAN, failures, maintenance, a
 // scheduler and a workload) and write fleet.json and fleet.html. With --seeds N it runs seeds
 // seed .. seed+N-1 and prints the spread of interruptions and effective training time.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/fleet_scenario.h"
@@ -128,10 +128,11 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
       first.jobs_finished, first.jobs, first.jobs_refused, first.utilization * 100,
       first.completion_time.mean / 3600, first.completion_time.p90 / 3600,
       first.queueing_delay.mean / 3600, first.queueing_delay.p90 / 3600);
-  out << fmt::format("  GPU-hours: busy {:.0f}, goodput {:.0f}, lost {:.0f}, checkpoints {:.0f}, "
-                     "down {:.0f}\n",
-                     first.busy_gpu_hours, first.goodput_gpu_hours, first.lost_gpu_hours,
-                     first.checkpoint_gpu_hours, first.down_gpu_hours);
+  out << fmt::format(
+      "  GPU-hours: busy {:.0f}, goodput {:.0f}, lost {:.0f}, checkpoints {:.0f}, "
+      "down {:.0f}\n",
+      first.busy_gpu_hours, first.goodput_gpu_hours, first.lost_gpu_hours,
+      first.checkpoint_gpu_hours, first.down_gpu_hours);
   for (const auto& [cause, n] : first.interruptions_by_cause)
     out << fmt::format("  interruptions, {}: {}\n", cause, n);
 
@@ -140,22 +141,25 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
     for (const fleet::FleetResult& r : in.seeds) {
       unexpected.push_back(static_cast<double>(Unexpected(r)));
       const auto it = r.interruptions_by_cause.find("planned maintenance");
-      planned.push_back(it == r.interruptions_by_cause.end() ? 0.0 : static_cast<double>(it->second));
+      planned.push_back(it == r.interruptions_by_cause.end() ? 0.0
+                                                             : static_cast<double>(it->second));
       util.push_back(r.utilization);
     }
     const Spread u = SpreadOf(unexpected), p = SpreadOf(planned), ut = SpreadOf(util);
-    out << fmt::format("  over {} seeds: unexpected interruptions mean {:.1f} (min {:.0f}, max "
-                       "{:.0f}); planned mean {:.1f} (min {:.0f}, max {:.0f}); utilization mean "
-                       "{:.2f} % (min {:.2f}, max {:.2f})\n",
-                       in.seeds.size(), u.mean, u.min, u.max, p.mean, p.min, p.max, ut.mean * 100,
-                       ut.min * 100, ut.max * 100);
+    out << fmt::format(
+        "  over {} seeds: unexpected interruptions mean {:.1f} (min {:.0f}, max "
+        "{:.0f}); planned mean {:.1f} (min {:.0f}, max {:.0f}); utilization mean "
+        "{:.2f} % (min {:.2f}, max {:.2f})\n",
+        in.seeds.size(), u.mean, u.min, u.max, p.mean, p.min, p.max, ut.mean * 100, ut.min * 100,
+        ut.max * 100);
     for (std::size_t j = 0; j < sc->jobs.size() && j < 20; ++j) {
       if (sc->jobs[j].gpus < 1024) continue;  // large training jobs only
       std::vector<double> eff;
       for (const fleet::FleetResult& r : in.seeds) eff.push_back(Effective(r, sc->jobs[j], j));
       const Spread e = SpreadOf(eff);
-      out << fmt::format("  effective training time of {}: mean {:.2f} % (min {:.2f}, max {:.2f})\n",
-                         sc->jobs[j].id, e.mean * 100, e.min * 100, e.max * 100);
+      out << fmt::format(
+          "  effective training time of {}: mean {:.2f} % (min {:.2f}, max {:.2f})\n",
+          sc->jobs[j].id, e.mean * 100, e.min * 100, e.max * 100);
     }
   }
   if (!a.out.empty()) {
@@ -176,14 +180,17 @@ Subcommand AddFleetCommand(CLI::App& app) {
   cmd->add_option("scenario", args->scenario, "Fleet scenario YAML (data/scenarios/fleet-*.yaml)")
       ->required();
   cmd->add_option("--out", args->out, "Write fleet.json and fleet.html into this directory");
-  cmd->add_option("--seed", args->seed, "Random seed (default: the scenario's)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", args->seed, "Random seed (default: the scenario's)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seeds", args->seeds, "Run this many seeds and print the spread")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--scheduler", args->scheduler, "fifo | sjf | easy | las | replay")
       ->check(CLI::IsMember(fleet::PolicyNames()));
   cmd->add_flag("--refuse-bad-rows", args->refuse_bad_rows,
                 "Refuse a trace at its first bad row instead of skipping bad rows");
-  return {cmd, [args](std::ostream& out, std::ostream& err) { return RunFleetCommand(*args, out, err); }};
+  return {cmd, [args](std::ostream& out, std::ostream& err) {
+            return RunFleetCommand(*args, out, err);
+          }};
 }
 
 }  // namespace aif::cli

@@ -68,11 +68,13 @@ Status ReadSites(const YamlDocument& doc, const YAML::Node& sites, FleetScenario
     for (std::size_t k = 0; k < pools.size(); ++k) {
       const YAML::Node q = pools[k];
       const std::string pp = JoinPath(JoinPath(p, "pools"), k);
-      AIF_RETURN_IF_ERROR(doc.CheckKeys(q, pp, {"gpu", "gpus", "gpus_per_domain",
-                                                "domains_per_leaf", "busy_power", "idle_power"}));
+      AIF_RETURN_IF_ERROR(doc.CheckKeys(
+          q, pp,
+          {"gpu", "gpus", "gpus_per_domain", "domains_per_leaf", "busy_power", "idle_power"}));
       fleet::PoolSpec pool;
       AIF_ASSIGN_OR_RETURN(pool.gpu_type, doc.String(q, "gpu", JoinPath(pp, "gpu")));
-      AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(q, "gpus", JoinPath(pp, "gpus"), 1, kMaxGpus));
+      AIF_ASSIGN_OR_RETURN(long long gpus,
+                           doc.Integer(q, "gpus", JoinPath(pp, "gpus"), 1, kMaxGpus));
       pool.gpus = static_cast<int>(gpus);
       if (q["gpus_per_domain"]) {
         AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(q, "gpus_per_domain",
@@ -85,14 +87,17 @@ Status ReadSites(const YamlDocument& doc, const YAML::Node& sites, FleetScenario
                                      pool.gpus_per_domain));
       }
       if (q["domains_per_leaf"]) {
-        AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(q, "domains_per_leaf",
-                                                      JoinPath(pp, "domains_per_leaf"), 1, 1 << 20));
+        AIF_ASSIGN_OR_RETURN(
+            long long v,
+            doc.Integer(q, "domains_per_leaf", JoinPath(pp, "domains_per_leaf"), 1, 1 << 20));
         pool.domains_per_leaf = static_cast<int>(v);
       }
-      AIF_ASSIGN_OR_RETURN(pool.gpu_busy_w, doc.Quantity(q, "busy_power", JoinPath(pp, "busy_power"),
-                                                         Dimension::kWatts));
-      AIF_ASSIGN_OR_RETURN(pool.gpu_idle_w, doc.Quantity(q, "idle_power", JoinPath(pp, "idle_power"),
-                                                         Dimension::kWatts));
+      AIF_ASSIGN_OR_RETURN(
+          pool.gpu_busy_w,
+          doc.Quantity(q, "busy_power", JoinPath(pp, "busy_power"), Dimension::kWatts));
+      AIF_ASSIGN_OR_RETURN(
+          pool.gpu_idle_w,
+          doc.Quantity(q, "idle_power", JoinPath(pp, "idle_power"), Dimension::kWatts));
       if (pool.gpu_idle_w > pool.gpu_busy_w)
         return doc.Error(q["idle_power"], JoinPath(pp, "idle_power"), "exceeds busy_power");
       site.pools.push_back(pool);
@@ -103,8 +108,8 @@ Status ReadSites(const YamlDocument& doc, const YAML::Node& sites, FleetScenario
   return Status::Ok();
 }
 
-Status ReadWan(const YamlDocument& doc, const YAML::Node& wan, const std::vector<std::string>& names,
-               FleetScenario* out) {
+Status ReadWan(const YamlDocument& doc, const YAML::Node& wan,
+               const std::vector<std::string>& names, FleetScenario* out) {
   AIF_RETURN_IF_ERROR(doc.ExpectSequence(wan, "wan"));
   for (std::size_t i = 0; i < wan.size(); ++i) {
     const YAML::Node w = wan[i];
@@ -115,7 +120,8 @@ Status ReadWan(const YamlDocument& doc, const YAML::Node& wan, const std::vector
       return doc.Error(between ? between : w, JoinPath(p, "between"), "expected two site names");
     int idx[2];
     for (std::size_t k = 0; k < 2; ++k) {
-      AIF_ASSIGN_OR_RETURN(std::string n, doc.String(between[k], JoinPath(JoinPath(p, "between"), k)));
+      AIF_ASSIGN_OR_RETURN(std::string n,
+                           doc.String(between[k], JoinPath(JoinPath(p, "between"), k)));
       auto it = std::find(names.begin(), names.end(), n);
       if (it == names.end()) {
         return doc.Error(between[k], JoinPath(JoinPath(p, "between"), k),
@@ -159,7 +165,8 @@ Status ReadFailures(const YamlDocument& doc, const YAML::Node& f, const catalog:
       AIF_RETURN_IF_ERROR(doc.CheckKeys(scopes[i], p, {"prefix", "scope", "repair"}));
       Rule r;
       AIF_ASSIGN_OR_RETURN(r.prefix, doc.String(scopes[i], "prefix", JoinPath(p, "prefix")));
-      if (!scopes[i]["scope"]) return doc.Error(scopes[i], JoinPath(p, "scope"), "missing required key");
+      if (!scopes[i]["scope"])
+        return doc.Error(scopes[i], JoinPath(p, "scope"), "missing required key");
       AIF_ASSIGN_OR_RETURN(r.scope, ParseScope(doc, scopes[i]["scope"], JoinPath(p, "scope")));
       r.repair = 0;
       if (scopes[i]["repair"]) {
@@ -188,8 +195,8 @@ Status ReadFailures(const YamlDocument& doc, const YAML::Node& f, const catalog:
 
 Status ReadTrace(const YamlDocument& doc, const YAML::Node& t, const FleetLoadOptions& options,
                  FleetScenario* out) {
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(t, "workload.trace", {"format", "path", "nodes", "replay",
-                                                          "gpu_type", "time_scale"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(
+      t, "workload.trace", {"format", "path", "nodes", "replay", "gpu_type", "time_scale"}));
   AIF_ASSIGN_OR_RETURN(std::string format, doc.String(t, "format", "workload.trace.format"));
   AIF_ASSIGN_OR_RETURN(std::string path, doc.String(t, "path", "workload.trace.path"));
   path = Resolve(doc.file(), path);
@@ -216,15 +223,20 @@ Status ReadTrace(const YamlDocument& doc, const YAML::Node& t, const FleetLoadOp
   if (!trace.ok()) return doc.Error(t["path"], "workload.trace.path", trace.status().message());
   for (const fleet::SkippedRow& r : trace->skipped) out->skipped_rows.push_back(r.message);
   bool replay = false;
-  if (t["replay"]) { AIF_ASSIGN_OR_RETURN(replay, doc.Bool(t, "replay", "workload.trace.replay")); }
+  if (t["replay"]) {
+    AIF_ASSIGN_OR_RETURN(replay, doc.Bool(t, "replay", "workload.trace.replay"));
+  }
   double scale = 1;
   if (t["time_scale"]) {
     AIF_ASSIGN_OR_RETURN(scale, doc.Number(t, "time_scale", "workload.trace.time_scale"));
-    if (!(scale > 0)) return doc.Error(t["time_scale"], "workload.trace.time_scale", "must be positive");
+    if (!(scale > 0))
+      return doc.Error(t["time_scale"], "workload.trace.time_scale", "must be positive");
   }
   std::vector<fleet::FleetJob> jobs = JobsFromTrace(*trace, replay, &out->jobs_left_out);
   std::string type;
-  if (t["gpu_type"]) { AIF_ASSIGN_OR_RETURN(type, doc.String(t, "gpu_type", "workload.trace.gpu_type")); }
+  if (t["gpu_type"]) {
+    AIF_ASSIGN_OR_RETURN(type, doc.String(t, "gpu_type", "workload.trace.gpu_type"));
+  }
   for (fleet::FleetJob& j : jobs) {
     j.gpu_type = type;
     // Arrivals compressed or stretched by `time_scale` (durations unchanged) to vary the load.
@@ -238,13 +250,17 @@ Status ReadTrace(const YamlDocument& doc, const YAML::Node& t, const FleetLoadOp
 Status ReadSynthetic(const YamlDocument& doc, const YAML::Node& s, std::uint64_t seed,
                      FleetScenario* out) {
   const std::string p = "workload.synthetic";
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(s, p, {"jobs", "arrivals_per_hour", "mean_runtime", "gpus",
-                                           "gpu_type", "checkpoint_interval", "checkpoint_write",
-                                           "restart"}));
+  AIF_RETURN_IF_ERROR(
+      doc.CheckKeys(s, p,
+                    {"jobs", "arrivals_per_hour", "mean_runtime", "gpus", "gpu_type",
+                     "checkpoint_interval", "checkpoint_write", "restart"}));
   AIF_ASSIGN_OR_RETURN(long long n, doc.Integer(s, "jobs", JoinPath(p, "jobs"), 0, kMaxJobs));
-  AIF_ASSIGN_OR_RETURN(double rate, doc.Number(s, "arrivals_per_hour", JoinPath(p, "arrivals_per_hour")));
-  if (!(rate > 0)) return doc.Error(s["arrivals_per_hour"], JoinPath(p, "arrivals_per_hour"), "must be positive");
-  AIF_ASSIGN_OR_RETURN(double mean, doc.Quantity(s, "mean_runtime", JoinPath(p, "mean_runtime"), Dimension::kSeconds));
+  AIF_ASSIGN_OR_RETURN(double rate,
+                       doc.Number(s, "arrivals_per_hour", JoinPath(p, "arrivals_per_hour")));
+  if (!(rate > 0))
+    return doc.Error(s["arrivals_per_hour"], JoinPath(p, "arrivals_per_hour"), "must be positive");
+  AIF_ASSIGN_OR_RETURN(double mean, doc.Quantity(s, "mean_runtime", JoinPath(p, "mean_runtime"),
+                                                 Dimension::kSeconds));
   const YAML::Node g = s["gpus"];
   if (!g || !g.IsMap() || g.size() == 0)
     return doc.Error(g ? g : s, JoinPath(p, "gpus"), "expected a map of GPUs per job to its share");
@@ -252,25 +268,37 @@ Status ReadSynthetic(const YamlDocument& doc, const YAML::Node& s, std::uint64_t
   double total = 0;
   for (const auto& kv : g) {
     AIF_ASSIGN_OR_RETURN(long long k, doc.Integer(kv.first, JoinPath(p, "gpus"), 1, kMaxGpus));
-    AIF_ASSIGN_OR_RETURN(double w, doc.Number(kv.second, JoinPath(JoinPath(p, "gpus"), kv.first.Scalar())));
+    AIF_ASSIGN_OR_RETURN(double w,
+                         doc.Number(kv.second, JoinPath(JoinPath(p, "gpus"), kv.first.Scalar())));
     if (!(w >= 0)) return doc.Error(kv.second, JoinPath(p, "gpus"), "shares must be non-negative");
     mix.emplace_back(static_cast<int>(k), w);
     total += w;
   }
   if (!(total > 0)) return doc.Error(g, JoinPath(p, "gpus"), "shares add up to zero");
   std::string type;
-  if (s["gpu_type"]) { AIF_ASSIGN_OR_RETURN(type, doc.String(s, "gpu_type", JoinPath(p, "gpu_type"))); }
+  if (s["gpu_type"]) {
+    AIF_ASSIGN_OR_RETURN(type, doc.String(s, "gpu_type", JoinPath(p, "gpu_type")));
+  }
   double interval = 0, write = 0, restart = 0;
   if (s["checkpoint_interval"]) {
-    AIF_ASSIGN_OR_RETURN(std::string v, doc.String(s, "checkpoint_interval", JoinPath(p, "checkpoint_interval")));
+    AIF_ASSIGN_OR_RETURN(std::string v,
+                         doc.String(s, "checkpoint_interval", JoinPath(p, "checkpoint_interval")));
     if (v == "auto") {
       interval = -1;
     } else {
-      AIF_ASSIGN_OR_RETURN(interval, doc.Quantity(s, "checkpoint_interval", JoinPath(p, "checkpoint_interval"), Dimension::kSeconds));
+      AIF_ASSIGN_OR_RETURN(
+          interval, doc.Quantity(s, "checkpoint_interval", JoinPath(p, "checkpoint_interval"),
+                                 Dimension::kSeconds));
     }
   }
-  if (s["checkpoint_write"]) { AIF_ASSIGN_OR_RETURN(write, doc.Quantity(s, "checkpoint_write", JoinPath(p, "checkpoint_write"), Dimension::kSeconds)); }
-  if (s["restart"]) { AIF_ASSIGN_OR_RETURN(restart, doc.Quantity(s, "restart", JoinPath(p, "restart"), Dimension::kSeconds)); }
+  if (s["checkpoint_write"]) {
+    AIF_ASSIGN_OR_RETURN(write, doc.Quantity(s, "checkpoint_write", JoinPath(p, "checkpoint_write"),
+                                             Dimension::kSeconds));
+  }
+  if (s["restart"]) {
+    AIF_ASSIGN_OR_RETURN(restart,
+                         doc.Quantity(s, "restart", JoinPath(p, "restart"), Dimension::kSeconds));
+  }
   Rng rng(seed);
   double now = 0;
   for (long long i = 0; i < n; ++i) {
@@ -303,8 +331,9 @@ Status ReadTraining(const YamlDocument& doc, const YAML::Node& list, const catal
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node t = list[i];
     const std::string p = JoinPath("workload.training", i);
-    AIF_RETURN_IF_ERROR(doc.CheckKeys(t, p, {"name", "scenario", "submit", "gpu_type",
-                                             "checkpoint_interval", "multi_site", "work"}));
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(
+        t, p,
+        {"name", "scenario", "submit", "gpu_type", "checkpoint_interval", "multi_site", "work"}));
     FleetTrainingJob tj;
     AIF_ASSIGN_OR_RETURN(tj.scenario, doc.String(t, "scenario", JoinPath(p, "scenario")));
     auto sc = LoadScenarioFile(Resolve(doc.file(), tj.scenario), cat);
@@ -312,7 +341,9 @@ Status ReadTraining(const YamlDocument& doc, const YAML::Node& list, const catal
     auto run = train::RunFactory(sc->RunInputs());
     if (!run.ok()) return doc.Error(t["scenario"], JoinPath(p, "scenario"), run.status().message());
     tj.name = sc->name;
-    if (t["name"]) { AIF_ASSIGN_OR_RETURN(tj.name, doc.String(t, "name", JoinPath(p, "name"))); }
+    if (t["name"]) {
+      AIF_ASSIGN_OR_RETURN(tj.name, doc.String(t, "name", JoinPath(p, "name")));
+    }
     tj.gpus = sc->cluster.gpus;
     tj.step_time_s = run->best.estimate.step_time.value();
     tj.steps = run->steps;
@@ -322,25 +353,36 @@ Status ReadTraining(const YamlDocument& doc, const YAML::Node& list, const catal
     fleet::FleetJob j;
     j.id = tj.name;
     double submit = 0;
-    if (t["submit"]) { AIF_ASSIGN_OR_RETURN(submit, doc.Quantity(t, "submit", JoinPath(p, "submit"), Dimension::kSeconds)); }
+    if (t["submit"]) {
+      AIF_ASSIGN_OR_RETURN(submit,
+                           doc.Quantity(t, "submit", JoinPath(p, "submit"), Dimension::kSeconds));
+    }
     j.submit = j.release = Seconds(submit);
     j.work = Seconds(tj.compute_s);
     if (t["work"]) {
       // A window of the run instead of all of it (e.g. the 54 days of the Llama 3 report).
-      AIF_ASSIGN_OR_RETURN(double w, doc.Quantity(t, "work", JoinPath(p, "work"), Dimension::kSeconds));
+      AIF_ASSIGN_OR_RETURN(double w,
+                           doc.Quantity(t, "work", JoinPath(p, "work"), Dimension::kSeconds));
       j.work = Seconds(w);
     }
     j.gpus = tj.gpus;
-    if (t["gpu_type"]) { AIF_ASSIGN_OR_RETURN(j.gpu_type, doc.String(t, "gpu_type", JoinPath(p, "gpu_type"))); }
+    if (t["gpu_type"]) {
+      AIF_ASSIGN_OR_RETURN(j.gpu_type, doc.String(t, "gpu_type", JoinPath(p, "gpu_type")));
+    }
     j.checkpoint_interval = Seconds(-1);
     if (t["checkpoint_interval"]) {
-      AIF_ASSIGN_OR_RETURN(std::string v, doc.String(t, "checkpoint_interval", JoinPath(p, "checkpoint_interval")));
+      AIF_ASSIGN_OR_RETURN(
+          std::string v, doc.String(t, "checkpoint_interval", JoinPath(p, "checkpoint_interval")));
       if (v != "auto") {
-        AIF_ASSIGN_OR_RETURN(double iv, doc.Quantity(t, "checkpoint_interval", JoinPath(p, "checkpoint_interval"), Dimension::kSeconds));
+        AIF_ASSIGN_OR_RETURN(
+            double iv, doc.Quantity(t, "checkpoint_interval", JoinPath(p, "checkpoint_interval"),
+                                    Dimension::kSeconds));
         j.checkpoint_interval = Seconds(iv);
       }
     }
-    if (t["multi_site"]) { AIF_ASSIGN_OR_RETURN(j.multi_site, doc.Bool(t, "multi_site", JoinPath(p, "multi_site"))); }
+    if (t["multi_site"]) {
+      AIF_ASSIGN_OR_RETURN(j.multi_site, doc.Bool(t, "multi_site", JoinPath(p, "multi_site")));
+    }
     j.checkpoint_write = Seconds(tj.checkpoint_write_s);
     j.restart = Seconds(tj.restart_s);
     out->jobs.push_back(std::move(j));
@@ -395,13 +437,18 @@ Result<FleetScenario> ParseFleetScenario(std::string_view text, const std::strin
                                          const FleetLoadOptions& options) {
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "sites", "wan", "failures",
-                                              "maintenance", "workload", "scheduler", "seed",
-                                              "horizon", "bin", "las_threshold", "sources"}));
+  AIF_RETURN_IF_ERROR(
+      doc.CheckKeys(root, "",
+                    {"name", "description", "sites", "wan", "failures", "maintenance", "workload",
+                     "scheduler", "seed", "horizon", "bin", "las_threshold", "sources"}));
   FleetScenario s;
   s.file = file;
-  if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root, "name", "name")); }
-  if (root["description"]) { AIF_RETURN_IF_ERROR(doc.String(root, "description", "description").status()); }
+  if (root["name"]) {
+    AIF_ASSIGN_OR_RETURN(s.name, doc.String(root, "name", "name"));
+  }
+  if (root["description"]) {
+    AIF_RETURN_IF_ERROR(doc.String(root, "description", "description").status());
+  }
   if (!root["sites"]) return doc.Error(root, "sites", "missing required key");
   std::vector<std::string> names;
   AIF_RETURN_IF_ERROR(ReadSites(doc, root["sites"], &s, &names));
@@ -409,8 +456,10 @@ Result<FleetScenario> ParseFleetScenario(std::string_view text, const std::strin
   if (root["failures"]) AIF_RETURN_IF_ERROR(ReadFailures(doc, root["failures"], cat, &s));
   if (const YAML::Node m = root["maintenance"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(m, "maintenance", {"interval", "duration"}));
-    AIF_ASSIGN_OR_RETURN(double iv, doc.Quantity(m, "interval", "maintenance.interval", Dimension::kSeconds));
-    AIF_ASSIGN_OR_RETURN(double d, doc.Quantity(m, "duration", "maintenance.duration", Dimension::kSeconds));
+    AIF_ASSIGN_OR_RETURN(double iv,
+                         doc.Quantity(m, "interval", "maintenance.interval", Dimension::kSeconds));
+    AIF_ASSIGN_OR_RETURN(double d,
+                         doc.Quantity(m, "duration", "maintenance.duration", Dimension::kSeconds));
     if (!(iv > 0)) return doc.Error(m["interval"], "maintenance.interval", "must be positive");
     s.spec.maintenance.interval = Seconds(iv);
     s.spec.maintenance.duration = Seconds(d);
@@ -452,7 +501,8 @@ Result<FleetScenario> ParseFleetScenario(std::string_view text, const std::strin
     const YAML::Node src = root["sources"];
     if (!src.IsMap()) return doc.Error(src, "sources", "expected a map of key path to citation");
     for (const auto& kv : src) {
-      AIF_ASSIGN_OR_RETURN(std::string v, doc.String(kv.second, JoinPath("sources", kv.first.Scalar())));
+      AIF_ASSIGN_OR_RETURN(std::string v,
+                           doc.String(kv.second, JoinPath("sources", kv.first.Scalar())));
       s.sources[kv.first.Scalar()] = v;
     }
   }

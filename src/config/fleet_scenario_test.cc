@@ -1,6 +1,8 @@
 // Fleet scenarios and the fleet simulator on the real traces: replay reproduces the trace's
 // statistics, the policies move the numbers the way they should, the Llama 3 54-day window, and
 // scenario / trace errors with file and line.
+#include "aifactory/config/fleet_scenario.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "aifactory/config/catalog_loader.h"
-#include "aifactory/config/fleet_scenario.h"
 #include "aifactory/config/traces.h"
 #include "aifactory/fleet/fleet_sim.h"
 #include "aifactory/fleet/trace_stats.h"
@@ -88,7 +89,7 @@ TEST(FleetTrace, ReplayOnOwnClusterReproducesTheTraceStatistics) {
   EXPECT_EQ(so.gpus_per_job.at(1), 6989);  // README: 1 GPU: 6,989
   ASSERT_TRUE(si.runtime && so.runtime);
   EXPECT_EQ(so.runtime->n, 7255);
-  EXPECT_EQ(so.runtime->p50, 616);       // README: p50 616
+  EXPECT_EQ(so.runtime->p50, 616);              // README: p50 616
   EXPECT_EQ(so.runtime->p90, si.runtime->p90);  // README: p90 7,763.6
   EXPECT_EQ(so.runtime->mean, si.runtime->mean);
   EXPECT_EQ(so.runtime->std, si.runtime->std);
@@ -199,16 +200,17 @@ TEST(FleetScenario, Llama3CheckpointSweepPeaksAtDaly) {
                 daly * scale, scale, effective.back() * 100);
   }
   // Daly's interval is the best of the sweep, and the curve falls off on both sides.
-  const std::size_t best =
-      static_cast<std::size_t>(std::max_element(effective.begin(), effective.end()) - effective.begin());
+  const std::size_t best = static_cast<std::size_t>(
+      std::max_element(effective.begin(), effective.end()) - effective.begin());
   EXPECT_EQ(scales[best], 1.0);
   EXPECT_LT(effective[0], effective[2]);
   EXPECT_LT(effective[4], effective[2]);
 }
 
 TEST(FleetScenario, ErrorsPointAtFileLineAndColumn) {
-  const std::string base = "sites:\n  - name: a\n    pools:\n      - gpu: H100\n        gpus: 16\n"
-                           "        busy_power: \"700 W\"\n        idle_power: \"100 W\"\n";
+  const std::string base =
+      "sites:\n  - name: a\n    pools:\n      - gpu: H100\n        gpus: 16\n"
+      "        busy_power: \"700 W\"\n        idle_power: \"100 W\"\n";
   auto bad_key = ParseFleetScenario(base + "workload: {}\nschedular: fifo\n", "f.yaml", Cat());
   ASSERT_FALSE(bad_key.ok());
   EXPECT_NE(bad_key.status().message().find("f.yaml:9:1"), std::string::npos)
@@ -226,8 +228,9 @@ TEST(FleetScenario, ErrorsPointAtFileLineAndColumn) {
                                              "not a whole number of 8-GPU domains"),
             std::string::npos)
       << bad_pool.status().message();
-  auto bad_wan = ParseFleetScenario(base + "wan:\n  - between: [a, b]\n    bandwidth: \"400 Gb/s\"\n"
-                                           "workload: {}\n",
+  auto bad_wan = ParseFleetScenario(base +
+                                        "wan:\n  - between: [a, b]\n    bandwidth: \"400 Gb/s\"\n"
+                                        "workload: {}\n",
                                     "f.yaml", Cat());
   ASSERT_FALSE(bad_wan.ok());
   EXPECT_NE(bad_wan.status().message().find("no site 'b'"), std::string::npos);

@@ -87,8 +87,8 @@ struct Pool {
   int first_domain = 0, domains = 0;
   int first_leaf = 0, leaves = 0;
   std::int64_t first_gpu = 0;
-  std::set<std::pair<std::int32_t, int>> by_free;     // (free milli, domain) of up domains, free > 0
-  std::set<std::pair<int, int>> leaves_by_free;       // (fully free domains, leaf), count > 0
+  std::set<std::pair<std::int32_t, int>> by_free;  // (free milli, domain) of up domains, free > 0
+  std::set<std::pair<int, int>> leaves_by_free;    // (fully free domains, leaf), count > 0
   int free_domains = 0;
   std::int64_t free_milli = 0;
   // Time integrals for the series.
@@ -101,7 +101,7 @@ struct Pool {
 struct Site {
   double pue = 1;
   double cap_it_w = std::numeric_limits<double>::infinity();  // cap / PUE
-  double it_w = 0;                                             // IT power now
+  double it_w = 0;                                            // IT power now
 };
 
 enum class JobStatus { kPending, kQueued, kRunning, kDone, kRefused };
@@ -133,7 +133,10 @@ class Engine final : public SchedulerContext {
  public:
   Engine(const FleetSpec& spec, const std::vector<FleetJob>& jobs, const FleetOptions& options,
          std::unique_ptr<SchedulerPolicy> policy)
-      : spec_(spec), jobs_(jobs), options_(options), policy_(std::move(policy)),
+      : spec_(spec),
+        jobs_(jobs),
+        options_(options),
+        policy_(std::move(policy)),
         rng_(options.seed) {}
 
   Status Build();
@@ -218,7 +221,7 @@ class Engine final : public SchedulerContext {
   std::vector<std::vector<bool>> linked_;  // site x site
   std::int64_t total_gpus_ = 0;
   std::int64_t free_milli_ = 0;
-  double failure_rate_ = 0;              // per second, whole fleet
+  double failure_rate_ = 0;                 // per second, whole fleet
   std::vector<double> failure_cumulative_;  // cumulative rates, for picking a cause
 
   std::vector<JobState> state_;
@@ -338,8 +341,8 @@ Status Engine::Build() {
     s.delta = j.checkpoint_write.value();
     s.restart = j.restart.value();
     s.tau = j.checkpoint_interval.value() < 0
-                ? AutoCheckpointInterval(j, options_.failures ? spec_.failures
-                                                              : std::vector<FailureComponent>{})
+                ? AutoCheckpointInterval(
+                      j, options_.failures ? spec_.failures : std::vector<FailureComponent>{})
                       .value()
                 : j.checkpoint_interval.value();
     arrival_order_.push_back(static_cast<JobId>(i));
@@ -352,8 +355,8 @@ Status Engine::Build() {
   outstanding_ = static_cast<std::int64_t>(arrival_order_.size());
   origin_ = std::isfinite(first) ? first : 0;
   if (last - origin_ > kMaxSpanSeconds)
-    return InvalidArgument(fmt::format("fleet: jobs span {} s, more than the clock holds",
-                                       last - origin_));
+    return InvalidArgument(
+        fmt::format("fleet: jobs span {} s, more than the clock holds", last - origin_));
   now_ = origin_;
   for (Pool& p : pools_) p.last_t = origin_;
   return Status::Ok();
@@ -443,8 +446,8 @@ void Engine::Give(int d, std::int32_t milli, JobId id) {
   }
 }
 
-bool Engine::PlaceInPool(const FleetJob& job, int pi, std::vector<std::pair<int, std::int32_t>>* out,
-                         int* leaves_used) {
+bool Engine::PlaceInPool(const FleetJob& job, int pi,
+                         std::vector<std::pair<int, std::int32_t>>* out, int* leaves_used) {
   Pool& p = pools_[static_cast<std::size_t>(pi)];
   const std::int64_t need = job.Milli();
   if (need > p.free_milli) return false;
@@ -509,8 +512,7 @@ bool Engine::PlaceInPool(const FleetJob& job, int pi, std::vector<std::pair<int,
   return true;
 }
 
-bool Engine::PlaceAcrossSites(const FleetJob& job,
-                              std::vector<std::pair<int, std::int32_t>>* out) {
+bool Engine::PlaceAcrossSites(const FleetJob& job, std::vector<std::pair<int, std::int32_t>>* out) {
   // Whole free domains from the pools of the allowed types, sites with the most free domains
   // first, every site linked to the first one used. GPUs per domain must agree.
   std::vector<int> order;
@@ -594,7 +596,8 @@ bool Engine::TryStart(JobId id) {
                        : finish;
   if (s.first_start < 0) s.first_start = now_;
   std::set<int> leaves;
-  for (const auto& pl : s.placement) leaves.insert(domains_[static_cast<std::size_t>(pl.first)].leaf);
+  for (const auto& pl : s.placement)
+    leaves.insert(domains_[static_cast<std::size_t>(pl.first)].leaf);
   s.single_domain = s.placement.size() <= 1;
   s.single_leaf = leaves.size() == 1;
   s.cross_site = cross_site;

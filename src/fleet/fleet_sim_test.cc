@@ -1,10 +1,11 @@
+#include "aifactory/fleet/fleet_sim.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "aifactory/fleet/fleet_sim.h"
 #include "aifactory/fleet/scheduler.h"
 #include "aifactory/train/goodput.h"
 
@@ -143,7 +144,8 @@ TEST(fleetSim, RefusesJobsThatCanNeverFitAndSaysWhy) {
   EXPECT_EQ(r.jobs_refused, 2);
   EXPECT_EQ(r.jobs_finished, 1);
   ASSERT_EQ(r.refused.size(), 2u);
-  EXPECT_NE(r.refused[0].find("huge: asks for 16 GPUs, more than the fleet's 8"), std::string::npos);
+  EXPECT_NE(r.refused[0].find("huge: asks for 16 GPUs, more than the fleet's 8"),
+            std::string::npos);
 }
 
 TEST(fleetSim, PowerCapSerializesJobs) {
@@ -192,7 +194,8 @@ TEST(fleetSim, FailuresLoseWorkSinceTheLastCheckpointAndBalance) {
   FleetResult b = Sim(spec, {job}, "fifo", 7);
   FleetResult c = Sim(spec, {job}, "fifo", 8);
   EXPECT_EQ(a.jobs_finished, 1);
-  const std::int64_t interrupts = a.interruptions_by_cause["gpu"] + a.interruptions_by_cause["software"];
+  const std::int64_t interrupts =
+      a.interruptions_by_cause["gpu"] + a.interruptions_by_cause["software"];
   // Expected about 30 d x 24 h x 960 GPUs x 3e-4 = 207 (more: the run is longer than 30 d).
   EXPECT_GT(interrupts, 150);
   EXPECT_LT(interrupts, 300);
@@ -230,8 +233,8 @@ TEST(fleetSim, MaintenanceSavesWorkAndCountsAsPlanned) {
   EXPECT_EQ(r.jobs_finished, 1);
   EXPECT_GT(r.interruptions_by_cause["planned maintenance"], 0);
   EXPECT_NEAR(r.goodput_gpu_hours, 48 * 5000 / 3600.0, 1e-9);
-  EXPECT_NEAR(r.lost_gpu_hours,
-              r.interruptions_by_cause["planned maintenance"] * 10 * 48 / 3600.0, 1e-9);
+  EXPECT_NEAR(r.lost_gpu_hours, r.interruptions_by_cause["planned maintenance"] * 10 * 48 / 3600.0,
+              1e-9);
 }
 
 TEST(fleetSim, BadSpecAndUnknownSchedulerAreErrors) {

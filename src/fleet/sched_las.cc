@@ -3,8 +3,9 @@
 // GPU-time (GPUs x time run). Jobs below the threshold are in the high-priority queue, jobs past it
 // in the low one; FIFO within a queue. A waiting high-priority job that does not fit preempts
 // running low-priority jobs, most-served first (they checkpoint and re-queue, and pay their
-// restart when they resume); one waiting job per pass may preempt. Passes are work-conserving: a job that does not fit does not hold
-// back the ones behind it. The threshold is an operator's choice (FleetOptions).
+// restart when they resume); one waiting job per pass may preempt. Passes are work-conserving: a
+// job that does not fit does not hold back the ones behind it. The threshold is an operator's
+// choice (FleetOptions).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -129,7 +130,7 @@ class Las final : public SchedulerPolicy {
 
   double threshold_;
   std::set<std::pair<double, JobId>> queue_[2];  // (submit, id) per level
-  std::multiset<std::int64_t> milli_;  // GPUs (1/1000) of each waiting job
+  std::multiset<std::int64_t> milli_;            // GPUs (1/1000) of each waiting job
   std::set<JobId> running_;
   std::set<JobId> demoted_;  // running past the threshold: may be preempted
   std::int64_t demoted_milli_ = 0;

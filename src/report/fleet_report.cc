@@ -124,9 +124,9 @@ constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "
 std::string C(double v) { return fmt::format("{:.1f}", v); }
 
 // A line chart of one or more series over x in [0, x_max] (shared x for each series' index).
-std::string LineChart(const std::string& label, const std::string& x_label,
-                      const std::string& y_label,
-                      const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>& lines) {
+std::string LineChart(
+    const std::string& label, const std::string& x_label, const std::string& y_label,
+    const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>& lines) {
   double x_max = 0, y_max = 0;
   for (const auto& [name, pts] : lines) {
     for (const auto& [x, y] : pts) {
@@ -141,8 +141,9 @@ std::string LineChart(const std::string& label, const std::string& x_label,
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "role=\"img\" aria-label=\"{}\">\n",
       C(kW), C(kH), C(kW), C(kH), HtmlEscape(label));
-  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n",
-                   C(kLeft), C(kTop), C(pw), C(ph));
+  s += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n",
+      C(kLeft), C(kTop), C(pw), C(ph));
   for (int t = 0; t <= 4; ++t) {
     const double y = kTop + ph * (1 - t / 4.0);
     const double x = kLeft + pw * t / 4.0;
@@ -153,9 +154,10 @@ std::string LineChart(const std::string& label, const std::string& x_label,
   }
   s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
                    C(kLeft + pw / 2), C(kH - 2), HtmlEscape(x_label));
-  s += fmt::format("<text x=\"12\" y=\"{}\" font-size=\"11\" transform=\"rotate(-90 12 {})\" "
-                   "text-anchor=\"middle\">{}</text>\n",
-                   C(kTop + ph / 2), C(kTop + ph / 2), HtmlEscape(y_label));
+  s += fmt::format(
+      "<text x=\"12\" y=\"{}\" font-size=\"11\" transform=\"rotate(-90 12 {})\" "
+      "text-anchor=\"middle\">{}</text>\n",
+      C(kTop + ph / 2), C(kTop + ph / 2), HtmlEscape(y_label));
   std::size_t k = 0;
   for (const auto& [name, pts] : lines) {
     std::string path;
@@ -165,13 +167,16 @@ std::string LineChart(const std::string& label, const std::string& x_label,
     }
     const char* color = kColors[k % (sizeof(kColors) / sizeof(kColors[0]))];
     if (!path.empty()) {
-      s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"><title>{}</title></path>\n",
-                       path, color, HtmlEscape(name));
+      s += fmt::format(
+          "<path d=\"{}\" fill=\"none\" stroke=\"{}\" "
+          "stroke-width=\"1.5\"><title>{}</title></path>\n",
+          path, color, HtmlEscape(name));
     }
     if (lines.size() > 1) {
       s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{}\">{}</text>\n",
                        C(kLeft + 6 + 110 * static_cast<double>(k % 5)),
-                       C(kTop + 12 + 12 * static_cast<double>(k / 5)), color, HtmlEscape(name));
+                       C(kTop + 12 + 12 * std::floor(static_cast<double>(k) / 5)), color,
+                       HtmlEscape(name));
     }
     ++k;
   }
@@ -179,7 +184,8 @@ std::string LineChart(const std::string& label, const std::string& x_label,
   return s;
 }
 
-std::vector<std::pair<double, double>> Binned(const std::vector<double>& v, double bin_h, double scale) {
+std::vector<std::pair<double, double>> Binned(const std::vector<double>& v, double bin_h,
+                                              double scale) {
   std::vector<std::pair<double, double>> pts;
   for (std::size_t i = 0; i < v.size(); ++i) {
     pts.emplace_back(static_cast<double>(i) * bin_h, v[i] * scale);
@@ -197,7 +203,9 @@ void Row(std::string& h, const std::string& k, const std::string& v) {
 std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) {
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<title>" + HtmlEscape(in.name.empty() ? "fleet" : in.name) + "</title>\n"
+      "<title>" +
+      HtmlEscape(in.name.empty() ? "fleet" : in.name) +
+      "</title>\n"
       "<style>body{font-family:sans-serif;max-width:780px;margin:1em auto;color:#222}"
       "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:2px 8px;"
       "text-align:left;font-size:13px}th{background:#f4f4f4}</style>\n</head>\n<body>\n";
@@ -208,16 +216,19 @@ std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) 
   Row(h, "GPUs", std::to_string(r.total_gpus));
   for (const auto& [k, v] : in.workload) Row(h, k, v);
   Row(h, "jobs / finished / never started / refused",
-      fmt::format("{} / {} / {} / {}", r.jobs, r.jobs_finished, r.jobs_never_started, r.jobs_refused));
+      fmt::format("{} / {} / {} / {}", r.jobs, r.jobs_finished, r.jobs_never_started,
+                  r.jobs_refused));
   Row(h, "trace rows skipped", std::to_string(in.skipped_rows.size()));
   for (const auto& [k, v] : in.left_out) Row(h, "left out: " + k, std::to_string(v));
   Row(h, "utilization", Text(r.utilization * 100) + " %");
   Row(h, "completion time mean / p50 / p90 / p99 (h)",
-      fmt::format("{} / {} / {} / {}", Text(r.completion_time.mean / 3600), Text(r.completion_time.p50 / 3600),
-                  Text(r.completion_time.p90 / 3600), Text(r.completion_time.p99 / 3600)));
+      fmt::format("{} / {} / {} / {}", Text(r.completion_time.mean / 3600),
+                  Text(r.completion_time.p50 / 3600), Text(r.completion_time.p90 / 3600),
+                  Text(r.completion_time.p99 / 3600)));
   Row(h, "queueing delay mean / p50 / p90 / p99 (h)",
-      fmt::format("{} / {} / {} / {}", Text(r.queueing_delay.mean / 3600), Text(r.queueing_delay.p50 / 3600),
-                  Text(r.queueing_delay.p90 / 3600), Text(r.queueing_delay.p99 / 3600)));
+      fmt::format("{} / {} / {} / {}", Text(r.queueing_delay.mean / 3600),
+                  Text(r.queueing_delay.p50 / 3600), Text(r.queueing_delay.p90 / 3600),
+                  Text(r.queueing_delay.p99 / 3600)));
   Row(h, "busy / goodput / lost / checkpoint / down GPU-hours",
       fmt::format("{} / {} / {} / {} / {}", Text(r.busy_gpu_hours), Text(r.goodput_gpu_hours),
                   Text(r.lost_gpu_hours), Text(r.checkpoint_gpu_hours), Text(r.down_gpu_hours)));
@@ -236,9 +247,10 @@ std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) 
     h += "<h2>Seeds</h2>\n<table>\n<tr><th>seed</th><th>utilization %</th><th>unexpected</th>"
          "<th>planned</th><th>goodput GPU-h</th><th>mean JCT h</th></tr>\n";
     for (const fleet::FleetResult& s : in.seeds) {
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       s.seed, Text(s.utilization * 100), Interruptions(s, false), Interruptions(s, true),
-                       Text(s.goodput_gpu_hours), Text(s.completion_time.mean / 3600));
+      h += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", s.seed,
+          Text(s.utilization * 100), Interruptions(s, false), Interruptions(s, true),
+          Text(s.goodput_gpu_hours), Text(s.completion_time.mean / 3600));
     }
     h += "</table>\n";
   }
@@ -256,7 +268,8 @@ std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) 
     const std::size_t n = r.queueing_delays.size();
     const std::size_t step = std::max<std::size_t>(1, n / 500);
     for (std::size_t i = 0; i < n; i += step)
-      cdf.emplace_back(r.queueing_delays[i] / 3600, static_cast<double>(i + 1) / static_cast<double>(n));
+      cdf.emplace_back(r.queueing_delays[i] / 3600,
+                       static_cast<double>(i + 1) / static_cast<double>(n));
     if (n > 0) cdf.emplace_back(r.queueing_delays.back() / 3600, 1.0);
     h += LineChart("queueing delay CDF", "queueing delay, hours", "fraction of started jobs",
                    {{"CDF", cdf}});
@@ -264,13 +277,15 @@ std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) 
   h += "<h2>Power per site</h2>\n";
   {
     std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>> lines;
-    for (const fleet::SiteSeries& s : r.sites) lines.emplace_back(s.name, Binned(s.power_w, bin_h, 1e-6));
+    for (const fleet::SiteSeries& s : r.sites)
+      lines.emplace_back(s.name, Binned(s.power_w, bin_h, 1e-6));
     h += LineChart("facility power per site", "hours from the first arrival", "MW", lines);
   }
   if (!in.skipped_rows.empty()) {
     h += "<h2>Trace rows skipped</h2>\n<ul>\n";
     const std::size_t shown = std::min<std::size_t>(in.skipped_rows.size(), 50);
-    for (std::size_t i = 0; i < shown; ++i) h += "<li>" + HtmlEscape(in.skipped_rows[i]) + "</li>\n";
+    for (std::size_t i = 0; i < shown; ++i)
+      h += "<li>" + HtmlEscape(in.skipped_rows[i]) + "</li>\n";
     if (shown < in.skipped_rows.size())
       h += fmt::format("<li>... {} more in fleet.json</li>\n", in.skipped_rows.size() - shown);
     h += "</ul>\n";
@@ -292,7 +307,8 @@ Status WriteFleetReport(const fleet::FleetResult& result, const FleetReportInput
   } else {
     ec.clear();
     fs::create_directories(dir, ec);
-    if (ec) return IoError(fmt::format("{}: cannot create report directory: {}", out_dir, ec.message()));
+    if (ec)
+      return IoError(fmt::format("{}: cannot create report directory: {}", out_dir, ec.message()));
   }
   const std::pair<const char*, std::string> files[] = {
       {kFleetJsonFile, FleetJson(result, inputs)},

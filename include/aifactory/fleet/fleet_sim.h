@@ -27,19 +27,19 @@ namespace aif::fleet {
 
 // GPUs of one type at one site.
 struct PoolSpec {
-  std::string gpu_type;          // e.g. "H100"; jobs ask for types by this name
-  int gpus = 0;                  // a whole number of domains
-  int gpus_per_domain = 8;       // NVLink domain: 8 (HGX/DGX server) or 72 (NVL72 rack)
-  int domains_per_leaf = 16;     // domains under one leaf switch
-  double gpu_busy_w = 0;         // IT power per busy GPU, node overhead included
-  double gpu_idle_w = 0;         // IT power per idle GPU
+  std::string gpu_type;       // e.g. "H100"; jobs ask for types by this name
+  int gpus = 0;               // a whole number of domains
+  int gpus_per_domain = 8;    // NVLink domain: 8 (HGX/DGX server) or 72 (NVL72 rack)
+  int domains_per_leaf = 16;  // domains under one leaf switch
+  double gpu_busy_w = 0;      // IT power per busy GPU, node overhead included
+  double gpu_idle_w = 0;      // IT power per idle GPU
 };
 
 struct SiteSpec {
   std::string name;
   std::vector<PoolSpec> pools;
-  double pue = 1;           // facility power / IT power
-  double power_cap_w = 0;   // facility power cap; 0: none. Jobs do not start past it.
+  double pue = 1;          // facility power / IT power
+  double power_cap_w = 0;  // facility power cap; 0: none. Jobs do not start past it.
 };
 
 // A WAN link between two sites (by index). Jobs may span only sites joined by a link.
@@ -73,12 +73,12 @@ struct MaintenanceSpec {
 // A job as the simulator sees it.
 struct FleetJob {
   std::string id;
-  Seconds submit;    // arrival; wait = first start - submit
-  Seconds release;   // earliest start (replay: the trace's start time); >= submit
-  Seconds work;      // compute time at full speed
-  int gpus = 1;          // 0: a CPU-only job (a trace's), run at once and placed nowhere
-  int gpu_milli = 1000;  // share of each GPU (GPU-sharing pods < 1000)
-  std::string gpu_type;  // allowed types, '|'-separated; empty: any
+  Seconds submit;           // arrival; wait = first start - submit
+  Seconds release;          // earliest start (replay: the trace's start time); >= submit
+  Seconds work;             // compute time at full speed
+  int gpus = 1;             // 0: a CPU-only job (a trace's), run at once and placed nowhere
+  int gpu_milli = 1000;     // share of each GPU (GPU-sharing pods < 1000)
+  std::string gpu_type;     // allowed types, '|'-separated; empty: any
   bool multi_site = false;  // may span sites joined by the WAN
   // Checkpoints: 0 none (a failure loses all progress); < 0 Young/Daly from the job's MTBF
   // (train::DalyInterval with the fleet's failure rates); > 0 as given.
@@ -101,10 +101,10 @@ struct FleetSpec {
 struct FleetOptions {
   std::string scheduler = "fifo";
   std::uint64_t seed = 1;
-  Seconds horizon;            // stop here; 0: when every job has finished
+  Seconds horizon;              // stop here; 0: when every job has finished
   Seconds bin = Seconds(3600);  // width of the time series bins
-  bool failures = true;       // simulate spec.failures and spec.maintenance
-  bool keep_jobs = true;      // fill FleetResult::jobs
+  bool failures = true;         // simulate spec.failures and spec.maintenance
+  bool keep_jobs = true;        // fill FleetResult::jobs
   // Tiresias-like least-attained-service: demote a job past this many GPU-seconds of service.
   // Tiresias (Gu et al., NSDI '19) leaves the threshold to the operator.
   double las_threshold_gpu_seconds = 3600.0 * 8;
@@ -136,7 +136,7 @@ struct FleetResult {
   std::uint64_t seed = 0;
   int total_gpus = 0;
   std::int64_t jobs = 0, jobs_finished = 0, jobs_never_started = 0, jobs_refused = 0;
-  std::vector<std::string> refused;  // why each refused job could never run (first 100)
+  std::vector<std::string> refused;       // why each refused job could never run (first 100)
   double first_submit = 0, end_time = 0;  // s; end: the last finish (or the horizon)
 
   Distribution completion_time;  // finish - submit, over finished jobs (s)
@@ -146,10 +146,10 @@ struct FleetResult {
   double goodput_gpu_hours = 0;  // compute that counted (kept work)
   double lost_gpu_hours = 0;     // work lost to failures + restart time
   double checkpoint_gpu_hours = 0;
-  double down_gpu_hours = 0;     // GPUs out for repair or maintenance
+  double down_gpu_hours = 0;                                   // GPUs out for repair or maintenance
   std::map<std::string, std::int64_t> interruptions_by_cause;  // incl. "planned maintenance",
                                                                // "preemption"
-  std::int64_t failures = 0;  // failure events, also on idle GPUs
+  std::int64_t failures = 0;                                   // failure events, also on idle GPUs
   std::int64_t multi_domain_jobs = 0, single_leaf_jobs = 0, cross_site_jobs = 0;  // starts
 
   double bin_seconds = 0;

@@ -22,10 +22,10 @@ inline constexpr const char* kFleetHtmlFile = "fleet.html";
 struct FleetReportInputs {
   std::string name;
   std::string file;
-  std::vector<std::pair<std::string, std::string>> workload;  // label -> value, in order
-  std::vector<std::string> skipped_rows;                      // "file:line: ..." (all)
+  std::vector<std::pair<std::string, std::string>> workload;   // label -> value, in order
+  std::vector<std::string> skipped_rows;                       // "file:line: ..." (all)
   std::vector<std::pair<std::string, std::int64_t>> left_out;  // reason -> jobs
-  std::vector<fleet::FleetResult> seeds;                      // extra seeds (may be empty)
+  std::vector<fleet::FleetResult> seeds;                       // extra seeds (may be empty)
 };
 
 std::string FleetJson(const fleet::FleetResult& result, const FleetReportInputs& inputs);
