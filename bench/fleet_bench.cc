@@ -156,8 +156,7 @@ void BM_Schedule100k(benchmark::State& state) {
   Report(state, last);
 }
 // 10,000 GPUs: about 64 % load, nothing waits. 6,400 GPUs: the same jobs ask for 100 % and queues
-// build, so the policies differ and backfill scans its depth. LAS is left out at 6,400: under
-// sustained overload its preemptions and passes grow faster than linearly (docs/fleet.md, limits).
+// build, so the policies differ and backfill scans its depth.
 BENCHMARK(BM_Schedule100k)
     ->Args({0, kGpus})
     ->Args({1, kGpus})
@@ -166,6 +165,7 @@ BENCHMARK(BM_Schedule100k)
     ->Args({0, 6400})
     ->Args({1, 6400})
     ->Args({2, 6400})
+    ->Args({3, 6400})
     ->ArgNames({"policy", "gpus"})
     ->Unit(benchmark::kMillisecond);
 

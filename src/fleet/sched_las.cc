@@ -3,11 +3,10 @@
 // GPU-time (GPUs x time run). Jobs below the threshold are in the high-priority queue, jobs past it
 // in the low one; FIFO within a queue. A waiting high-priority job that does not fit preempts
 // running low-priority jobs, most-served first (they checkpoint and re-queue, and pay their
-// restart when they resume); one waiting job per pass may preempt. Passes are work-conserving: a
+// restart when they resume); one waiting job per instant may preempt. Passes are work-conserving: a
 // job that does not fit does not hold back the ones behind it. The threshold is an operator's
 // choice (FleetOptions).
 #include <algorithm>
-#include <map>
 #include <set>
 #include <utility>
 #include <vector>
@@ -101,14 +100,13 @@ class Las final : public SchedulerPolicy {
     }
     return level == 0 && !preempted_this_pass_ && PreemptFor(id, ctx);
   }
-  // Preempts running low-priority jobs, most-served first, until `id` starts; at most one job
-  // per pass and each job once per instant gets to preempt, so a preemption that frees the wrong
-  // GPUs cannot repeat without end.
+  // Preempts running low-priority jobs, most-served first, until `id` starts. One waiting job
+  // per instant gets to preempt: a preemption that frees the wrong GPUs (fragmentation) cannot
+  // repeat without end, and a long queue cannot preempt over and over at one instant.
   bool PreemptFor(JobId id, SchedulerContext& ctx) {
     if (ctx.FreeMilli() + demoted_milli_ < ctx.Job(id).Milli()) return false;
-    auto [last, fresh] = last_preempt_.try_emplace(id, ctx.Now());
-    if (!fresh && last->second == ctx.Now()) return false;  // tried at this instant already
-    last->second = ctx.Now();
+    if (ctx.Now() == last_preempt_time_) return false;  // one preempting job per instant
+    last_preempt_time_ = ctx.Now();
     preempted_this_pass_ = true;
     std::vector<std::pair<double, JobId>> victims;
     victims.reserve(demoted_.size());
@@ -121,7 +119,6 @@ class Las final : public SchedulerPolicy {
       ctx.Preempt(victim);
       if (ctx.FreeMilli() >= need && ctx.TryStart(id)) {
         milli_.erase(milli_.find(need));
-        last_preempt_.erase(id);
         return true;
       }
     }
@@ -137,7 +134,7 @@ class Las final : public SchedulerPolicy {
   std::set<std::pair<double, JobId>> demotions_;  // (when it crosses, job) for running jobs
   std::vector<double> wakes_;
   bool preempted_this_pass_ = false;
-  std::map<JobId, double> last_preempt_;  // when each waiting job last preempted
+  double last_preempt_time_ = -1;  // when a waiting job last preempted
   RescanGate gate_;
 };
 
