@@ -81,8 +81,10 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
   for (const config::FleetTrainingJob& t : sc->training) {
     in.workload.emplace_back(
         "training job " + t.name,
-        fmt::format("{} GPUs, step {:.3f} s x {:.0f} steps = {:.1f} days of compute ({})", t.gpus,
-                    t.step_time_s, t.steps, t.compute_s / 86400, t.scenario));
+        fmt::format("{} GPUs, step {:.3f} s x {:.0f} steps = {:.1f} days of compute ({}); "
+                    "across two sites x{:.3f}",
+                    t.gpus, t.step_time_s, t.steps, t.compute_s / 86400, t.scenario,
+                    t.cross_site_slowdown));
   }
   // The checkpoint interval each automatic job gets, against Young's and Daly's formulas.
   // Large jobs (1,024 GPUs or more) and the first small one.
@@ -130,9 +132,9 @@ int RunFleetCommand(const FleetArgs& a, std::ostream& out, std::ostream& err) {
       first.queueing_delay.mean / 3600, first.queueing_delay.p90 / 3600);
   out << fmt::format(
       "  GPU-hours: busy {:.0f}, goodput {:.0f}, lost {:.0f}, checkpoints {:.0f}, "
-      "down {:.0f}\n",
+      "WAN slowdown {:.0f}, down {:.0f}\n",
       first.busy_gpu_hours, first.goodput_gpu_hours, first.lost_gpu_hours,
-      first.checkpoint_gpu_hours, first.down_gpu_hours);
+      first.checkpoint_gpu_hours, first.wan_slowdown_gpu_hours, first.down_gpu_hours);
   for (const auto& [cause, n] : first.interruptions_by_cause)
     out << fmt::format("  interruptions, {}: {}\n", cause, n);
 

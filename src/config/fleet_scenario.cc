@@ -383,6 +383,23 @@ Status ReadTraining(const YamlDocument& doc, const YAML::Node& list, const catal
     if (t["multi_site"]) {
       AIF_ASSIGN_OR_RETURN(j.multi_site, doc.Bool(t, "multi_site", JoinPath(p, "multi_site")));
     }
+    if (j.multi_site && !out->spec.wan.empty()) {
+      // The WAN's cost: the best plan's step time with the job split over two sites joined by
+      // the slowest WAN link, over its step time on one site.
+      double gbps = out->spec.wan.front().gbps;
+      for (const fleet::WanLink& l : out->spec.wan) gbps = std::min(gbps, l.gbps);
+      train::FactoryRunInputs split = sc->RunInputs();
+      split.cluster.sites = 2;
+      split.cluster.wan_bandwidth = BytesPerSecond(gbps * 1e9 / 8);
+      split.fixed_plan.reset();
+      const Status even = train::CheckSiteSplit(split.cluster);
+      if (!even.ok()) return doc.Error(t["multi_site"], JoinPath(p, "multi_site"), even.message());
+      auto two = train::RunFactory(split);
+      if (!two.ok())
+        return doc.Error(t["multi_site"], JoinPath(p, "multi_site"), two.status().message());
+      tj.cross_site_slowdown = two->best.estimate.step_time.value() / tj.step_time_s;
+      j.cross_site_slowdown = std::max(1.0, tj.cross_site_slowdown);
+    }
     j.checkpoint_write = Seconds(tj.checkpoint_write_s);
     j.restart = Seconds(tj.restart_s);
     out->jobs.push_back(std::move(j));

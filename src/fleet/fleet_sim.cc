@@ -112,7 +112,8 @@ enum class Stop { kFailure, kPlanned, kPreempted };
 
 struct JobState {
   JobStatus status = JobStatus::kPending;
-  double remaining = 0;  // compute seconds left
+  double remaining = 0;  // compute seconds left (at single-site speed)
+  double slow = 1;       // this run's compute time per second of work (> 1 across sites)
   double tau = 0;        // checkpoint interval (0: none)
   double delta = 0;      // checkpoint write
   double restart = 0;
@@ -588,8 +589,10 @@ bool Engine::TryStart(JobId id) {
   s.status = JobStatus::kRunning;
   s.run_start = now_;
   s.run_restart = s.pay_restart ? s.restart : 0;
-  const double checkpoints = s.tau > 0 ? std::max(0.0, std::ceil(s.remaining / s.tau) - 1) : 0;
-  const double finish = now_ + s.run_restart + s.remaining + checkpoints * s.delta;
+  s.slow = cross_site ? std::max(1.0, job.cross_site_slowdown) : 1.0;
+  const double wall = s.remaining * s.slow;
+  const double checkpoints = s.tau > 0 ? std::max(0.0, std::ceil(wall / s.tau) - 1) : 0;
+  const double finish = now_ + s.run_restart + wall + checkpoints * s.delta;
   const double work = job.work.value();
   s.expected_end = job.estimate.value() > 0 && work > 0
                        ? now_ + job.estimate.value() * s.remaining / work
@@ -617,8 +620,10 @@ void Engine::Finish(JobId id) {
   JobState& s = state_[static_cast<std::size_t>(id)];
   const FleetJob& job = Job(id);
   const double gpus = static_cast<double>(job.Milli()) / 1000.0;
-  const double checkpoints = s.tau > 0 ? std::max(0.0, std::ceil(s.remaining / s.tau) - 1) : 0;
+  const double wall = s.remaining * s.slow;
+  const double checkpoints = s.tau > 0 ? std::max(0.0, std::ceil(wall / s.tau) - 1) : 0;
   r_.goodput_gpu_hours += gpus * s.remaining / 3600.0;
+  r_.wan_slowdown_gpu_hours += gpus * (wall - s.remaining) / 3600.0;
   s.good_gpu_seconds += gpus * s.remaining;
   r_.checkpoint_gpu_hours += gpus * checkpoints * s.delta / 3600.0;
   r_.lost_gpu_hours += gpus * s.run_restart / 3600.0;
@@ -659,11 +664,13 @@ void Engine::Interrupt(JobId id, const std::string& cause, Stop why) {
       saved = k * s.tau;
       lost += in_segment;
     }
-    saved = std::min(saved, s.remaining);
+    saved = std::min(saved, s.remaining * s.slow);  // compute time; work is saved / slow
   }
-  s.remaining -= saved;
-  r_.goodput_gpu_hours += gpus * saved / 3600.0;
-  s.good_gpu_seconds += gpus * saved;
+  const double saved_work = saved / s.slow;
+  s.remaining = std::max(0.0, s.remaining - saved_work);
+  r_.goodput_gpu_hours += gpus * saved_work / 3600.0;
+  r_.wan_slowdown_gpu_hours += gpus * (saved - saved_work) / 3600.0;
+  s.good_gpu_seconds += gpus * saved_work;
   r_.checkpoint_gpu_hours += gpus * ckpt / 3600.0;
   r_.lost_gpu_hours += gpus * lost / 3600.0;
   r_.busy_gpu_hours += gpus * elapsed / 3600.0;
@@ -859,8 +866,9 @@ FleetResult Engine::Run() {
         ckpt = compute - done;
       }
       r_.busy_gpu_hours += gpus * elapsed / 3600.0;
-      r_.goodput_gpu_hours += gpus * done / 3600.0;
-      s.good_gpu_seconds += gpus * done;
+      r_.goodput_gpu_hours += gpus * done / s.slow / 3600.0;
+      r_.wan_slowdown_gpu_hours += gpus * (done - done / s.slow) / 3600.0;
+      s.good_gpu_seconds += gpus * done / s.slow;
       r_.checkpoint_gpu_hours += gpus * ckpt / 3600.0;
       r_.lost_gpu_hours += gpus * std::min(elapsed, s.run_restart) / 3600.0;
     }

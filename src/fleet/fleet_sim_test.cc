@@ -135,6 +135,13 @@ TEST(fleetSim, AcrossSitesOnlyWhenAllowedAndLinked) {
   FleetResult linked = Sim(spec, {big}, "fifo");
   EXPECT_EQ(linked.jobs_finished, 1);
   EXPECT_EQ(linked.cross_site_jobs, 1);
+  EXPECT_DOUBLE_EQ(linked.completion_time.mean, 10);
+  // The WAN's cost: 25 % more compute across sites, counted apart from goodput.
+  big.cross_site_slowdown = 1.25;
+  FleetResult slow = Sim(spec, {big}, "fifo");
+  EXPECT_DOUBLE_EQ(slow.completion_time.mean, 12.5);
+  EXPECT_NEAR(slow.goodput_gpu_hours, 32 * 10 / 3600.0, 1e-12);
+  EXPECT_NEAR(slow.wan_slowdown_gpu_hours, 32 * 2.5 / 3600.0, 1e-12);
 }
 
 TEST(fleetSim, RefusesJobsThatCanNeverFitAndSaysWhy) {

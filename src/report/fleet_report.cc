@@ -61,6 +61,7 @@ ordered SummaryJson(const fleet::FleetResult& r) {
   o["goodput_gpu_hours"] = Num(r.goodput_gpu_hours);
   o["lost_gpu_hours"] = Num(r.lost_gpu_hours);
   o["checkpoint_gpu_hours"] = Num(r.checkpoint_gpu_hours);
+  o["wan_slowdown_gpu_hours"] = Num(r.wan_slowdown_gpu_hours);
   o["down_gpu_hours"] = Num(r.down_gpu_hours);
   o["unexpected_interruptions"] = Interruptions(r, false);
   o["planned_interruptions"] = Interruptions(r, true);
@@ -229,9 +230,10 @@ std::string FleetHtml(const fleet::FleetResult& r, const FleetReportInputs& in) 
       fmt::format("{} / {} / {} / {}", Text(r.queueing_delay.mean / 3600),
                   Text(r.queueing_delay.p50 / 3600), Text(r.queueing_delay.p90 / 3600),
                   Text(r.queueing_delay.p99 / 3600)));
-  Row(h, "busy / goodput / lost / checkpoint / down GPU-hours",
-      fmt::format("{} / {} / {} / {} / {}", Text(r.busy_gpu_hours), Text(r.goodput_gpu_hours),
-                  Text(r.lost_gpu_hours), Text(r.checkpoint_gpu_hours), Text(r.down_gpu_hours)));
+  Row(h, "busy / goodput / lost / checkpoint / WAN slowdown / down GPU-hours",
+      fmt::format("{} / {} / {} / {} / {} / {}", Text(r.busy_gpu_hours), Text(r.goodput_gpu_hours),
+                  Text(r.lost_gpu_hours), Text(r.checkpoint_gpu_hours),
+                  Text(r.wan_slowdown_gpu_hours), Text(r.down_gpu_hours)));
   Row(h, "unexpected / planned interruptions",
       fmt::format("{} / {}", Interruptions(r, false), Interruptions(r, true)));
   Row(h, "multi-domain jobs (in one leaf) / across sites",

@@ -32,6 +32,9 @@ struct FleetTrainingJob {
   double steps = 0;
   double compute_s = 0;  // steps x step time
   double checkpoint_write_s = 0, restart_s = 0;
+  // Step time split over two sites joined by the fleet's slowest WAN link, over step time on one
+  // site (multi_site jobs only; 1 otherwise).
+  double cross_site_slowdown = 1;
 };
 
 struct FleetScenario {

@@ -80,6 +80,9 @@ struct FleetJob {
   int gpu_milli = 1000;     // share of each GPU (GPU-sharing pods < 1000)
   std::string gpu_type;     // allowed types, '|'-separated; empty: any
   bool multi_site = false;  // may span sites joined by the WAN
+  // Compute time across sites over compute time on one (>= 1): the WAN's cost to this job when it
+  // spans sites (for a training job: train's step time split over two sites, fleet_scenario.h).
+  double cross_site_slowdown = 1;
   // Checkpoints: 0 none (a failure loses all progress); < 0 Young/Daly from the job's MTBF
   // (train::DalyInterval with the fleet's failure rates); > 0 as given.
   Seconds checkpoint_interval;
@@ -146,7 +149,8 @@ struct FleetResult {
   double goodput_gpu_hours = 0;  // compute that counted (kept work)
   double lost_gpu_hours = 0;     // work lost to failures + restart time
   double checkpoint_gpu_hours = 0;
-  double down_gpu_hours = 0;                                   // GPUs out for repair or maintenance
+  double wan_slowdown_gpu_hours = 0;  // extra compute of jobs spanning sites
+  double down_gpu_hours = 0;          // GPUs out for repair or maintenance
   std::map<std::string, std::int64_t> interruptions_by_cause;  // incl. "planned maintenance",
                                                                // "preemption"
   std::int64_t failures = 0;                                   // failure events, also on idle GPUs
