@@ -254,5 +254,21 @@ TEST(fleetSim, BadSpecAndUnknownSchedulerAreErrors) {
   EXPECT_NE(r.status().message().find("did you mean 'fifo'"), std::string::npos);
 }
 
+// The policies are the src/fleet/sched_*.cc files, by name, each made by its own factory.
+TEST(fleetSim, EveryPolicyFileIsRegisteredByName) {
+  EXPECT_EQ(PolicyNames(), (std::vector<std::string>{"easy", "fifo", "las", "replay", "sjf"}));
+  PolicyOptions o;
+  o.las_threshold_gpu_seconds = 3600;
+  for (const std::string& name : PolicyNames()) {
+    auto p = MakePolicy(name, o);
+    EXPECT_TRUE(p.ok() && *p != nullptr) << name;
+  }
+  EXPECT_FALSE(MakePolicy("las", {}).ok());  // LAS needs its threshold
+  auto unknown = MakePolicy("lifo", o);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("known: easy, fifo, las, replay, sjf"), std::string::npos)
+      << unknown.status().message();
+}
+
 }  // namespace
 }  // namespace aif::fleet

@@ -88,4 +88,10 @@ std::unique_ptr<SchedulerPolicy> MakeEasyBackfillPolicy() {
   return std::make_unique<EasyBackfill>();
 }
 
+// Registered as "easy": the file name sched_easy.cc is the policy's name (policy_registry.cc
+// is generated from the sched_*.cc files).
+Result<std::unique_ptr<SchedulerPolicy>> MakeRegisteredPolicy_easy(const PolicyOptions& /*options*/) {
+  return MakeEasyBackfillPolicy();
+}
+
 }  // namespace aif::fleet

@@ -27,4 +27,10 @@ class Fifo final : public SchedulerPolicy {
 
 std::unique_ptr<SchedulerPolicy> MakeFifoPolicy() { return std::make_unique<Fifo>(); }
 
+// Registered as "fifo": the file name sched_fifo.cc is the policy's name (policy_registry.cc
+// is generated from the sched_*.cc files).
+Result<std::unique_ptr<SchedulerPolicy>> MakeRegisteredPolicy_fifo(const PolicyOptions& /*options*/) {
+  return MakeFifoPolicy();
+}
+
 }  // namespace aif::fleet

@@ -144,4 +144,13 @@ std::unique_ptr<SchedulerPolicy> MakeLasPolicy(double threshold_gpu_seconds) {
   return std::make_unique<Las>(threshold_gpu_seconds);
 }
 
+// Registered as "las": the file name sched_las.cc is the policy's name (policy_registry.cc
+// is generated from the sched_*.cc files).
+Result<std::unique_ptr<SchedulerPolicy>> MakeRegisteredPolicy_las(const PolicyOptions& options) {
+  if (!(options.las_threshold_gpu_seconds > 0)) {
+    return InvalidArgument("scheduler 'las' needs a positive threshold (GPU-seconds)");
+  }
+  return MakeLasPolicy(options.las_threshold_gpu_seconds);
+}
+
 }  // namespace aif::fleet

@@ -34,4 +34,10 @@ class Replay final : public SchedulerPolicy {
 
 std::unique_ptr<SchedulerPolicy> MakeReplayPolicy() { return std::make_unique<Replay>(); }
 
+// Registered as "replay": the file name sched_replay.cc is the policy's name (policy_registry.cc
+// is generated from the sched_*.cc files).
+Result<std::unique_ptr<SchedulerPolicy>> MakeRegisteredPolicy_replay(const PolicyOptions& /*options*/) {
+  return MakeReplayPolicy();
+}
+
 }  // namespace aif::fleet

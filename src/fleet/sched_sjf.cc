@@ -30,4 +30,10 @@ class Sjf final : public SchedulerPolicy {
 
 std::unique_ptr<SchedulerPolicy> MakeSjfPolicy() { return std::make_unique<Sjf>(); }
 
+// Registered as "sjf": the file name sched_sjf.cc is the policy's name (policy_registry.cc
+// is generated from the sched_*.cc files).
+Result<std::unique_ptr<SchedulerPolicy>> MakeRegisteredPolicy_sjf(const PolicyOptions& /*options*/) {
+  return MakeSjfPolicy();
+}
+
 }  // namespace aif::fleet

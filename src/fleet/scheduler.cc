@@ -7,18 +7,16 @@
 
 namespace aif::fleet {
 
-std::vector<std::string> PolicyNames() { return {"fifo", "sjf", "easy", "las", "replay"}; }
+std::vector<std::string> PolicyNames() {
+  std::vector<std::string> names;
+  for (const RegisteredPolicy& p : RegisteredPolicies()) names.emplace_back(p.name);
+  return names;
+}
 
 Result<std::unique_ptr<SchedulerPolicy>> MakePolicy(std::string_view name,
                                                     const PolicyOptions& options) {
-  if (name == "fifo") return MakeFifoPolicy();
-  if (name == "sjf") return MakeSjfPolicy();
-  if (name == "easy") return MakeEasyBackfillPolicy();
-  if (name == "replay") return MakeReplayPolicy();
-  if (name == "las") {
-    if (!(options.las_threshold_gpu_seconds > 0))
-      return InvalidArgument("scheduler 'las' needs a positive threshold (GPU-seconds)");
-    return MakeLasPolicy(options.las_threshold_gpu_seconds);
+  for (const RegisteredPolicy& p : RegisteredPolicies()) {
+    if (p.name == name) return p.make(options);
   }
   return InvalidArgument(fmt::format("unknown scheduler '{}'{}; known: {}", name,
                                      DidYouMean(name, PolicyNames()),

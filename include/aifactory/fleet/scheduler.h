@@ -85,13 +85,22 @@ struct PolicyOptions {
   double las_threshold_gpu_seconds = 0;
 };
 
-// "fifo", "sjf", "easy" (EASY backfill), "las" (Tiresias-like), "replay" (each job at its
-// release time, never held back by an earlier one).
+// The policies, one file each: src/fleet/sched_<name>.cc defines
+// MakeRegisteredPolicy_<name>(const PolicyOptions&), and the build generates the list of them
+// from the file names, so adding a policy touches its own file only. Built in: "easy" (EASY
+// backfill), "fifo", "las" (Tiresias-like), "replay" (each job at its release time, never held
+// back by an earlier one), "sjf".
+struct RegisteredPolicy {
+  std::string_view name;
+  Result<std::unique_ptr<SchedulerPolicy>> (*make)(const PolicyOptions&);
+};
+const std::vector<RegisteredPolicy>& RegisteredPolicies();  // by name
+
 Result<std::unique_ptr<SchedulerPolicy>> MakePolicy(std::string_view name,
                                                     const PolicyOptions& options = {});
-std::vector<std::string> PolicyNames();
+std::vector<std::string> PolicyNames();  // RegisteredPolicies' names, in order
 
-// Factories, one per policy file.
+// Factories of the built-in policies (their files' own constructors).
 std::unique_ptr<SchedulerPolicy> MakeFifoPolicy();
 std::unique_ptr<SchedulerPolicy> MakeSjfPolicy();
 std::unique_ptr<SchedulerPolicy> MakeEasyBackfillPolicy();
