@@ -455,6 +455,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
   // Commands that live in their own files (subcommand.h).
   std::vector<Subcommand> more;
+  more.push_back(AddServeCommand(app));
 
   try {
     app.parse(argc, argv);

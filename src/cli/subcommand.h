@@ -18,6 +18,9 @@ struct Subcommand {
   std::function<int(std::ostream& out, std::ostream& err)> run;
 };
 
+// `aifactory serve` (serve_command.cc).
+Subcommand AddServeCommand(CLI::App& app);
+
 // Prints "error: <message>" and returns 1, the exit code of a failed command.
 int Fail(std::ostream& err, const Status& s);
 
