@@ -113,7 +113,7 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
                                 stage_moe * (model.is_moe() ? (model.moe->experts * expert_params) / expert_split +
                                                                   shared_params / plan.tp
                                                             : 0) +
-                                model.vocab * h / plan.tp;
+                                (plan.pp == 1 ? embed : model.vocab * h) / plan.tp;
   e.weights_per_gpu_ = Bytes(per_gpu_params * bytes);
 
   // KV cache: K and V of every KV head (replicated when TP exceeds the KV heads), per layer.

@@ -1,0 +1,127 @@
+// Serving trace reader and scenario files: real Azure trace, bad rows with file:line, scenario
+// errors with file:line:col and "did you mean", a plan that does not fit, the built-in scenario.
+#include <gtest/gtest.h>
+
+#include "aifactory/config/catalog_loader.h"
+#include "aifactory/config/serve_scenario.h"
+#include "aifactory/config/serve_traces.h"
+
+namespace aif::config {
+namespace {
+
+const catalog::Catalog& Cat() {
+  static const catalog::Catalog cat = *LoadBuiltinCatalog();
+  return cat;
+}
+
+constexpr const char* kHeader = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+
+std::string ErrorOf(std::string_view text) {
+  auto r = ParseAzureLlmTrace(text, "t.csv");
+  return r.ok() ? "" : r.status().message();
+}
+
+TEST(AzureTrace, ReadsTheConversationTrace) {
+  auto r = ReadAzureLlmTrace(std::string(AIF_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 19366u);  // shared/traces/README.md
+  long long in = 0, out = 0;
+  for (const auto& q : *r) in += q.prompt_tokens, out += q.output_tokens;
+  EXPECT_EQ(in, 22361870);
+  EXPECT_EQ(out, 4088665);
+  EXPECT_NEAR(r->back().arrival_s, 3501.722, 1e-3);  // span from the README
+}
+
+TEST(AzureTrace, BadRowsNameFileLineAndColumn) {
+  const std::string ok = "2023-11-16 18:15:46.6805900,374,44\n";
+  EXPECT_EQ(ErrorOf(std::string(kHeader) + ok), "");
+  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:50.0,abc,44\n").find("t.csv:3: column 'ContextTokens'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12,0\n").find("t.csv:2: column 'GeneratedTokens'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-13-16 18:15:50.0,12,3\n").find("t.csv:2: column 'TIMESTAMP'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:40.0,12,3\n").find("sorted"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12\n").find("t.csv:2: 2 fields"), std::string::npos);
+  EXPECT_NE(ErrorOf("TIMESTAMP,Context,GeneratedTokens\n" + ok).find("t.csv:1: missing column 'ContextTokens'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,-5,3\n").find("tokens"), std::string::npos);
+}
+
+TEST(AzureTrace, TimeScaleCompressesArrivals) {
+  const std::string text = std::string(kHeader) + "2023-11-16 18:00:00.0,10,5\n2023-11-16 18:00:10.0,10,5\n";
+  ServeTraceOptions o;
+  o.time_scale = 2;
+  auto r = ParseAzureLlmTrace(text, "t.csv", o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ((*r)[1].arrival_s, 5.0);
+}
+
+const char* kScenario = R"(name: test
+workloads:
+  - task: chat
+    rate: 2
+    duration: "30 s"
+    prompt_tokens: 500
+    output_tokens: 50
+pools:
+  - name: p
+    model: llama3-8b
+    accelerator: h100-sxm
+    plan: {tp: 1}
+tasks:
+  - name: chat
+    targets: {ttft: "1 s"}
+    backends: [p]
+)";
+
+TEST(ServeScenario, ParsesAndSimulates) {
+  auto s = ParseServeScenario(kScenario, "s.yaml", Cat());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_GT(s->scenario.requests.size(), 30u);
+  auto r = serve::Simulate(s->scenario);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->completed, r->requests);
+}
+
+TEST(ServeScenario, ErrorsPointAtTheKey) {
+  std::string text = kScenario;
+  text.replace(text.find("accelerator: h100-sxm"), 21, "acelerator: h100-sxm");
+  auto s = ParseServeScenario(text, "s.yaml", Cat());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("s.yaml:11:5: pools[0].acelerator"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("did you mean 'accelerator'"), std::string::npos) << s.status().message();
+
+  text = kScenario;
+  text.replace(text.find("backends: [p]"), 13, "backends: [q]");
+  s = ParseServeScenario(text, "s.yaml", Cat());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("unknown backend 'q'"), std::string::npos) << s.status().message();
+}
+
+TEST(ServeScenario, ModelThatDoesNotFitIsAnErrorAtThePlan) {
+  std::string text = kScenario;
+  text.replace(text.find("model: llama3-8b"), 16, "model: llama3-70b");
+  auto s = ParseServeScenario(text, "s.yaml", Cat());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("s.yaml:12:11: pools[0].plan"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("does not fit h100-sxm"), std::string::npos) << s.status().message();
+}
+
+TEST(ServeScenario, BuiltinScenarioLoadsAndNeedsSources) {
+  auto text = BuiltinFile("data/scenarios/serve-llama70b-h100.yaml");
+  ASSERT_TRUE(text.ok());
+  auto s = ParseServeScenario(*text, "serve.yaml", Cat());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->scenario.pools.size(), 1u);
+  EXPECT_EQ(s->scenario.speech.size(), 1u);
+  EXPECT_EQ(s->scenario.providers.size(), 1u);
+  std::string bad = std::string(kScenario) + "providers:\n  - name: api\n    ttft: \"1 s\"\n    output_tokens_per_s: 50\n"
+                    "    price_per_m_input: \"1 USD\"\n    price_per_m_output: \"2 USD\"\n";
+  auto b = ParseServeScenario(bad, "s.yaml", Cat());
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("source"), std::string::npos) << b.status().message();
+}
+
+}  // namespace
+}  // namespace aif::config
