@@ -144,7 +144,7 @@ Result<LoadedServeScenario> ParseServeScenario(std::string_view text, const std:
     ServeTraceOptions o;
     o.time_scale = overrides.trace_time_scale;
     o.max_requests = overrides.max_requests;
-    AIF_ASSIGN_OR_RETURN(s.requests, ReadAzureLlmTrace(overrides.trace, o));
+    AIF_ASSIGN_OR_RETURN(s.requests, ReadServeTrace(overrides.trace, o));
   } else {
     const YAML::Node w = root["workloads"];
     if (!w) return doc.Error(root, "workloads", "missing required key");
@@ -172,7 +172,7 @@ Result<LoadedServeScenario> ParseServeScenario(std::string_view text, const std:
         o.max_requests = max_requests;
         if (n["time_scale"]) { AIF_ASSIGN_OR_RETURN(o.time_scale, doc.Number(n, "time_scale", p)); }
         if (!(o.time_scale > 0)) return doc.Error(n["time_scale"], JoinPath(p, "time_scale"), "must be positive");
-        auto reqs = ReadAzureLlmTrace(tp.string(), o);
+        auto reqs = ReadServeTrace(tp.string(), o);
         if (!reqs.ok()) return doc.Error(n["trace"], JoinPath(p, "trace"), reqs.status().message());
         s.requests.insert(s.requests.end(), reqs->begin(), reqs->end());
         continue;

@@ -145,6 +145,126 @@ Result<std::vector<serve::Request>> ParseAzureLlmTrace(std::string_view text, co
   return out;
 }
 
+namespace {
+
+// The value after `"key":` on a JSON line, as text up to the next ',' or '}' (numbers), or the
+// '[...]' list; empty when the key is absent.
+std::string_view JsonValue(std::string_view line, std::string_view key) {
+  const std::string quoted = "\"" + std::string(key) + "\"";
+  size_t k = line.find(quoted);
+  if (k == std::string_view::npos) return {};
+  size_t c = line.find(':', k + quoted.size());
+  if (c == std::string_view::npos) return {};
+  size_t b = c + 1;
+  while (b < line.size() && line[b] == ' ') ++b;
+  if (b < line.size() && line[b] == '[') {
+    size_t e = line.find(']', b);
+    return e == std::string_view::npos ? std::string_view() : line.substr(b, e - b + 1);
+  }
+  size_t e = b;
+  while (e < line.size() && line[e] != ',' && line[e] != '}') ++e;
+  std::string_view v = line.substr(b, e - b);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
+}
+
+Result<double> JsonNumber(std::string_view v) {
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || v.empty() || !std::isfinite(x)) {
+    return InvalidArgument(fmt::format("'{}' is not a number", v));
+  }
+  return x;
+}
+
+}  // namespace
+
+Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, const std::string& file,
+                                                       const ServeTraceOptions& options) {
+  if (!(options.time_scale > 0)) return InvalidArgument("trace time_scale must be positive");
+  std::vector<serve::Request> out;
+  int line_no = 0;
+  size_t pos = 0;
+  double previous = -1;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    if (options.max_requests > 0 && static_cast<long long>(out.size()) >= options.max_requests) break;
+    if (line.front() != '{' || line.back() != '}') {
+      return InvalidArgument(fmt::format("{}:{}: expected one JSON object per line", file, line_no));
+    }
+    serve::Request r;
+    double values[3] = {0, 0, 0};
+    const char* keys[3] = {"timestamp", "input_length", "output_length"};
+    for (int k = 0; k < 3; ++k) {
+      std::string_view v = JsonValue(line, keys[k]);
+      if (v.empty()) return InvalidArgument(fmt::format("{}:{}: key '{}' is missing", file, line_no, keys[k]));
+      auto x = JsonNumber(v);
+      if (!x.ok()) return InvalidArgument(fmt::format("{}:{}: key '{}': {}", file, line_no, keys[k], x.status().message()));
+      values[k] = *x;
+    }
+    if (values[0] < 0) return InvalidArgument(fmt::format("{}:{}: key 'timestamp': negative time", file, line_no));
+    if (values[0] < previous) {
+      return InvalidArgument(fmt::format("{}:{}: key 'timestamp': {} is before the previous line's; the trace must "
+                                         "be sorted by arrival", file, line_no, values[0]));
+    }
+    for (int k = 1; k < 3; ++k) {
+      if (values[k] < 1 || values[k] > 1e8 || values[k] != std::floor(values[k])) {
+        return InvalidArgument(fmt::format("{}:{}: key '{}': {} tokens: expected a whole number from 1", file, line_no,
+                                           keys[k], values[k]));
+      }
+    }
+    previous = values[0];
+    r.arrival_s = values[0] / 1000 / options.time_scale;
+    r.prompt_tokens = static_cast<int>(values[1]);
+    r.output_tokens = static_cast<int>(values[2]);
+    r.task = options.task;
+    std::string_view list = JsonValue(line, "hash_ids");
+    if (!list.empty()) {
+      if (list.front() != '[' || list.back() != ']') {
+        return InvalidArgument(fmt::format("{}:{}: key 'hash_ids': expected a list", file, line_no));
+      }
+      std::string_view body = list.substr(1, list.size() - 2);
+      size_t i = 0;
+      while (i < body.size()) {
+        while (i < body.size() && (body[i] == ' ' || body[i] == ',')) ++i;
+        if (i >= body.size()) break;
+        size_t j = i;
+        while (j < body.size() && body[j] != ',') ++j;
+        std::string_view item = body.substr(i, j - i);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        uint32_t h = 0;
+        auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), h);
+        if (ec != std::errc() || p != item.data() + item.size()) {
+          return InvalidArgument(fmt::format("{}:{}: key 'hash_ids': '{}' is not a block id", file, line_no, item));
+        }
+        r.block_hashes.push_back(h);
+        i = j;
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) return InvalidArgument(fmt::format("{}:1: empty trace", file));
+  const double first = out.front().arrival_s;
+  for (auto& r : out) r.arrival_s -= first;
+  return out;
+}
+
+Result<std::vector<serve::Request>> ReadMooncakeTrace(const std::string& path, const ServeTraceOptions& options) {
+  AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxTraceBytes));
+  return ParseMooncakeTrace(text, path, options);
+}
+
+Result<std::vector<serve::Request>> ReadServeTrace(const std::string& path, const ServeTraceOptions& options) {
+  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) return ReadMooncakeTrace(path, options);
+  return ReadAzureLlmTrace(path, options);
+}
+
 Result<std::vector<serve::Request>> ReadAzureLlmTrace(const std::string& path, const ServeTraceOptions& options) {
   AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxTraceBytes));
   return ParseAzureLlmTrace(text, path, options);

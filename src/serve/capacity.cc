@@ -18,6 +18,7 @@ ServeScenario Restrict(const ServeScenario& s, const std::string& backend) {
   ServeScenario out;
   out.name = s.name;
   out.seed = s.seed;
+  out.hash_block_tokens = s.hash_block_tokens;
   for (const LlmPool& p : s.pools) {
     if (p.name == backend) out.pools.push_back(p);
   }

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <list>
 #include <map>
 #include <queue>
 #include <set>
+#include <unordered_map>
 
 #include "aifactory/core/strings.h"
 
@@ -51,6 +53,11 @@ struct Engine {
   // The batch in flight: requests with the tokens each gets this iteration.
   std::vector<std::pair<int, int>> batch;
   std::map<uint32_t, long long> prefix_cache;  // prefix group -> last use (iteration counter)
+  // Block-hash prefix cache (LRU, at most block_cache_capacity hashes): lookups only, never
+  // iterated, so its order cannot reach the results.
+  std::list<uint32_t> block_lru;
+  std::unordered_map<uint32_t, std::list<uint32_t>::iterator> block_cache;
+  size_t block_cache_capacity = 0;
 };
 
 struct Event {
@@ -136,6 +143,8 @@ Status Simulation::Setup() {
         e.instance = i;
         e.capacity = std::max<long long>(1, m.kv_blocks() / slots);
         e.free_blocks = e.capacity;
+        e.block_cache_capacity = static_cast<size_t>(
+            std::max<long long>(1, e.capacity * m.options().block_tokens / std::max(1, s_.hash_block_tokens)));
         pool_engines_[p].push_back(static_cast<int>(engines_.size()));
         engines_.push_back(std::move(e));
       }
@@ -463,7 +472,31 @@ void Simulation::StartIteration(int ei, double now) {
       shape.logits++;
       continue;
     }
-    if (pool.prefix_caching && q.prefix_group != 0 && rs.generated == 0) {
+    if (pool.prefix_caching && !q.block_hashes.empty() && rs.generated == 0) {
+      // Leading blocks already cached on this engine are not recomputed; then every block of
+      // this prompt becomes the most recently used.
+      size_t hits = 0;
+      while (hits < q.block_hashes.size() && e.block_cache.count(q.block_hashes[hits])) ++hits;
+      const long long hit_tokens = std::min<long long>(static_cast<long long>(hits) * s_.hash_block_tokens,
+                                                       rs.fill_target - 1);
+      if (hit_tokens > 0) {
+        rs.prefilled = static_cast<int>(hit_tokens);
+        backend_results_[e.pool].prefix_hit_tokens += hit_tokens;
+      }
+      for (uint32_t h : q.block_hashes) {
+        auto it = e.block_cache.find(h);
+        if (it != e.block_cache.end()) {
+          e.block_lru.splice(e.block_lru.begin(), e.block_lru, it->second);
+        } else {
+          e.block_lru.push_front(h);
+          e.block_cache[h] = e.block_lru.begin();
+          if (e.block_cache.size() > e.block_cache_capacity) {
+            e.block_cache.erase(e.block_lru.back());
+            e.block_lru.pop_back();
+          }
+        }
+      }
+    } else if (pool.prefix_caching && q.prefix_group != 0 && rs.generated == 0) {
       auto it = e.prefix_cache.find(q.prefix_group);
       if (it != e.prefix_cache.end()) {
         rs.prefilled = q.prefix_tokens;

@@ -23,7 +23,7 @@ struct LoadedServeScenario {
 };
 
 struct ServeScenarioOverrides {
-  std::string trace;          // non-empty: replaces the workloads by this Azure trace (first task)
+  std::string trace;          // non-empty: replaces the workloads by this trace (first task; *.jsonl: Mooncake)
   double trace_time_scale = 1;
   long long max_requests = 0;
   long long seed = -1;        // >= 0: replaces the scenario's seed

@@ -25,6 +25,17 @@ Result<std::vector<serve::Request>> ParseAzureLlmTrace(std::string_view text, co
 Result<std::vector<serve::Request>> ReadAzureLlmTrace(const std::string& path,
                                                       const ServeTraceOptions& options = {});
 
+// Mooncake traces (FAST '25; ../shared/traces/mooncake, README section 2): JSON lines
+// {"timestamp": ms, "input_length": n, "output_length": n, "hash_ids": [...]}, hash_ids one per
+// 512-token block of the prompt (equal ids: reusable prefix KV blocks). A bad line fails with
+// "file:line: key 'k': message".
+Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, const std::string& file,
+                                                       const ServeTraceOptions& options = {});
+Result<std::vector<serve::Request>> ReadMooncakeTrace(const std::string& path,
+                                                      const ServeTraceOptions& options = {});
+// By the file name: *.jsonl is a Mooncake trace, anything else an Azure LLM CSV.
+Result<std::vector<serve::Request>> ReadServeTrace(const std::string& path, const ServeTraceOptions& options = {});
+
 // Seconds since 1970-01-01 of "YYYY-MM-DD HH:MM:SS[.fraction]" (time zone ignored); an error
 // says what is wrong with the text.
 Result<double> ParseTraceTimestamp(std::string_view text);

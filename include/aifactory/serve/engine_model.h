@@ -28,8 +28,8 @@ struct InstancePlan {
 };
 
 // The serving calibration: three global constants (not per accelerator, model or row) fitted on
-// the odd rows of data/validation/serving.csv by the disabled test ServeValidation.FitCalibration;
-// docs/validation-serving.md gives the fit and the held-out (even-row) errors.
+// the rows of data/validation/serving.csv by the disabled test ServeValidation.FitCalibration;
+// docs/validation-serving.md gives the fit and its cross-validated errors.
 struct ServingCalibration {
   // Inference GEMMs (no backward pass, no optimizer, CUDA graphs) reach a larger fraction of the
   // peak than the training-fitted efficiencies of the catalog: their multiplier (capped at 0.9

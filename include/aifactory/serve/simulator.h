@@ -83,6 +83,7 @@ struct ServeScenario {
   std::vector<Provider> providers;
   std::vector<TaskClass> tasks;
   std::vector<Request> requests;  // sorted by arrival
+  int hash_block_tokens = 512;    // tokens per Request::block_hashes entry (Mooncake: 512)
   uint64_t seed = 1;
 };
 

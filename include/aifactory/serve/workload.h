@@ -21,6 +21,9 @@ struct Request {
   // prefix_tokens prompt tokens (a system prompt, a conversation's history).
   uint32_t prefix_group = 0;
   int prefix_tokens = 0;
+  // Or, from a trace with block hashes (Mooncake): the hash of each block of the prompt
+  // (ServeScenario::hash_block_tokens tokens each); equal hashes are reusable KV blocks.
+  std::vector<uint32_t> block_hashes;
 };
 
 enum class ArrivalKind { kPoisson, kGamma, kDiurnal };
