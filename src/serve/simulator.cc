@@ -46,6 +46,7 @@ struct Engine {
   long long free_blocks = 0;
   long long peak_used = 0;
   std::deque<int> waiting;
+  long long waiting_tokens = 0;  // prompt tokens of the waiting requests
   std::vector<int> running;
   bool busy = false;
   double busy_s = 0;
@@ -225,8 +226,7 @@ BackendView Simulation::View(int r, const BackendRef& b, double now) {
       long long waiting_tokens = 0, load = 0;
       for (int e : pool_engines_[b.index]) {
         load += static_cast<long long>(engines_[e].waiting.size() + engines_[e].running.size());
-        for (int w : engines_[e].waiting) waiting_tokens += s_.requests[w].prompt_tokens;
-        if (waiting_tokens > (1 << 24)) break;
+        waiting_tokens += engines_[e].waiting_tokens;
       }
       const double engines = static_cast<double>(pool_engines_[b.index].size());
       v.saturated = PoolSaturated(b.index);
@@ -367,6 +367,7 @@ void Simulation::EnqueueLlm(int r, int pool, double now, bool decode_only) {
     rs.generated = 0;
   }
   engines_[best].waiting.push_back(r);
+  engines_[best].waiting_tokens += q.prompt_tokens;
   if (!engines_[best].busy) StartIteration(best, now);
 }
 
@@ -399,6 +400,7 @@ void Simulation::StartIteration(int ei, double now) {
       vs.fill_target = s_.requests[victim].prompt_tokens + vs.generated;
       e.running.pop_back();
       e.waiting.push_front(victim);
+      e.waiting_tokens += s_.requests[victim].prompt_tokens;
       backend_results_[e.pool].preemptions++;
       // Drop the victim from this iteration's batch if it was already scheduled.
       for (size_t k = 0; k < e.batch.size(); ++k) {
@@ -455,12 +457,14 @@ void Simulation::StartIteration(int ei, double now) {
     const int need_total = blocks_for(arrived_with_kv ? rs.fill_target + 1 : rs.fill_target);
     if (need_total > e.capacity) {  // can never fit: reject instead of blocking the queue
       e.waiting.pop_front();
+      e.waiting_tokens -= q.prompt_tokens;
       rs.rejected = true;
       --in_system_;
       continue;
     }
     if (e.free_blocks < need_total) break;
     e.waiting.pop_front();
+    e.waiting_tokens -= q.prompt_tokens;
     e.free_blocks -= need_total;
     rs.blocks = need_total;
     e.running.push_back(r);
