@@ -48,7 +48,8 @@ serve::ServeScenario Scenario(std::shared_ptr<const serve::EngineModel> engine, 
 
 // Read the trace (19,366 requests) and replay it on Llama 3 70B FP8, TP4, two instances.
 void BM_AzureConversationTrace(benchmark::State& state) {
-  const std::string path = std::string(AIF_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv";
+  const std::string path =
+      std::string(AIF_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv";
   auto engine = Engine("llama3-70b", serve::InstancePlan{4, 1, 1}, catalog::Precision::kFp8);
   for (auto _ : state) {
     auto requests = config::ReadAzureLlmTrace(path);
@@ -74,7 +75,8 @@ void BM_MillionRequestsFiftyInstances(benchmark::State& state) {
   load.prompt = {1155, 0.96, 1, 14050};
   load.output = {211, 0.77, 1, 1000};
   auto requests = serve::GenerateLoad(load);
-  serve::ServeScenario s = Scenario(Engine("llama3-8b", serve::InstancePlan{}, catalog::Precision::kFp8), 50);
+  serve::ServeScenario s =
+      Scenario(Engine("llama3-8b", serve::InstancePlan{}, catalog::Precision::kFp8), 50);
   s.requests = std::move(*requests);
   for (auto _ : state) {
     auto r = serve::Simulate(s);

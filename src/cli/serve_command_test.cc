@@ -1,5 +1,6 @@
-// `aifactory serve` end to end through Main: the built-in scenario, the report files (byte-identical
-// across runs), --capacity, --validate, and the errors of a bad trace and a plan that does not fit.
+// `aifactory serve` end to end through Main: the built-in scenario, the report files
+// (byte-identical across runs), --capacity, --validate, and the errors of a bad trace and a plan
+// that does not fit.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -68,7 +69,8 @@ TEST(ServeCommand, CapacityAndValidate) {
   Output c = Serve({"serve", "--quiet", "--capacity", "--max-requests", "400"});
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_NE(c.out.find("capacity: "), std::string::npos) << c.out;
-  Output v = Serve({"serve", "--validate", std::string(AIF_SOURCE_DIR) + "/data/validation/serving.csv"});
+  Output v =
+      Serve({"serve", "--validate", std::string(AIF_SOURCE_DIR) + "/data/validation/serving.csv"});
   ASSERT_EQ(v.code, 0) << v.err;
   EXPECT_NE(v.out.find("median |error|"), std::string::npos);
 }
@@ -77,20 +79,23 @@ TEST(ServeCommand, BadTraceAndImpossiblePlanAreClearErrors) {
   const std::string dir = TempDir();
   ASSERT_FALSE(dir.empty());
   const std::string trace = dir + "/bad.csv";
-  std::ofstream(trace) << "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n"
-                          "2023-11-16 18:15:47.0,12x,44\n";
+  std::ofstream(trace)
+      << "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n"
+         "2023-11-16 18:15:47.0,12x,44\n";
   Output t = Serve({"serve", "--quiet", "--trace", trace});
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.err.find(trace + ":3: column 'ContextTokens'"), std::string::npos) << t.err;
 
   const std::string scenario = dir + "/s.yaml";
-  std::ofstream(scenario) << "workloads:\n  - {task: chat, rate: 1, duration: \"10 s\", prompt_tokens: 100, "
-                             "output_tokens: 10}\npools:\n  - name: p\n    model: llama3.1-405b\n"
-                             "    accelerator: h100-sxm\n    plan: {tp: 8}\ntasks:\n  - {name: chat, backends: [p]}\n";
+  std::ofstream(scenario)
+      << "workloads:\n  - {task: chat, rate: 1, duration: \"10 s\", prompt_tokens: 100, "
+         "output_tokens: 10}\npools:\n  - name: p\n    model: llama3.1-405b\n"
+         "    accelerator: h100-sxm\n    plan: {tp: 8}\ntasks:\n  - {name: chat, backends: [p]}\n";
   Output p = Serve({"serve", "--quiet", scenario});
   EXPECT_EQ(p.code, 1);
-  EXPECT_NE(p.err.find(scenario + ":7:11: pools[0].plan: llama3.1-405b with plan TP8 PP1 does not fit"),
-            std::string::npos)
+  EXPECT_NE(
+      p.err.find(scenario + ":7:11: pools[0].plan: llama3.1-405b with plan TP8 PP1 does not fit"),
+      std::string::npos)
       << p.err;
   fs::remove_all(dir);
 }

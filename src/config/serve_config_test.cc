@@ -22,7 +22,8 @@ std::string ErrorOf(std::string_view text) {
 }
 
 TEST(AzureTrace, ReadsTheConversationTrace) {
-  auto r = ReadAzureLlmTrace(std::string(AIF_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
+  auto r = ReadAzureLlmTrace(std::string(AIF_SHARED_DIR) +
+                             "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 19366u);  // shared/traces/README.md
   long long in = 0, out = 0;
@@ -35,21 +36,29 @@ TEST(AzureTrace, ReadsTheConversationTrace) {
 TEST(AzureTrace, BadRowsNameFileLineAndColumn) {
   const std::string ok = "2023-11-16 18:15:46.6805900,374,44\n";
   EXPECT_EQ(ErrorOf(std::string(kHeader) + ok), "");
-  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:50.0,abc,44\n").find("t.csv:3: column 'ContextTokens'"),
+  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:50.0,abc,44\n")
+                .find("t.csv:3: column 'ContextTokens'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12,0\n").find("t.csv:2: column 'GeneratedTokens'"),
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12,0\n")
+                .find("t.csv:2: column 'GeneratedTokens'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-13-16 18:15:50.0,12,3\n").find("t.csv:2: column 'TIMESTAMP'"),
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-13-16 18:15:50.0,12,3\n")
+                .find("t.csv:2: column 'TIMESTAMP'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:40.0,12,3\n").find("sorted"), std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12\n").find("t.csv:2: 2 fields"), std::string::npos);
-  EXPECT_NE(ErrorOf("TIMESTAMP,Context,GeneratedTokens\n" + ok).find("t.csv:1: missing column 'ContextTokens'"),
+  EXPECT_NE(ErrorOf(std::string(kHeader) + ok + "2023-11-16 18:15:40.0,12,3\n").find("sorted"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,-5,3\n").find("tokens"), std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,12\n").find("t.csv:2: 2 fields"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("TIMESTAMP,Context,GeneratedTokens\n" + ok)
+                .find("t.csv:1: missing column 'ContextTokens'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kHeader) + "2023-11-16 18:15:50.0,-5,3\n").find("tokens"),
+            std::string::npos);
 }
 
 TEST(AzureTrace, TimeScaleCompressesArrivals) {
-  const std::string text = std::string(kHeader) + "2023-11-16 18:00:00.0,10,5\n2023-11-16 18:00:10.0,10,5\n";
+  const std::string text =
+      std::string(kHeader) + "2023-11-16 18:00:00.0,10,5\n2023-11-16 18:00:10.0,10,5\n";
   ServeTraceOptions o;
   o.time_scale = 2;
   auto r = ParseAzureLlmTrace(text, "t.csv", o);
@@ -89,14 +98,17 @@ TEST(ServeScenario, ErrorsPointAtTheKey) {
   text.replace(text.find("accelerator: h100-sxm"), 21, "acelerator: h100-sxm");
   auto s = ParseServeScenario(text, "s.yaml", Cat());
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("s.yaml:11:5: pools[0].acelerator"), std::string::npos) << s.status().message();
-  EXPECT_NE(s.status().message().find("did you mean 'accelerator'"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("s.yaml:11:5: pools[0].acelerator"), std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().message().find("did you mean 'accelerator'"), std::string::npos)
+      << s.status().message();
 
   text = kScenario;
   text.replace(text.find("backends: [p]"), 13, "backends: [q]");
   s = ParseServeScenario(text, "s.yaml", Cat());
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("unknown backend 'q'"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("unknown backend 'q'"), std::string::npos)
+      << s.status().message();
 }
 
 TEST(ServeScenario, ModelThatDoesNotFitIsAnErrorAtThePlan) {
@@ -104,8 +116,10 @@ TEST(ServeScenario, ModelThatDoesNotFitIsAnErrorAtThePlan) {
   text.replace(text.find("model: llama3-8b"), 16, "model: llama3-70b");
   auto s = ParseServeScenario(text, "s.yaml", Cat());
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("s.yaml:12:11: pools[0].plan"), std::string::npos) << s.status().message();
-  EXPECT_NE(s.status().message().find("does not fit h100-sxm"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("s.yaml:12:11: pools[0].plan"), std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().message().find("does not fit h100-sxm"), std::string::npos)
+      << s.status().message();
 }
 
 TEST(ServeScenario, BuiltinScenarioLoadsAndNeedsSources) {
@@ -116,7 +130,8 @@ TEST(ServeScenario, BuiltinScenarioLoadsAndNeedsSources) {
   EXPECT_EQ(s->scenario.pools.size(), 1u);
   EXPECT_EQ(s->scenario.speech.size(), 1u);
   EXPECT_EQ(s->scenario.providers.size(), 1u);
-  std::string bad = std::string(kScenario) + "providers:\n  - name: api\n    ttft: \"1 s\"\n    output_tokens_per_s: 50\n"
+  std::string bad = std::string(kScenario) +
+                    "providers:\n  - name: api\n    ttft: \"1 s\"\n    output_tokens_per_s: 50\n"
                     "    price_per_m_input: \"1 USD\"\n    price_per_m_output: \"2 USD\"\n";
   auto b = ParseServeScenario(bad, "s.yaml", Cat());
   ASSERT_FALSE(b.ok());
@@ -130,7 +145,8 @@ namespace aif::config {
 namespace {
 
 TEST(MooncakeTrace, ReadsHashesAndNamesBadLines) {
-  auto r = ReadServeTrace(std::string(AIF_SHARED_DIR) + "/traces/mooncake/conversation_trace.jsonl");
+  auto r =
+      ReadServeTrace(std::string(AIF_SHARED_DIR) + "/traces/mooncake/conversation_trace.jsonl");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 12031u);  // shared/traces/README.md section 2
   size_t blocks = 0;
@@ -141,14 +157,17 @@ TEST(MooncakeTrace, ReadsHashesAndNamesBadLines) {
   EXPECT_EQ(blocks, 288500u);
   EXPECT_NEAR(r->back().arrival_s, 3536.999, 1e-6);
 
-  auto bad = ParseMooncakeTrace("{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 5, \"hash_ids\": [1]}\n"
-                                "{\"timestamp\": 5, \"input_length\": ten, \"output_length\": 5, \"hash_ids\": [1]}\n",
-                                "m.jsonl");
+  auto bad = ParseMooncakeTrace(
+      "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 5, \"hash_ids\": [1]}\n"
+      "{\"timestamp\": 5, \"input_length\": ten, \"output_length\": 5, \"hash_ids\": [1]}\n",
+      "m.jsonl");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("m.jsonl:2: key 'input_length'"), std::string::npos) << bad.status().message();
-  auto unsorted = ParseMooncakeTrace("{\"timestamp\": 9, \"input_length\": 10, \"output_length\": 5}\n"
-                                     "{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 5}\n",
-                                     "m.jsonl");
+  EXPECT_NE(bad.status().message().find("m.jsonl:2: key 'input_length'"), std::string::npos)
+      << bad.status().message();
+  auto unsorted = ParseMooncakeTrace(
+      "{\"timestamp\": 9, \"input_length\": 10, \"output_length\": 5}\n"
+      "{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 5}\n",
+      "m.jsonl");
   ASSERT_FALSE(unsorted.ok());
   EXPECT_NE(unsorted.status().message().find("m.jsonl:2: key 'timestamp'"), std::string::npos);
 }
@@ -156,7 +175,8 @@ TEST(MooncakeTrace, ReadsHashesAndNamesBadLines) {
 TEST(MooncakeTrace, PrefixCachingReusesBlocksOfTheRealTrace) {
   ServeTraceOptions o;
   o.max_requests = 2000;
-  auto requests = ReadServeTrace(std::string(AIF_SHARED_DIR) + "/traces/mooncake/conversation_trace.jsonl", o);
+  auto requests =
+      ReadServeTrace(std::string(AIF_SHARED_DIR) + "/traces/mooncake/conversation_trace.jsonl", o);
   ASSERT_TRUE(requests.ok());
   std::string text = R"(workloads:
   - {task: chat, rate: 1, duration: "1 s", prompt_tokens: 10, output_tokens: 2}

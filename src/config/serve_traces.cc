@@ -39,7 +39,8 @@ Result<long long> ParseTokens(std::string_view s) {
   if (ec != std::errc() || p != s.data() + s.size() || s.empty()) {
     return InvalidArgument(fmt::format("'{}' is not a whole number", s));
   }
-  if (v < 1 || v > 100000000) return InvalidArgument(fmt::format("{} tokens: expected 1 to 100000000", v));
+  if (v < 1 || v > 100000000)
+    return InvalidArgument(fmt::format("{} tokens: expected 1 to 100000000", v));
   return v;
 }
 
@@ -62,20 +63,23 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
 
 Result<double> ParseTraceTimestamp(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (s.size() < 19 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, &d) || s[10] != ' ' || !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) ||
-      s[16] != ':' || !Digits(s, 17, 2, &sec)) {
-    return InvalidArgument(fmt::format("'{}' is not a timestamp like 2023-11-16 18:17:03.9799600", s));
+  if (s.size() < 19 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != ' ' || !Digits(s, 11, 2, &h) ||
+      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &sec)) {
+    return InvalidArgument(
+        fmt::format("'{}' is not a timestamp like 2023-11-16 18:17:03.9799600", s));
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
     return InvalidArgument(fmt::format("'{}': a date or time field is out of range", s));
   }
   double fraction = 0;
   if (s.size() > 19) {
-    if (s[19] != '.' || s.size() == 20) return InvalidArgument(fmt::format("'{}': bad fractional seconds", s));
+    if (s[19] != '.' || s.size() == 20)
+      return InvalidArgument(fmt::format("'{}': bad fractional seconds", s));
     double scale = 0.1;
     for (size_t i = 20; i < s.size(); ++i) {
-      if (s[i] < '0' || s[i] > '9') return InvalidArgument(fmt::format("'{}': bad fractional seconds", s));
+      if (s[i] < '0' || s[i] > '9')
+        return InvalidArgument(fmt::format("'{}': bad fractional seconds", s));
       fraction += (s[i] - '0') * scale;
       scale /= 10;
     }
@@ -83,7 +87,8 @@ Result<double> ParseTraceTimestamp(std::string_view s) {
   return static_cast<double>(DaysFromCivil(y, mo, d)) * 86400 + h * 3600 + mi * 60 + sec + fraction;
 }
 
-Result<std::vector<serve::Request>> ParseAzureLlmTrace(std::string_view text, const std::string& file,
+Result<std::vector<serve::Request>> ParseAzureLlmTrace(std::string_view text,
+                                                       const std::string& file,
                                                        const ServeTraceOptions& options) {
   if (!(options.time_scale > 0)) return InvalidArgument("trace time_scale must be positive");
   std::vector<serve::Request> out;
@@ -109,29 +114,42 @@ Result<std::vector<serve::Request>> ParseAzureLlmTrace(std::string_view text, co
       }
       for (auto [col, name] : {std::pair{col_time, "TIMESTAMP"}, std::pair{col_in, "ContextTokens"},
                                std::pair{col_out, "GeneratedTokens"}}) {
-        if (col < 0) return InvalidArgument(fmt::format("{}:1: missing column '{}' (an Azure LLM trace has "
-                                                        "TIMESTAMP,ContextTokens,GeneratedTokens)", file, name));
+        if (col < 0)
+          return InvalidArgument(
+              fmt::format("{}:1: missing column '{}' (an Azure LLM trace has "
+                          "TIMESTAMP,ContextTokens,GeneratedTokens)",
+                          file, name));
       }
       continue;
     }
     if (line.empty()) continue;
-    if (options.max_requests > 0 && static_cast<long long>(out.size()) >= options.max_requests) break;
+    if (options.max_requests > 0 && static_cast<long long>(out.size()) >= options.max_requests)
+      break;
     auto fields = SplitFields(line);
     if (fields.size() != columns) {
-      return InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", file, line_no, fields.size(), columns));
+      return InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", file, line_no,
+                                         fields.size(), columns));
     }
     auto t = ParseTraceTimestamp(fields[col_time]);
-    if (!t.ok()) return InvalidArgument(fmt::format("{}:{}: column 'TIMESTAMP': {}", file, line_no, t.status().message()));
+    if (!t.ok())
+      return InvalidArgument(
+          fmt::format("{}:{}: column 'TIMESTAMP': {}", file, line_no, t.status().message()));
     auto in = ParseTokens(fields[col_in]);
-    if (!in.ok()) return InvalidArgument(fmt::format("{}:{}: column 'ContextTokens': {}", file, line_no, in.status().message()));
+    if (!in.ok())
+      return InvalidArgument(
+          fmt::format("{}:{}: column 'ContextTokens': {}", file, line_no, in.status().message()));
     auto gen = ParseTokens(fields[col_out]);
     if (!gen.ok()) {
-      return InvalidArgument(fmt::format("{}:{}: column 'GeneratedTokens': {}", file, line_no, gen.status().message()));
+      return InvalidArgument(fmt::format("{}:{}: column 'GeneratedTokens': {}", file, line_no,
+                                         gen.status().message()));
     }
-    if (out.empty()) first = *t;
+    if (out.empty())
+      first = *t;
     else if (*t < previous) {
-      return InvalidArgument(fmt::format("{}:{}: column 'TIMESTAMP': {} is before the previous row's time; the "
-                                         "trace must be sorted by arrival", file, line_no, fields[col_time]));
+      return InvalidArgument(
+          fmt::format("{}:{}: column 'TIMESTAMP': {} is before the previous row's time; the "
+                      "trace must be sorted by arrival",
+                      file, line_no, fields[col_time]));
     }
     previous = *t;
     serve::Request r;
@@ -179,7 +197,8 @@ Result<double> JsonNumber(std::string_view v) {
 
 }  // namespace
 
-Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, const std::string& file,
+Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text,
+                                                       const std::string& file,
                                                        const ServeTraceOptions& options) {
   if (!(options.time_scale > 0)) return InvalidArgument("trace time_scale must be positive");
   std::vector<serve::Request> out;
@@ -194,29 +213,38 @@ Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, co
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    if (options.max_requests > 0 && static_cast<long long>(out.size()) >= options.max_requests) break;
+    if (options.max_requests > 0 && static_cast<long long>(out.size()) >= options.max_requests)
+      break;
     if (line.front() != '{' || line.back() != '}') {
-      return InvalidArgument(fmt::format("{}:{}: expected one JSON object per line", file, line_no));
+      return InvalidArgument(
+          fmt::format("{}:{}: expected one JSON object per line", file, line_no));
     }
     serve::Request r;
     double values[3] = {0, 0, 0};
     const char* keys[3] = {"timestamp", "input_length", "output_length"};
     for (int k = 0; k < 3; ++k) {
       std::string_view v = JsonValue(line, keys[k]);
-      if (v.empty()) return InvalidArgument(fmt::format("{}:{}: key '{}' is missing", file, line_no, keys[k]));
+      if (v.empty())
+        return InvalidArgument(fmt::format("{}:{}: key '{}' is missing", file, line_no, keys[k]));
       auto x = JsonNumber(v);
-      if (!x.ok()) return InvalidArgument(fmt::format("{}:{}: key '{}': {}", file, line_no, keys[k], x.status().message()));
+      if (!x.ok())
+        return InvalidArgument(
+            fmt::format("{}:{}: key '{}': {}", file, line_no, keys[k], x.status().message()));
       values[k] = *x;
     }
-    if (values[0] < 0) return InvalidArgument(fmt::format("{}:{}: key 'timestamp': negative time", file, line_no));
+    if (values[0] < 0)
+      return InvalidArgument(fmt::format("{}:{}: key 'timestamp': negative time", file, line_no));
     if (values[0] < previous) {
-      return InvalidArgument(fmt::format("{}:{}: key 'timestamp': {} is before the previous line's; the trace must "
-                                         "be sorted by arrival", file, line_no, values[0]));
+      return InvalidArgument(
+          fmt::format("{}:{}: key 'timestamp': {} is before the previous line's; the trace must "
+                      "be sorted by arrival",
+                      file, line_no, values[0]));
     }
     for (int k = 1; k < 3; ++k) {
       if (values[k] < 1 || values[k] > 1e8 || values[k] != std::floor(values[k])) {
-        return InvalidArgument(fmt::format("{}:{}: key '{}': {} tokens: expected a whole number from 1", file, line_no,
-                                           keys[k], values[k]));
+        return InvalidArgument(
+            fmt::format("{}:{}: key '{}': {} tokens: expected a whole number from 1", file, line_no,
+                        keys[k], values[k]));
       }
     }
     previous = values[0];
@@ -227,7 +255,8 @@ Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, co
     std::string_view list = JsonValue(line, "hash_ids");
     if (!list.empty()) {
       if (list.front() != '[' || list.back() != ']') {
-        return InvalidArgument(fmt::format("{}:{}: key 'hash_ids': expected a list", file, line_no));
+        return InvalidArgument(
+            fmt::format("{}:{}: key 'hash_ids': expected a list", file, line_no));
       }
       std::string_view body = list.substr(1, list.size() - 2);
       size_t i = 0;
@@ -241,7 +270,8 @@ Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, co
         uint32_t h = 0;
         auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), h);
         if (ec != std::errc() || p != item.data() + item.size()) {
-          return InvalidArgument(fmt::format("{}:{}: key 'hash_ids': '{}' is not a block id", file, line_no, item));
+          return InvalidArgument(
+              fmt::format("{}:{}: key 'hash_ids': '{}' is not a block id", file, line_no, item));
         }
         r.block_hashes.push_back(h);
         i = j;
@@ -255,17 +285,21 @@ Result<std::vector<serve::Request>> ParseMooncakeTrace(std::string_view text, co
   return out;
 }
 
-Result<std::vector<serve::Request>> ReadMooncakeTrace(const std::string& path, const ServeTraceOptions& options) {
+Result<std::vector<serve::Request>> ReadMooncakeTrace(const std::string& path,
+                                                      const ServeTraceOptions& options) {
   AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxTraceBytes));
   return ParseMooncakeTrace(text, path, options);
 }
 
-Result<std::vector<serve::Request>> ReadServeTrace(const std::string& path, const ServeTraceOptions& options) {
-  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) return ReadMooncakeTrace(path, options);
+Result<std::vector<serve::Request>> ReadServeTrace(const std::string& path,
+                                                   const ServeTraceOptions& options) {
+  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0)
+    return ReadMooncakeTrace(path, options);
   return ReadAzureLlmTrace(path, options);
 }
 
-Result<std::vector<serve::Request>> ReadAzureLlmTrace(const std::string& path, const ServeTraceOptions& options) {
+Result<std::vector<serve::Request>> ReadAzureLlmTrace(const std::string& path,
+                                                      const ServeTraceOptions& options) {
   AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxTraceBytes));
   return ParseAzureLlmTrace(text, path, options);
 }

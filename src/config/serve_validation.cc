@@ -21,11 +21,12 @@ Result<double> ParseDouble(const std::string& text, const std::string& where) {
 
 }  // namespace
 
-Result<std::vector<serve::ServingBenchmark>> ParseServingBenchmarks(std::string_view text, const std::string& file) {
+Result<std::vector<serve::ServingBenchmark>> ParseServingBenchmarks(std::string_view text,
+                                                                    const std::string& file) {
   AIF_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, file));
-  const std::vector<std::string> columns = {"id",     "kind",   "model",    "accelerator", "tp",
-                                            "precision", "kv_bytes", "batch", "input",    "output",
-                                            "requests", "measured", "unit",  "source"};
+  const std::vector<std::string> columns = {
+      "id",    "kind",  "model",  "accelerator", "tp",       "precision", "kv_bytes",
+      "batch", "input", "output", "requests",    "measured", "unit",      "source"};
   std::vector<int> idx;
   for (const auto& c : columns) {
     int i = table.ColumnIndex(c);
@@ -35,8 +36,8 @@ Result<std::vector<serve::ServingBenchmark>> ParseServingBenchmarks(std::string_
   std::vector<serve::ServingBenchmark> out;
   for (const CsvRow& row : table.rows) {
     if (row.fields.size() != table.header.size()) {
-      return InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", file, row.line, row.fields.size(),
-                                         table.header.size()));
+      return InvalidArgument(fmt::format("{}:{}: {} fields, the header has {}", file, row.line,
+                                         row.fields.size(), table.header.size()));
     }
     auto field = [&](int k) -> const std::string& { return row.fields[idx[k]]; };
     auto number = [&](int k) -> Result<double> {
@@ -59,10 +60,12 @@ Result<std::vector<serve::ServingBenchmark>> ParseServingBenchmarks(std::string_
     b.unit = field(12);
     b.source = field(13);
     if (tp < 1 || batch < 1 || input < 1 || output < 1 || requests < 0 || !(b.measured > 0)) {
-      return InvalidArgument(fmt::format("{}:{}: tp, batch, input, output and measured must be positive", file,
-                                         row.line));
+      return InvalidArgument(fmt::format(
+          "{}:{}: tp, batch, input, output and measured must be positive", file, row.line));
     }
-    if (b.source.empty()) return InvalidArgument(fmt::format("{}:{}: column 'source': every row needs one", file, row.line));
+    if (b.source.empty())
+      return InvalidArgument(
+          fmt::format("{}:{}: column 'source': every row needs one", file, row.line));
     b.tp = static_cast<int>(tp);
     b.batch = static_cast<int>(batch);
     b.input = static_cast<int>(input);

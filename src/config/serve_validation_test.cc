@@ -1,6 +1,8 @@
 // Serving predictions against the published measurements in data/validation/serving.csv; the
 // acceptance bar of docs/validation-serving.md (median error at most 15% on throughput and on
 // latency rows).
+#include "aifactory/config/serve_validation.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <cstdio>
 
 #include "aifactory/config/catalog_loader.h"
-#include "aifactory/config/serve_validation.h"
 
 namespace aif::config {
 namespace {
@@ -35,7 +36,8 @@ TEST(ServeValidation, MedianErrorsWithinFifteenPercent) {
 
 TEST(ServeValidation, BadRowNamesFileLineAndColumn) {
   const std::string text =
-      "id,kind,model,accelerator,tp,precision,kv_bytes,batch,input,output,requests,measured,unit,source\n"
+      "id,kind,model,accelerator,tp,precision,kv_bytes,batch,input,output,requests,measured,unit,"
+      "source\n"
       "a,ttft,llama2-7b,h100-sxm,1,fp8,1,1,128,1,0,seven,ms,src\n";
   auto rows = ParseServingBenchmarks(text, "bench.csv");
   ASSERT_FALSE(rows.ok());
@@ -70,7 +72,8 @@ double Loss(const catalog::Catalog& catalog, const serve::ServingCalibration& c,
 }
 
 // The grid search of the three constants on Loss.
-serve::ServingCalibration Fit(const catalog::Catalog& catalog, const std::vector<serve::ServingBenchmark>& set) {
+serve::ServingCalibration Fit(const catalog::Catalog& catalog,
+                              const std::vector<serve::ServingBenchmark>& set) {
   serve::ServingCalibration best_c;
   double best = 1e300;
   for (double g = 1.0; g <= 1.61; g += 0.1) {
@@ -99,26 +102,31 @@ TEST(ServeValidation, DISABLED_FitCalibration) {
   auto rows = ReadServingBenchmarks(std::string(AIF_SOURCE_DIR) + "/data/validation/serving.csv");
   ASSERT_TRUE(rows.ok());
   const serve::ServingCalibration all = Fit(*catalog, *rows);
-  std::printf("fit on all %zu rows: gemm_scale %.2f iteration_overhead %.1f ms all_reduce_overhead %.0f us\n",
-              rows->size(), all.gemm_scale, all.iteration_overhead.value() * 1e3,
-              all.all_reduce_overhead.value() * 1e6);
+  std::printf(
+      "fit on all %zu rows: gemm_scale %.2f iteration_overhead %.1f ms all_reduce_overhead %.0f "
+      "us\n",
+      rows->size(), all.gemm_scale, all.iteration_overhead.value() * 1e3,
+      all.all_reduce_overhead.value() * 1e6);
   std::vector<serve::ServingBenchmark> folds[2];
   for (const auto& r : *rows) folds[InFitSet(r.id) ? 0 : 1].push_back(r);
   std::vector<serve::ServingPrediction> cross;
   for (int k = 0; k < 2; ++k) {
     const serve::ServingCalibration c = Fit(*catalog, folds[1 - k]);
-    std::printf("fold %d (%zu rows) predicted with constants fitted on the other: gemm_scale %.2f iteration_overhead "
-                "%.1f ms all_reduce_overhead %.0f us\n",
-                k, folds[k].size(), c.gemm_scale, c.iteration_overhead.value() * 1e3,
-                c.all_reduce_overhead.value() * 1e6);
+    std::printf(
+        "fold %d (%zu rows) predicted with constants fitted on the other: gemm_scale %.2f "
+        "iteration_overhead "
+        "%.1f ms all_reduce_overhead %.0f us\n",
+        k, folds[k].size(), c.gemm_scale, c.iteration_overhead.value() * 1e3,
+        c.all_reduce_overhead.value() * 1e6);
     auto p = serve::PredictAll(*catalog, folds[k], &c);
     ASSERT_TRUE(p.ok());
     cross.insert(cross.end(), p->begin(), p->end());
   }
   auto s = serve::Summarize(cross);
-  std::printf("cross-validated median |error|: throughput %.1f%% (%d rows), latency %.1f%% (%d rows)\n",
-              100 * s.median_abs_error_throughput, s.throughput_rows, 100 * s.median_abs_error_latency,
-              s.latency_rows);
+  std::printf(
+      "cross-validated median |error|: throughput %.1f%% (%d rows), latency %.1f%% (%d rows)\n",
+      100 * s.median_abs_error_throughput, s.throughput_rows, 100 * s.median_abs_error_latency,
+      s.latency_rows);
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ namespace {
 
 using ordered = nlohmann::ordered_json;
 
-ordered Number(double x) { return std::isfinite(x) ? ordered(RoundSignificant(x)) : ordered(nullptr); }
+ordered Number(double x) {
+  return std::isfinite(x) ? ordered(RoundSignificant(x)) : ordered(nullptr);
+}
 std::string Text(double x) { return fmt::format("{}", RoundSignificant(x)); }
 
 ordered PercentilesJson(const serve::Percentiles& p) {
@@ -30,7 +32,8 @@ ordered PercentilesJson(const serve::Percentiles& p) {
 
 }  // namespace
 
-std::string ServeJson(const std::string& name, const serve::ServeResult& r, const serve::CapacityResult* capacity) {
+std::string ServeJson(const std::string& name, const serve::ServeResult& r,
+                      const serve::CapacityResult* capacity) {
   ordered j;
   j["scenario"] = name;
   j["requests"] = r.requests;
@@ -120,25 +123,31 @@ std::string ServeJson(const std::string& name, const serve::ServeResult& r, cons
   return j.dump(2) + "\n";
 }
 
-std::string ServeHtml(const std::string& name, const serve::ServeResult& r, const serve::CapacityResult* capacity) {
+std::string ServeHtml(const std::string& name, const serve::ServeResult& r,
+                      const serve::CapacityResult* capacity) {
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<title>aifactory serve: " + HtmlEscape(name) + "</title>\n";
   h += "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-       "text-align:right}th{background:#eee}td:first-child{text-align:left}</style>\n</head>\n<body>\n";
+       "text-align:right}th{background:#eee}td:first-child{text-align:left}</style>\n</"
+       "head>\n<body>\n";
   h += "<h1>Serving: " + HtmlEscape(name) + "</h1>\n<main>\n";
   h += "<table><tr><th>metric</th><th>value</th></tr>\n";
   auto row = [&](const std::string& k, const std::string& v) {
     h += "<tr><td>" + HtmlEscape(k) + "</td><td>" + HtmlEscape(v) + "</td></tr>\n";
   };
-  row("requests (completed / rejected)", fmt::format("{} ({} / {})", r.requests, r.completed, r.rejected));
+  row("requests (completed / rejected)",
+      fmt::format("{} ({} / {})", r.requests, r.completed, r.rejected));
   row("throughput (req/s)", Text(r.throughput_rps));
   row("output tokens/s", Text(r.output_tokens_per_s));
   row("goodput (req/s meeting targets)", Text(r.goodput_rps));
-  row("TTFT p50 / p90 / p99 (s)", Text(r.ttft.p50) + " / " + Text(r.ttft.p90) + " / " + Text(r.ttft.p99));
-  row("TPOT p50 / p90 / p99 (s)", Text(r.tpot.p50) + " / " + Text(r.tpot.p90) + " / " + Text(r.tpot.p99));
-  row("end-to-end p50 / p90 / p99 (s)", Text(r.e2e.p50) + " / " + Text(r.e2e.p90) + " / " + Text(r.e2e.p99));
+  row("TTFT p50 / p90 / p99 (s)",
+      Text(r.ttft.p50) + " / " + Text(r.ttft.p90) + " / " + Text(r.ttft.p99));
+  row("TPOT p50 / p90 / p99 (s)",
+      Text(r.tpot.p50) + " / " + Text(r.tpot.p90) + " / " + Text(r.tpot.p99));
+  row("end-to-end p50 / p90 / p99 (s)",
+      Text(r.e2e.p50) + " / " + Text(r.e2e.p90) + " / " + Text(r.e2e.p99));
   row("GPUs", fmt::format("{}", r.gpus));
   row("energy (kWh)", Text(r.energy_j / 3.6e6));
   row("cost (USD)", Text(r.cost_usd));
@@ -150,47 +159,57 @@ std::string ServeHtml(const std::string& name, const serve::ServeResult& r, cons
   for (const auto& t : r.tasks) top = std::max(top, t.ttft.p99);
   const int bar_h = 14, row_h = 3 * bar_h + 10, label_w = 160, chart_w = 560;
   const int height = static_cast<int>(r.tasks.size()) * row_h + 20;
-  h += fmt::format("<h2>Time to first token by task</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                   "viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"TTFT by task\">\n",
-                   label_w + chart_w + 120, height, label_w + chart_w + 120, height);
+  h += fmt::format(
+      "<h2>Time to first token by task</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"TTFT by "
+      "task\">\n",
+      label_w + chart_w + 120, height, label_w + chart_w + 120, height);
   int y = 10;
   const char* colors[] = {"#4c78a8", "#f58518", "#e45756"};
   for (const auto& t : r.tasks) {
-    h += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"12\">{}</text>\n", label_w - 6,
-                     y + bar_h, HtmlEscape(t.name));
+    h += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"12\">{}</text>\n",
+                     label_w - 6, y + bar_h, HtmlEscape(t.name));
     const double values[] = {t.ttft.p50, t.ttft.p90, t.ttft.p99};
     const char* names[] = {"p50", "p90", "p99"};
     for (int k = 0; k < 3; ++k) {
       const double w = chart_w * values[k] / top;
-      h += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", label_w, y + k * bar_h,
-                       Text(w), bar_h - 2, colors[k]);
-      h += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">{} {} s</text>\n", Text(label_w + w + 4),
-                       y + k * bar_h + bar_h - 4, names[k], Text(values[k]));
+      h += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n",
+                       label_w, y + k * bar_h, Text(w), bar_h - 2, colors[k]);
+      h += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">{} {} s</text>\n",
+                       Text(label_w + w + 4), y + k * bar_h + bar_h - 4, names[k], Text(values[k]));
     }
     y += row_h;
   }
   h += "</svg>\n";
 
-  h += "<h2>Tasks</h2>\n<table><tr><th>task</th><th>requests</th><th>completed</th><th>rejected</th>"
-       "<th>met targets</th><th>TTFT p90 (s)</th><th>TPOT p90 (s)</th><th>e2e p90 (s)</th></tr>\n";
+  h +=
+      "<h2>Tasks</h2>\n<table><tr><th>task</th><th>requests</th><th>completed</th><th>rejected</th>"
+      "<th>met targets</th><th>TTFT p90 (s)</th><th>TPOT p90 (s)</th><th>e2e p90 (s)</th></tr>\n";
   for (const auto& t : r.tasks) {
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                     HtmlEscape(t.name), t.requests, t.completed, t.rejected, t.met_targets, Text(t.ttft.p90),
-                     Text(t.tpot.p90), Text(t.e2e.p90));
+    h += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</"
+        "td></tr>\n",
+        HtmlEscape(t.name), t.requests, t.completed, t.rejected, t.met_targets, Text(t.ttft.p90),
+        Text(t.tpot.p90), Text(t.e2e.p90));
   }
-  h += "</table>\n<h2>Backends</h2>\n<table><tr><th>backend</th><th>kind</th><th>plan</th><th>instances</th>"
-       "<th>GPUs</th><th>requests</th><th>busy</th><th>peak KV blocks / capacity</th><th>preemptions</th>"
+  h += "</table>\n<h2>Backends</h2>\n<table><tr><th>backend</th><th>kind</th><th>plan</"
+       "th><th>instances</th>"
+       "<th>GPUs</th><th>requests</th><th>busy</th><th>peak KV blocks / "
+       "capacity</th><th>preemptions</th>"
        "<th>cost (USD)</th></tr>\n";
   for (const auto& b : r.backends) {
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                     "<td>{} / {}</td><td>{}</td><td>{}</td></tr>\n",
-                     HtmlEscape(b.name), HtmlEscape(b.kind), HtmlEscape(b.plan), b.instances, b.gpus, b.requests,
-                     Text(b.busy_fraction), b.peak_kv_blocks, b.kv_blocks, b.preemptions, Text(b.cost_usd));
+    h += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{} / {}</td><td>{}</td><td>{}</td></tr>\n",
+        HtmlEscape(b.name), HtmlEscape(b.kind), HtmlEscape(b.plan), b.instances, b.gpus, b.requests,
+        Text(b.busy_fraction), b.peak_kv_blocks, b.kv_blocks, b.preemptions, Text(b.cost_usd));
   }
   h += "</table>\n";
   if (capacity) {
-    h += fmt::format("<h2>Capacity: {} GPUs</h2>\n<table><tr><th>pool</th><th>plan</th><th>instances</th>"
-                     "<th>GPUs</th><th>met</th><th>plans tried</th></tr>\n", capacity->gpus);
+    h += fmt::format(
+        "<h2>Capacity: {} GPUs</h2>\n<table><tr><th>pool</th><th>plan</th><th>instances</th>"
+        "<th>GPUs</th><th>met</th><th>plans tried</th></tr>\n",
+        capacity->gpus);
     for (const auto& p : capacity->pools) {
       std::string tried;
       for (const auto& t : p.trials) {
@@ -198,13 +217,15 @@ std::string ServeHtml(const std::string& name, const serve::ServeResult& r, cons
         tried += t.instances > 0 ? fmt::format("{} x{}", t.plan.ToString(), t.instances)
                                  : fmt::format("{}: {}", t.plan.ToString(), t.note);
       }
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       HtmlEscape(p.pool), HtmlEscape(p.plan.ToString()), p.instances, p.gpus, p.met ? "yes" : "no",
-                       HtmlEscape(tried));
+      h += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          HtmlEscape(p.pool), HtmlEscape(p.plan.ToString()), p.instances, p.gpus,
+          p.met ? "yes" : "no", HtmlEscape(tried));
     }
     h += "</table>\n";
   }
-  h += "</main>\n<footer>Written by aifactory from serve.json's numbers.</footer>\n</body>\n</html>\n";
+  h += "</main>\n<footer>Written by aifactory from serve.json's "
+       "numbers.</footer>\n</body>\n</html>\n";
   return h;
 }
 
@@ -216,11 +237,13 @@ Status WriteServeReport(const std::string& name, const serve::ServeResult& resul
   std::error_code ec;
   fs::file_status status = fs::status(dir, ec);
   if (fs::exists(status)) {
-    if (!fs::is_directory(status)) return IoError(fmt::format("{}: report directory exists and is not a directory", out_dir));
+    if (!fs::is_directory(status))
+      return IoError(fmt::format("{}: report directory exists and is not a directory", out_dir));
   } else {
     ec.clear();
     fs::create_directories(dir, ec);
-    if (ec) return IoError(fmt::format("{}: cannot create report directory: {}", out_dir, ec.message()));
+    if (ec)
+      return IoError(fmt::format("{}: cannot create report directory: {}", out_dir, ec.message()));
   }
   const std::string json = ServeJson(name, result, capacity);
   const std::string html = ServeHtml(name, result, capacity);

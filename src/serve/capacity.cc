@@ -59,8 +59,10 @@ Result<int> SmallestCount(int max, F meets, int* simulations) {
     int mid = lo + (hi - lo) / 2;
     ++*simulations;
     AIF_ASSIGN_OR_RETURN(bool ok, meets(mid));
-    if (ok) hi = mid;
-    else lo = mid;
+    if (ok)
+      hi = mid;
+    else
+      lo = mid;
   }
   return hi;
 }
@@ -115,7 +117,8 @@ Result<CapacityResult> FindCapacity(const ServeScenario& scenario, const EngineF
       AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
       trial.instances = n;
       trial.gpus = n * plan.gpus();
-      if (n == 0) trial.note = fmt::format("targets not met with {} instances", options.max_instances);
+      if (n == 0)
+        trial.note = fmt::format("targets not met with {} instances", options.max_instances);
       if (n > 0 && (!pc.met || trial.gpus < pc.gpus)) {
         pc.met = true;
         pc.plan = plan;

@@ -39,9 +39,10 @@ std::string InstancePlan::ToString() const {
   return fmt::format("TP{} PP{}", tp, pp);
 }
 
-Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog::Accelerator& accelerator,
-                                      const catalog::KernelEfficiency& efficiency, const InstancePlan& plan,
-                                      const EngineOptions& options) {
+Result<EngineModel> EngineModel::Make(const catalog::Model& model,
+                                      const catalog::Accelerator& accelerator,
+                                      const catalog::KernelEfficiency& efficiency,
+                                      const InstancePlan& plan, const EngineOptions& options) {
   if (plan.tp < 1 || plan.pp < 1 || plan.ep < 1) {
     return InvalidArgument(fmt::format("plan {}: degrees must be at least 1", plan.ToString()));
   }
@@ -53,12 +54,16 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
     return InvalidArgument(fmt::format("plan {}: {} has only {} layers for PP {}", plan.ToString(),
                                        model.id, model.layers, plan.pp));
   }
-  if (plan.ep > 1 && (!model.is_moe() || model.moe->experts % plan.ep != 0 || plan.ep > plan.gpus())) {
-    return InvalidArgument(fmt::format("plan {}: EP {} needs an MoE model whose experts divide by it "
-                                       "and at most TP x PP GPUs", plan.ToString(), plan.ep));
+  if (plan.ep > 1 &&
+      (!model.is_moe() || model.moe->experts % plan.ep != 0 || plan.ep > plan.gpus())) {
+    return InvalidArgument(
+        fmt::format("plan {}: EP {} needs an MoE model whose experts divide by it "
+                    "and at most TP x PP GPUs",
+                    plan.ToString(), plan.ep));
   }
   if (options.max_batch_tokens < 1 || options.max_batch_sequences < 1 || options.block_tokens < 1) {
-    return InvalidArgument("engine: max_batch_tokens, max_batch_sequences and block_tokens must be >= 1");
+    return InvalidArgument(
+        "engine: max_batch_tokens, max_batch_sequences and block_tokens must be >= 1");
   }
   EngineModel e;
   e.model_ = &model;
@@ -74,7 +79,8 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
   e.layers_per_stage_ = (model.layers + plan.pp - 1) / plan.pp;
 
   // Tensor-parallel group: inside one NVLink domain (an instance never spans domains here).
-  perf::LinkTier nvlink{accelerator.scale_up_bandwidth * efficiency.scale_up, efficiency.scale_up_latency};
+  perf::LinkTier nvlink{accelerator.scale_up_bandwidth * efficiency.scale_up,
+                        efficiency.scale_up_latency};
   e.tp_group_.size = plan.tp;
   e.tp_group_.ranks_per_domain = plan.tp;
   e.tp_group_.scale_up = nvlink;
@@ -99,10 +105,13 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
   const int moe_layers = model.is_moe() ? model.MoeLayerCount() : 0;
   const int dense_layers = model.layers - moe_layers;
   const double embed = model.vocab * h * (model.tied_embeddings ? 1 : 2);
-  double moe_total = model.is_moe() ? model.moe->experts * expert_params + shared_params + h * model.moe->experts : 0;
-  e.parameters_ = model.layers * attn_params + dense_layers * dense_mlp + moe_layers * moe_total + embed;
-  e.flops_per_token_ = 2.0 * (model.layers * attn_params + dense_layers * dense_mlp + moe_layers * active_moe +
-                              model.vocab * h);
+  double moe_total =
+      model.is_moe() ? model.moe->experts * expert_params + shared_params + h * model.moe->experts
+                     : 0;
+  e.parameters_ =
+      model.layers * attn_params + dense_layers * dense_mlp + moe_layers * moe_total + embed;
+  e.flops_per_token_ = 2.0 * (model.layers * attn_params + dense_layers * dense_mlp +
+                              moe_layers * active_moe + model.vocab * h);
 
   // Weights on one GPU: attention and dense MLP split by TP, layers by PP, experts by EP (and by
   // TP inside each expert when EP does not use all the GPUs), embeddings by TP on the end stages.
@@ -110,13 +119,15 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
   const double stage_layers = e.layers_per_stage_;
   const double stage_moe = std::ceil(static_cast<double>(moe_layers) / plan.pp);
   const double stage_dense = std::max(0.0, stage_layers - stage_moe);
-  const double expert_split = plan.ep > 1 ? plan.ep * std::max(1.0, static_cast<double>(plan.gpus()) / plan.ep / plan.pp)
-                                          : plan.tp;
-  const double per_gpu_params = stage_layers * attn_params / plan.tp + stage_dense * dense_mlp / plan.tp +
-                                stage_moe * (model.is_moe() ? (model.moe->experts * expert_params) / expert_split +
-                                                                  shared_params / plan.tp
-                                                            : 0) +
-                                (plan.pp == 1 ? embed : model.vocab * h) / plan.tp;
+  const double expert_split =
+      plan.ep > 1 ? plan.ep * std::max(1.0, static_cast<double>(plan.gpus()) / plan.ep / plan.pp)
+                  : plan.tp;
+  const double per_gpu_params =
+      stage_layers * attn_params / plan.tp + stage_dense * dense_mlp / plan.tp +
+      stage_moe * (model.is_moe() ? (model.moe->experts * expert_params) / expert_split +
+                                        shared_params / plan.tp
+                                  : 0) +
+      (plan.pp == 1 ? embed : model.vocab * h) / plan.tp;
   e.weights_per_gpu_ = Bytes(per_gpu_params * bytes);
 
   // KV cache: K and V of every KV head (replicated when TP exceeds the KV heads), per layer.
@@ -136,7 +147,8 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
   if (reserve <= 0) {
     // Peak activations of one iteration: the widest intermediate (MLP up projection or logits)
     // for max_batch_tokens tokens, in bf16, plus the residual stream.
-    const double widest = std::max(up * model.ffn_hidden / plan.tp, static_cast<double>(model.vocab) / plan.tp);
+    const double widest =
+        std::max(up * model.ffn_hidden / plan.tp, static_cast<double>(model.vocab) / plan.tp);
     reserve = options.max_batch_tokens * (widest + 4 * h) * kActivationBytes;
   }
   const double free_bytes = usable - e.weights_per_gpu_.value() - reserve;
@@ -144,10 +156,11 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
   if (free_bytes < block_bytes) {
     return OutOfMemory(fmt::format(
         "{} with plan {} does not fit {} ({}): weights {:.1f} GB + activations {:.1f} GB per GPU "
-        "against {:.1f} GB usable ({:.0f}% of {:.0f} GB); use more GPUs (TP or PP) or a smaller precision",
+        "against {:.1f} GB usable ({:.0f}% of {:.0f} GB); use more GPUs (TP or PP) or a smaller "
+        "precision",
         model.id, plan.ToString(), accelerator.id, catalog::PrecisionName(options.weight_precision),
-        e.weights_per_gpu_.value() / 1e9, reserve / 1e9, usable / 1e9, options.memory_fraction * 100,
-        accelerator.hbm_capacity.value() / 1e9));
+        e.weights_per_gpu_.value() / 1e9, reserve / 1e9, usable / 1e9,
+        options.memory_fraction * 100, accelerator.hbm_capacity.value() / 1e9));
   }
   // Every stage holds the KV of its own layers for the same tokens: the instance has as many
   // blocks as one GPU holds.
@@ -189,14 +202,19 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
       const double routed = static_cast<double>(t) * m.top_k / std::max(1, plan.ep);
       const double touched = std::min(local, std::max(1.0, routed));
       const double rows = routed / touched;
-      moe = perf::GroupedGemmTime(device, rows, up * m.expert_ffn_hidden / split, h, p, touched).value() +
-            perf::GroupedGemmTime(device, rows, h, m.expert_ffn_hidden / split, p, touched).value() +
-            perf::GemmTime(device, t, m.experts, h, catalog::Precision::kBf16).value();
+      moe =
+          perf::GroupedGemmTime(device, rows, up * m.expert_ffn_hidden / split, h, p, touched)
+              .value() +
+          perf::GroupedGemmTime(device, rows, h, m.expert_ffn_hidden / split, p, touched).value() +
+          perf::GemmTime(device, t, m.experts, h, catalog::Precision::kBf16).value();
       if (m.shared_experts > 0) {
-        const double sh = static_cast<double>(m.shared_experts) * m.shared_expert_ffn_hidden / plan.tp;
-        moe += perf::GemmTime(device, t, up * sh, h, p).value() + perf::GemmTime(device, t, h, sh, p).value();
+        const double sh =
+            static_cast<double>(m.shared_experts) * m.shared_expert_ffn_hidden / plan.tp;
+        moe += perf::GemmTime(device, t, up * sh, h, p).value() +
+               perf::GemmTime(device, t, h, sh, p).value();
       }
-      if (plan.ep > 1) {  // dispatch and combine: each token's hidden state to top_k experts and back
+      if (plan.ep >
+          1) {  // dispatch and combine: each token's hidden state to top_k experts and back
         perf::CommGroup ep_group = e.tp_group_;
         ep_group.size = plan.ep;
         ep_group.ranks_per_domain = plan.ep;
@@ -207,10 +225,12 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model, const catalog
     double elementwise = perf::MemoryTime(device, Bytes(t * h * kActivationBytes * 8)).value();
     e.gemm_by_tokens_[t] = attn_gemm + (1 - moe_share) * dense + moe_share * moe + elementwise;
     e.allreduce_by_tokens_[t] =
-        plan.tp > 1 ? 2 * (perf::AllReduceTime(e.tp_group_, Bytes(t * h * kActivationBytes)).value() +
-                           options.calibration.all_reduce_overhead.value())
-                    : 0.0;
-    e.head_by_logits_[t] = perf::GemmTime(device, t, static_cast<double>(model.vocab) / plan.tp, h, p).value();
+        plan.tp > 1
+            ? 2 * (perf::AllReduceTime(e.tp_group_, Bytes(t * h * kActivationBytes)).value() +
+                   options.calibration.all_reduce_overhead.value())
+            : 0.0;
+    e.head_by_logits_[t] =
+        perf::GemmTime(device, t, static_cast<double>(model.vocab) / plan.tp, h, p).value();
   }
   return e;
 }
@@ -225,14 +245,18 @@ IterationBreakdown EngineModel::Breakdown(const IterationShape& shape) const {
   const double layers = layers_per_stage_ * plan_.pp;
   b.gemm = Seconds(layers * gemm_by_tokens_[t] * scale +
                    head_by_logits_[std::clamp(shape.logits, 0, last)]);
-  b.attention = Seconds(layers * shape.prefill_attention * attention_flops_per_pair_layer_ / attention_rate_);
-  b.kv_read = Seconds(layers * shape.decode_context * kv_bytes_per_context_token_layer_ / kv_read_rate_);
+  b.attention =
+      Seconds(layers * shape.prefill_attention * attention_flops_per_pair_layer_ / attention_rate_);
+  b.kv_read =
+      Seconds(layers * shape.decode_context * kv_bytes_per_context_token_layer_ / kv_read_rate_);
   b.communication = Seconds(layers * allreduce_by_tokens_[t] * scale + (plan_.pp - 1) * p2p_s_);
   b.overhead = Seconds(overhead_s_);
   b.total = b.gemm + b.attention + b.kv_read + b.communication + b.overhead;
   return b;
 }
 
-Seconds EngineModel::IterationTime(const IterationShape& shape) const { return Breakdown(shape).total; }
+Seconds EngineModel::IterationTime(const IterationShape& shape) const {
+  return Breakdown(shape).total;
+}
 
 }  // namespace aif::serve

@@ -16,7 +16,8 @@ void Identity(size_t n, std::vector<int>* order) {
 class OrderedPolicy final : public RoutingPolicy {
  public:
   const char* name() const override { return "ordered"; }
-  void Rank(const Request&, const std::vector<BackendView>& b, double, std::vector<int>* order) const override {
+  void Rank(const Request&, const std::vector<BackendView>& b, double,
+            std::vector<int>* order) const override {
     Identity(b.size(), order);
   }
 };
@@ -24,7 +25,8 @@ class OrderedPolicy final : public RoutingPolicy {
 class CheapestPolicy final : public RoutingPolicy {
  public:
   const char* name() const override { return "cheapest"; }
-  void Rank(const Request&, const std::vector<BackendView>& b, double target, std::vector<int>* order) const override {
+  void Rank(const Request&, const std::vector<BackendView>& b, double target,
+            std::vector<int>* order) const override {
     Identity(b.size(), order);
     auto meets = [&](int i) { return target <= 0 || b[i].estimated_ttft_s <= target; };
     std::stable_sort(order->begin(), order->end(), [&](int x, int y) {
@@ -37,7 +39,8 @@ class CheapestPolicy final : public RoutingPolicy {
 class FastestPolicy final : public RoutingPolicy {
  public:
   const char* name() const override { return "fastest"; }
-  void Rank(const Request&, const std::vector<BackendView>& b, double, std::vector<int>* order) const override {
+  void Rank(const Request&, const std::vector<BackendView>& b, double,
+            std::vector<int>* order) const override {
     Identity(b.size(), order);
     std::stable_sort(order->begin(), order->end(),
                      [&](int x, int y) { return b[x].estimated_ttft_s < b[y].estimated_ttft_s; });
@@ -47,9 +50,11 @@ class FastestPolicy final : public RoutingPolicy {
 class LeastLoadedPolicy final : public RoutingPolicy {
  public:
   const char* name() const override { return "least_loaded"; }
-  void Rank(const Request&, const std::vector<BackendView>& b, double, std::vector<int>* order) const override {
+  void Rank(const Request&, const std::vector<BackendView>& b, double,
+            std::vector<int>* order) const override {
     Identity(b.size(), order);
-    std::stable_sort(order->begin(), order->end(), [&](int x, int y) { return b[x].load < b[y].load; });
+    std::stable_sort(order->begin(), order->end(),
+                     [&](int x, int y) { return b[x].load < b[y].load; });
   }
 };
 

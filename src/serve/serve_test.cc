@@ -22,8 +22,8 @@ const catalog::Catalog& Cat() {
   return cat;
 }
 
-Result<std::shared_ptr<const EngineModel>> Engine(const std::string& model, const std::string& acc, InstancePlan plan,
-                                                  EngineOptions options = {}) {
+Result<std::shared_ptr<const EngineModel>> Engine(const std::string& model, const std::string& acc,
+                                                  InstancePlan plan, EngineOptions options = {}) {
   AIF_ASSIGN_OR_RETURN(const catalog::Model* m, Cat().FindModel(model));
   AIF_ASSIGN_OR_RETURN(const catalog::Accelerator* a, Cat().FindAccelerator(acc));
   AIF_ASSIGN_OR_RETURN(const catalog::KernelEfficiency* e, Cat().FindEfficiency(acc));
@@ -37,8 +37,8 @@ std::shared_ptr<const EngineModel> Llama8b(EngineOptions options = {}) {
   return *e;
 }
 
-ServeScenario OnePool(std::shared_ptr<const EngineModel> engine, int instances, double rate, double duration,
-                      uint64_t seed = 1) {
+ServeScenario OnePool(std::shared_ptr<const EngineModel> engine, int instances, double rate,
+                      double duration, uint64_t seed = 1) {
   ServeScenario s;
   LlmPool pool;
   pool.name = "pool";
@@ -67,7 +67,8 @@ TEST(EngineModel, SeventyBInBf16DoesNotFitOneH100) {
   auto e = Engine("llama3-70b", "h100-sxm", InstancePlan{});
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().code(), StatusCode::kOutOfMemory);
-  EXPECT_NE(e.status().message().find("does not fit h100-sxm"), std::string::npos) << e.status().message();
+  EXPECT_NE(e.status().message().find("does not fit h100-sxm"), std::string::npos)
+      << e.status().message();
   EXPECT_NE(e.status().message().find("weights 141"), std::string::npos) << e.status().message();
   EXPECT_TRUE(Engine("llama3-70b", "h100-sxm", InstancePlan{4, 1, 1}).ok());
   EngineOptions fp8;
@@ -80,7 +81,8 @@ TEST(EngineModel, PlanThatDoesNotSplitTheModelIsRejected) {
   auto e = Engine("llama3-8b", "h100-sxm", InstancePlan{3, 1, 1});
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(e.status().message().find("not divisible by TP 3"), std::string::npos) << e.status().message();
+  EXPECT_NE(e.status().message().find("not divisible by TP 3"), std::string::npos)
+      << e.status().message();
   EXPECT_FALSE(Engine("llama3-8b", "h100-sxm", InstancePlan{1, 1, 2}).ok());  // EP on a dense model
 }
 
@@ -144,7 +146,8 @@ TEST(Simulator, LittlesLawHolds) {
 
 TEST(Simulator, KvBlocksNeverExceedCapacityUnderPressure) {
   EngineOptions small;
-  small.memory_fraction = 0.25;  // leaves room for few sequences: admission waits and decodes preempt
+  small.memory_fraction =
+      0.25;  // leaves room for few sequences: admission waits and decodes preempt
   ServeScenario s = OnePool(Llama8b(small), 1, 20, 60);
   auto r = Simulate(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -263,7 +266,8 @@ TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
   EXPECT_EQ(r->completed, r->requests);
   EXPECT_EQ(r->backends[0].output_tokens, r->requests);  // the first token of each
   EXPECT_GT(r->backends[1].output_tokens, 0);
-  for (size_t i = 0; i < r->request_ttft.size(); ++i) EXPECT_LE(r->request_ttft[i], r->request_e2e[i]);
+  for (size_t i = 0; i < r->request_ttft.size(); ++i)
+    EXPECT_LE(r->request_ttft[i], r->request_e2e[i]);
   // Decode pool referenced by a task is an error.
   s.tasks.front().backends = {"decode"};
   EXPECT_FALSE(ValidateScenario(s).ok());
@@ -294,7 +298,9 @@ TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
     EXPECT_LE(r->ttft.p90, previous * 1.02) << n << " instances";
     previous = r->ttft.p90;
   }
-  EngineFactory factory = [](size_t, const InstancePlan& plan) { return Engine("llama3-8b", "h100-sxm", plan); };
+  EngineFactory factory = [](size_t, const InstancePlan& plan) {
+    return Engine("llama3-8b", "h100-sxm", plan);
+  };
   CapacityOptions o;
   o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
   o.max_instances = 64;
@@ -342,8 +348,10 @@ TEST(Workload, SyntheticRatesAndBurstiness) {
   long long first_quarter = 0, third_quarter = 0;
   for (const auto& q : *d) {
     double phase = std::fmod(q.arrival_s, 1000.0);
-    if (phase < 500) ++first_quarter;
-    else ++third_quarter;
+    if (phase < 500)
+      ++first_quarter;
+    else
+      ++third_quarter;
   }
   EXPECT_GT(first_quarter, 2 * third_quarter);  // the sine's crest and trough
 }

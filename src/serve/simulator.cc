@@ -64,7 +64,8 @@ struct Engine {
 struct Event {
   double t;
   uint64_t seq;
-  int kind;  // 0 iteration end (id = engine), 1 KV arrives at decode pool (id = request), 2 departure
+  int kind;  // 0 iteration end (id = engine), 1 KV arrives at decode pool (id = request), 2
+             // departure
   int id;
   bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
@@ -104,7 +105,7 @@ class Simulation {
   std::vector<RequestState> st_;
   std::vector<Engine> engines_;
   std::vector<std::vector<int>> pool_engines_;
-  std::vector<int> decode_pool_of_;  // prefill pool -> decode pool index
+  std::vector<int> decode_pool_of_;   // prefill pool -> decode pool index
   std::vector<double> prefill_rate_;  // tokens/s at a full token budget, per pool
   std::vector<double> decode_step_;   // iteration time of a 64-sequence decode batch, per pool
   std::vector<std::vector<BackendRef>> task_backends_;
@@ -126,8 +127,10 @@ class Simulation {
 Status Simulation::Setup() {
   AIF_RETURN_IF_ERROR(ValidateScenario(s_));
   std::map<std::string, BackendRef> by_name;
-  for (size_t i = 0; i < s_.pools.size(); ++i) by_name[s_.pools[i].name] = {BackendKind::kLlm, static_cast<int>(i)};
-  for (size_t i = 0; i < s_.speech.size(); ++i) by_name[s_.speech[i].name] = {BackendKind::kSpeech, static_cast<int>(i)};
+  for (size_t i = 0; i < s_.pools.size(); ++i)
+    by_name[s_.pools[i].name] = {BackendKind::kLlm, static_cast<int>(i)};
+  for (size_t i = 0; i < s_.speech.size(); ++i)
+    by_name[s_.speech[i].name] = {BackendKind::kSpeech, static_cast<int>(i)};
   for (size_t i = 0; i < s_.providers.size(); ++i) {
     by_name[s_.providers[i].name] = {BackendKind::kProvider, static_cast<int>(i)};
   }
@@ -144,8 +147,8 @@ Status Simulation::Setup() {
         e.instance = i;
         e.capacity = std::max<long long>(1, m.kv_blocks() / slots);
         e.free_blocks = e.capacity;
-        e.block_cache_capacity = static_cast<size_t>(
-            std::max<long long>(1, e.capacity * m.options().block_tokens / std::max(1, s_.hash_block_tokens)));
+        e.block_cache_capacity = static_cast<size_t>(std::max<long long>(
+            1, e.capacity * m.options().block_tokens / std::max(1, s_.hash_block_tokens)));
         pool_engines_[p].push_back(static_cast<int>(engines_.size()));
         engines_.push_back(std::move(e));
       }
@@ -204,9 +207,12 @@ Status Simulation::Setup() {
 
 int ResultIndex(const ServeScenario& s, const BackendRef& b) {
   switch (b.kind) {
-    case BackendKind::kLlm: return b.index;
-    case BackendKind::kSpeech: return static_cast<int>(s.pools.size()) + b.index;
-    case BackendKind::kProvider: return static_cast<int>(s.pools.size() + s.speech.size()) + b.index;
+    case BackendKind::kLlm:
+      return b.index;
+    case BackendKind::kSpeech:
+      return static_cast<int>(s.pools.size()) + b.index;
+    case BackendKind::kProvider:
+      return static_cast<int>(s.pools.size() + s.speech.size()) + b.index;
   }
   return 0;
 }
@@ -214,7 +220,8 @@ int ResultIndex(const ServeScenario& s, const BackendRef& b) {
 bool Simulation::PoolSaturated(int pool) const {
   long long waiting = 0;
   for (int e : pool_engines_[pool]) waiting += static_cast<long long>(engines_[e].waiting.size());
-  return waiting >= static_cast<long long>(s_.pools[pool].max_queue_per_instance) * s_.pools[pool].instances;
+  return waiting >=
+         static_cast<long long>(s_.pools[pool].max_queue_per_instance) * s_.pools[pool].instances;
 }
 
 BackendView Simulation::View(int r, const BackendRef& b, double now) {
@@ -233,8 +240,9 @@ BackendView Simulation::View(int r, const BackendRef& b, double now) {
       v.estimated_ttft_s = (waiting_tokens / engines + q.prompt_tokens) / prefill_rate_[b.index];
       v.estimated_tpot_s = decode_step_[b.index];
       v.load = load / engines;
-      const double gpu_s = pool.engine->plan().gpus() *
-                           (q.prompt_tokens / prefill_rate_[b.index] + q.output_tokens * decode_step_[b.index] / 64);
+      const double gpu_s =
+          pool.engine->plan().gpus() *
+          (q.prompt_tokens / prefill_rate_[b.index] + q.output_tokens * decode_step_[b.index] / 64);
       v.price_per_request = gpu_s * pool.gpu_hour_price.value() / 3600;
       break;
     }
@@ -253,7 +261,8 @@ BackendView Simulation::View(int r, const BackendRef& b, double now) {
       v.saturated = all_full;
       v.estimated_ttft_s = earliest - now + sp.startup.value();
       v.load = static_cast<double>(queued) / sp.instances;
-      v.price_per_request = sp.gpus_per_instance * q.audio_seconds / sp.audio_rate * sp.gpu_hour_price.value() / 3600;
+      v.price_per_request =
+          sp.gpus_per_instance * q.audio_seconds / sp.audio_rate * sp.gpu_hour_price.value() / 3600;
       break;
     }
     case BackendKind::kProvider: {
@@ -262,13 +271,15 @@ BackendView Simulation::View(int r, const BackendRef& b, double now) {
       while (!w.empty() && w.front() <= now - 60) w.pop_front();
       auto& inflight = provider_inflight_[b.index];
       while (!inflight.empty() && inflight.top() <= now) inflight.pop();
-      v.saturated = (pr.rate_limit_rpm > 0 && static_cast<double>(w.size()) >= pr.rate_limit_rpm) ||
-                    (pr.max_concurrency > 0 && static_cast<int>(inflight.size()) >= pr.max_concurrency);
+      v.saturated =
+          (pr.rate_limit_rpm > 0 && static_cast<double>(w.size()) >= pr.rate_limit_rpm) ||
+          (pr.max_concurrency > 0 && static_cast<int>(inflight.size()) >= pr.max_concurrency);
       v.estimated_ttft_s = pr.ttft.value();
       v.estimated_tpot_s = 1 / pr.output_tokens_per_s;
       v.load = static_cast<double>(inflight.size());
       v.price_per_request = (q.prompt_tokens * pr.price_per_m_input.value() +
-                             q.output_tokens * pr.price_per_m_output.value()) / 1e6;
+                             q.output_tokens * pr.price_per_m_output.value()) /
+                            1e6;
       break;
     }
   }
@@ -338,7 +349,9 @@ bool Simulation::RouteTo(int r, const BackendRef& b, double now) {
       st_[r].done_s = end;
       br.input_tokens += q.prompt_tokens;
       br.output_tokens += q.output_tokens;
-      br.cost_usd += (q.prompt_tokens * pr.price_per_m_input.value() + q.output_tokens * pr.price_per_m_output.value()) / 1e6;
+      br.cost_usd += (q.prompt_tokens * pr.price_per_m_input.value() +
+                      q.output_tokens * pr.price_per_m_output.value()) /
+                     1e6;
       Push(end, 2, r);
       return true;
     }
@@ -434,7 +447,8 @@ void Simulation::StartIteration(int ei, double now) {
     RequestState& rs = st_[r];
     if (rs.prefilled >= rs.fill_target || budget <= 0) continue;
     int chunk = std::min(rs.fill_target - rs.prefilled, budget);
-    const long long avail_tokens = (rs.blocks + e.free_blocks) * static_cast<long long>(bt) - rs.prefilled;
+    const long long avail_tokens =
+        (rs.blocks + e.free_blocks) * static_cast<long long>(bt) - rs.prefilled;
     chunk = static_cast<int>(std::min<long long>(chunk, avail_tokens));
     if (chunk <= 0) continue;
     const int need = blocks_for(rs.prefilled + chunk) - rs.blocks;
@@ -481,8 +495,8 @@ void Simulation::StartIteration(int ei, double now) {
       // this prompt becomes the most recently used.
       size_t hits = 0;
       while (hits < q.block_hashes.size() && e.block_cache.count(q.block_hashes[hits])) ++hits;
-      const long long hit_tokens = std::min<long long>(static_cast<long long>(hits) * s_.hash_block_tokens,
-                                                       rs.fill_target - 1);
+      const long long hit_tokens = std::min<long long>(
+          static_cast<long long>(hits) * s_.hash_block_tokens, rs.fill_target - 1);
       if (hit_tokens > 0) {
         rs.prefilled = static_cast<int>(hit_tokens);
         backend_results_[e.pool].prefix_hit_tokens += hit_tokens;
@@ -581,7 +595,8 @@ Result<ServeResult> Simulation::Run() {
   last_t_ = first;
   double end = first;
   while (next < req.size() || !events_.empty()) {
-    const bool arrival = next < req.size() && (events_.empty() || req[next].arrival_s <= events_.top().t);
+    const bool arrival =
+        next < req.size() && (events_.empty() || req[next].arrival_s <= events_.top().t);
     if (arrival) {
       const double now = req[next].arrival_s;
       Advance(now);
@@ -608,7 +623,8 @@ Result<ServeResult> Simulation::Run() {
   out.makespan_s = std::max(end - first, 1e-12);
   out.mean_in_system = area_ / out.makespan_s;
   std::vector<double> ttft, tpot, e2e;
-  std::vector<std::vector<double>> t_ttft(s_.tasks.size()), t_tpot(s_.tasks.size()), t_e2e(s_.tasks.size());
+  std::vector<std::vector<double>> t_ttft(s_.tasks.size()), t_tpot(s_.tasks.size()),
+      t_e2e(s_.tasks.size());
   out.tasks.resize(s_.tasks.size());
   for (size_t t = 0; t < s_.tasks.size(); ++t) out.tasks[t].name = s_.tasks[t].name;
   for (size_t r = 0; r < req.size(); ++r) {
@@ -626,7 +642,8 @@ Result<ServeResult> Simulation::Run() {
     out.completed++;
     const double a = rs.first_token_s - q.arrival_s;
     const double b = rs.done_s - q.arrival_s;
-    const double c = q.output_tokens > 1 ? (rs.done_s - rs.first_token_s) / (q.output_tokens - 1) : 0;
+    const double c =
+        q.output_tokens > 1 ? (rs.done_s - rs.first_token_s) / (q.output_tokens - 1) : 0;
     ttft.push_back(a);
     e2e.push_back(b);
     t_ttft[q.task].push_back(a);
@@ -636,7 +653,8 @@ Result<ServeResult> Simulation::Run() {
       t_tpot[q.task].push_back(c);
     }
     const LatencyTargets& tg = s_.tasks[q.task].targets;
-    if ((tg.ttft.value() <= 0 || a <= tg.ttft.value()) && (tg.e2e.value() <= 0 || b <= tg.e2e.value()) &&
+    if ((tg.ttft.value() <= 0 || a <= tg.ttft.value()) &&
+        (tg.e2e.value() <= 0 || b <= tg.e2e.value()) &&
         (tg.tpot.value() <= 0 || c <= tg.tpot.value())) {
       tr.met_targets++;
     }
@@ -694,7 +712,8 @@ Result<ServeResult> Simulation::Run() {
     out.energy_j += br.energy_j;
     out.cost_usd += br.cost_usd;
   }
-  out.cost_per_m_output_tokens = out.output_tokens > 0 ? out.cost_usd / (out.output_tokens / 1e6) : 0;
+  out.cost_per_m_output_tokens =
+      out.output_tokens > 0 ? out.cost_usd / (out.output_tokens / 1e6) : 0;
   const long long all_tokens = out.output_tokens + out.input_tokens;
   out.cost_per_m_tokens = all_tokens > 0 ? out.cost_usd / (all_tokens / 1e6) : 0;
   out.backends = backend_results_;
@@ -705,9 +724,12 @@ Result<ServeResult> Simulation::Run() {
 
 const char* PoolRoleName(PoolRole role) {
   switch (role) {
-    case PoolRole::kUnified: return "unified";
-    case PoolRole::kPrefill: return "prefill";
-    case PoolRole::kDecode: return "decode";
+    case PoolRole::kUnified:
+      return "unified";
+    case PoolRole::kPrefill:
+      return "prefill";
+    case PoolRole::kDecode:
+      return "decode";
   }
   return "?";
 }
@@ -730,48 +752,59 @@ Status ValidateScenario(const ServeScenario& s) {
   std::vector<std::string> all;
   auto add = [&](const std::string& n, const char* what) -> Status {
     if (n.empty()) return InvalidArgument(fmt::format("a {} has no name", what));
-    if (!names.insert(n).second) return InvalidArgument(fmt::format("backend name '{}' is used twice", n));
+    if (!names.insert(n).second)
+      return InvalidArgument(fmt::format("backend name '{}' is used twice", n));
     all.push_back(n);
     return Status::Ok();
   };
   for (const LlmPool& p : s.pools) {
     AIF_RETURN_IF_ERROR(add(p.name, "pool"));
     if (!p.engine) return InvalidArgument(fmt::format("pool '{}' has no engine", p.name));
-    if (p.instances < 1) return InvalidArgument(fmt::format("pool '{}': instances must be >= 1", p.name));
+    if (p.instances < 1)
+      return InvalidArgument(fmt::format("pool '{}': instances must be >= 1", p.name));
   }
   for (const SpeechPool& p : s.speech) {
     AIF_RETURN_IF_ERROR(add(p.name, "speech pool"));
     if (p.instances < 1 || p.gpus_per_instance < 1 || !(p.audio_rate > 0)) {
-      return InvalidArgument(fmt::format("speech pool '{}': instances, gpus and audio rate must be positive", p.name));
+      return InvalidArgument(
+          fmt::format("speech pool '{}': instances, gpus and audio rate must be positive", p.name));
     }
   }
   for (const Provider& p : s.providers) {
     AIF_RETURN_IF_ERROR(add(p.name, "provider"));
     if (!(p.output_tokens_per_s > 0)) {
-      return InvalidArgument(fmt::format("provider '{}': output tokens per second must be positive", p.name));
+      return InvalidArgument(
+          fmt::format("provider '{}': output tokens per second must be positive", p.name));
     }
   }
   for (const LlmPool& p : s.pools) {
     if (p.role != PoolRole::kPrefill) continue;
-    auto it = std::find_if(s.pools.begin(), s.pools.end(), [&](const LlmPool& d) { return d.name == p.decode_pool; });
+    auto it = std::find_if(s.pools.begin(), s.pools.end(),
+                           [&](const LlmPool& d) { return d.name == p.decode_pool; });
     if (it == s.pools.end() || it->role != PoolRole::kDecode) {
-      return InvalidArgument(fmt::format("prefill pool '{}': decode_pool '{}' is not a decode pool{}", p.name,
-                                         p.decode_pool, DidYouMean(p.decode_pool, all)));
+      return InvalidArgument(
+          fmt::format("prefill pool '{}': decode_pool '{}' is not a decode pool{}", p.name,
+                      p.decode_pool, DidYouMean(p.decode_pool, all)));
     }
     if (!(p.kv_link_bandwidth.value() > 0)) {
-      return InvalidArgument(fmt::format("prefill pool '{}': kv link bandwidth must be positive", p.name));
+      return InvalidArgument(
+          fmt::format("prefill pool '{}': kv link bandwidth must be positive", p.name));
     }
   }
   if (s.tasks.empty()) return InvalidArgument("no task classes");
   for (const TaskClass& t : s.tasks) {
-    if (t.backends.empty()) return InvalidArgument(fmt::format("task '{}' has no backends", t.name));
+    if (t.backends.empty())
+      return InvalidArgument(fmt::format("task '{}' has no backends", t.name));
     for (const std::string& b : t.backends) {
       if (!names.count(b)) {
-        return NotFound(fmt::format("task '{}': unknown backend '{}'{}", t.name, b, DidYouMean(b, all)));
+        return NotFound(
+            fmt::format("task '{}': unknown backend '{}'{}", t.name, b, DidYouMean(b, all)));
       }
-      auto it = std::find_if(s.pools.begin(), s.pools.end(), [&](const LlmPool& p) { return p.name == b; });
+      auto it = std::find_if(s.pools.begin(), s.pools.end(),
+                             [&](const LlmPool& p) { return p.name == b; });
       if (it != s.pools.end() && it->role == PoolRole::kDecode) {
-        return InvalidArgument(fmt::format("task '{}': '{}' is a decode pool; route to its prefill pool", t.name, b));
+        return InvalidArgument(
+            fmt::format("task '{}': '{}' is a decode pool; route to its prefill pool", t.name, b));
       }
     }
     AIF_RETURN_IF_ERROR(MakePolicy(t.policy).status());
@@ -781,7 +814,8 @@ Status ValidateScenario(const ServeScenario& s) {
   for (const TaskClass& t : s.tasks) {
     int speech = 0;
     for (const std::string& b : t.backends) {
-      speech += std::any_of(s.speech.begin(), s.speech.end(), [&](const SpeechPool& p) { return p.name == b; });
+      speech += std::any_of(s.speech.begin(), s.speech.end(),
+                            [&](const SpeechPool& p) { return p.name == b; });
     }
     if (speech != 0 && speech != static_cast<int>(t.backends.size())) {
       return InvalidArgument(fmt::format("task '{}' mixes speech pools and text backends", t.name));
@@ -801,9 +835,10 @@ Status ValidateScenario(const ServeScenario& s) {
     }
     const bool speech = r.audio_seconds > 0;
     if (speech != speech_task[r.task]) {
-      return InvalidArgument(fmt::format("task '{}' mixes speech and text requests, or routes {} requests to "
-                                         "{} backends", s.tasks[r.task].name, speech ? "speech" : "text",
-                                         speech ? "text" : "speech"));
+      return InvalidArgument(fmt::format(
+          "task '{}' mixes speech and text requests, or routes {} requests to "
+          "{} backends",
+          s.tasks[r.task].name, speech ? "speech" : "text", speech ? "text" : "speech"));
     }
   }
   return Status::Ok();

@@ -55,7 +55,8 @@ Result<double> PredictBenchmark(const catalog::Catalog& catalog, const ServingBe
                                 const ServingCalibration* calibration) {
   AIF_ASSIGN_OR_RETURN(const catalog::Model* model, catalog.FindModel(row.model));
   AIF_ASSIGN_OR_RETURN(const catalog::Accelerator* acc, catalog.FindAccelerator(row.accelerator));
-  AIF_ASSIGN_OR_RETURN(const catalog::KernelEfficiency* eff, catalog.FindEfficiency(row.accelerator));
+  AIF_ASSIGN_OR_RETURN(const catalog::KernelEfficiency* eff,
+                       catalog.FindEfficiency(row.accelerator));
   AIF_ASSIGN_OR_RETURN(catalog::Precision precision, catalog::ParsePrecision(row.precision));
   EngineOptions options;
   options.weight_precision = precision;

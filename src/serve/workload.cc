@@ -43,9 +43,12 @@ double Sample(Rng& rng, const LengthDistribution& dist) {
 
 const char* ArrivalKindName(ArrivalKind kind) {
   switch (kind) {
-    case ArrivalKind::kPoisson: return "poisson";
-    case ArrivalKind::kGamma: return "gamma";
-    case ArrivalKind::kDiurnal: return "diurnal";
+    case ArrivalKind::kPoisson:
+      return "poisson";
+    case ArrivalKind::kGamma:
+      return "gamma";
+    case ArrivalKind::kDiurnal:
+      return "diurnal";
   }
   return "?";
 }
@@ -54,8 +57,10 @@ Result<std::vector<Request>> GenerateLoad(const SyntheticLoad& load) {
   if (!(load.rate_per_s > 0) || !(load.duration_s > 0)) {
     return InvalidArgument("load: rate and duration must be positive");
   }
-  if (load.arrivals == ArrivalKind::kGamma && !(load.cv > 0)) return InvalidArgument("load: gamma cv must be positive");
-  if (load.arrivals == ArrivalKind::kDiurnal && (load.diurnal_amplitude < 0 || load.diurnal_amplitude > 1)) {
+  if (load.arrivals == ArrivalKind::kGamma && !(load.cv > 0))
+    return InvalidArgument("load: gamma cv must be positive");
+  if (load.arrivals == ArrivalKind::kDiurnal &&
+      (load.diurnal_amplitude < 0 || load.diurnal_amplitude > 1)) {
     return InvalidArgument("load: diurnal amplitude must be within [0, 1]");
   }
   Rng rng(load.seed);
@@ -64,7 +69,9 @@ Result<std::vector<Request>> GenerateLoad(const SyntheticLoad& load) {
   const double peak = load.rate_per_s * (1 + load.diurnal_amplitude);
   for (;;) {
     switch (load.arrivals) {
-      case ArrivalKind::kPoisson: t += rng.Exponential(1 / load.rate_per_s); break;
+      case ArrivalKind::kPoisson:
+        t += rng.Exponential(1 / load.rate_per_s);
+        break;
       case ArrivalKind::kGamma: {
         double k = 1 / (load.cv * load.cv);  // shape; mean k * scale = 1 / rate
         t += Gamma(rng, k) / (k * load.rate_per_s);
@@ -74,7 +81,8 @@ Result<std::vector<Request>> GenerateLoad(const SyntheticLoad& load) {
         for (;;) {
           t += rng.Exponential(1 / peak);
           double rate = load.rate_per_s *
-                        (1 + load.diurnal_amplitude * std::sin(2 * std::numbers::pi * t / load.diurnal_period_s));
+                        (1 + load.diurnal_amplitude *
+                                 std::sin(2 * std::numbers::pi * t / load.diurnal_period_s));
           if (rng.Uniform() * peak <= rate) break;
         }
         break;

@@ -23,17 +23,19 @@ struct LoadedServeScenario {
 };
 
 struct ServeScenarioOverrides {
-  std::string trace;          // non-empty: replaces the workloads by this trace (first task; *.jsonl: Mooncake)
+  std::string
+      trace;  // non-empty: replaces the workloads by this trace (first task; *.jsonl: Mooncake)
   double trace_time_scale = 1;
   long long max_requests = 0;
-  long long seed = -1;        // >= 0: replaces the scenario's seed
+  long long seed = -1;  // >= 0: replaces the scenario's seed
 };
 
 // `file` names the text in errors and anchors relative trace paths (its directory).
 Result<LoadedServeScenario> ParseServeScenario(std::string_view text, const std::string& file,
                                                const catalog::Catalog& catalog,
                                                const ServeScenarioOverrides& overrides = {});
-Result<LoadedServeScenario> LoadServeScenarioFile(const std::string& path, const catalog::Catalog& catalog,
+Result<LoadedServeScenario> LoadServeScenarioFile(const std::string& path,
+                                                  const catalog::Catalog& catalog,
                                                   const ServeScenarioOverrides& overrides = {});
 
 }  // namespace aif::config

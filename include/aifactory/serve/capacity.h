@@ -15,19 +15,20 @@
 namespace aif::serve {
 
 // Builds pool `pool`'s engine with another plan (the scenario's model, accelerator and options).
-using EngineFactory = std::function<Result<std::shared_ptr<const EngineModel>>(size_t pool, const InstancePlan&)>;
+using EngineFactory =
+    std::function<Result<std::shared_ptr<const EngineModel>>(size_t pool, const InstancePlan&)>;
 
 struct CapacityOptions {
   std::vector<InstancePlan> plans;  // empty: the pool's own plan only
   int max_instances = 1024;
-  double percentile = 0.9;          // targets apply to this percentile (0.5, 0.9 or 0.99)
+  double percentile = 0.9;  // targets apply to this percentile (0.5, 0.9 or 0.99)
 };
 
 struct PlanTrial {
   InstancePlan plan;
   int instances = 0;  // 0: no count up to max_instances met the targets (or the plan did not fit)
   int gpus = 0;
-  std::string note;   // why the plan was not usable
+  std::string note;  // why the plan was not usable
   int simulations = 0;
 };
 

@@ -47,11 +47,11 @@ ServingCalibration DefaultServingCalibration();
 // Engine settings, with the defaults of vLLM's and TensorRT-LLM's engine arguments.
 struct EngineOptions {
   catalog::Precision weight_precision = catalog::Precision::kBf16;
-  double kv_bytes_per_element = 2;      // bf16 KV cache; 1 for fp8
-  int block_tokens = 16;                // vLLM --block-size default (16)
-  double memory_fraction = 0.9;         // vLLM --gpu-memory-utilization default (0.9)
-  int max_batch_sequences = 256;        // vLLM --max-num-seqs default (256)
-  int max_batch_tokens = 8192;          // chunked-prefill token budget per iteration
+  double kv_bytes_per_element = 2;  // bf16 KV cache; 1 for fp8
+  int block_tokens = 16;            // vLLM --block-size default (16)
+  double memory_fraction = 0.9;     // vLLM --gpu-memory-utilization default (0.9)
+  int max_batch_sequences = 256;    // vLLM --max-num-seqs default (256)
+  int max_batch_tokens = 8192;      // chunked-prefill token budget per iteration
   ServingCalibration calibration = DefaultServingCalibration();
   // Activation workspace reserved per GPU before the KV cache gets the rest.
   Bytes activation_reserve = Bytes(0);  // 0: derived from max_batch_tokens
@@ -75,9 +75,10 @@ class EngineModel {
   // Fails with OutOfMemory (what does not fit and by how much) when the weights plus the
   // activation reserve leave no room for one sequence's KV cache, and with InvalidArgument for a
   // plan the model cannot be split by (heads, layers or experts not divisible).
-  static Result<EngineModel> Make(const catalog::Model& model, const catalog::Accelerator& accelerator,
-                                  const catalog::KernelEfficiency& efficiency, const InstancePlan& plan,
-                                  const EngineOptions& options);
+  static Result<EngineModel> Make(const catalog::Model& model,
+                                  const catalog::Accelerator& accelerator,
+                                  const catalog::KernelEfficiency& efficiency,
+                                  const InstancePlan& plan, const EngineOptions& options);
 
   // Wall time of one engine iteration of a pipeline stage group (all pp stages, in sequence).
   Seconds IterationTime(const IterationShape& shape) const;
@@ -121,8 +122,8 @@ class EngineModel {
   std::vector<double> gemm_by_tokens_;
   std::vector<double> allreduce_by_tokens_;
   std::vector<double> head_by_logits_;
-  double attention_rate_ = 0;  // FLOP/s of fused attention on one GPU
-  double kv_read_rate_ = 0;    // bytes/s of HBM streaming
+  double attention_rate_ = 0;                    // FLOP/s of fused attention on one GPU
+  double kv_read_rate_ = 0;                      // bytes/s of HBM streaming
   double kv_bytes_per_context_token_layer_ = 0;  // per GPU, per layer
   double attention_flops_per_pair_layer_ = 0;    // per GPU, per layer, per (query, key) pair
 };

@@ -14,9 +14,9 @@ namespace aif::serve {
 
 // What the router knows of one backend when a request arrives.
 struct BackendView {
-  int index = 0;                 // position in the task's backend list
-  bool saturated = false;        // queue over its limit, rate limit or concurrency reached
-  double estimated_ttft_s = 0;   // queueing + prefill estimate
+  int index = 0;                // position in the task's backend list
+  bool saturated = false;       // queue over its limit, rate limit or concurrency reached
+  double estimated_ttft_s = 0;  // queueing + prefill estimate
   double estimated_tpot_s = 0;
   double price_per_request = 0;  // USD for this request (providers: tokens x price; own: GPU time)
   double load = 0;               // requests waiting or running per instance

@@ -29,9 +29,9 @@ struct LlmPool {
   BytesPerSecond kv_link_bandwidth;  // prefill -> decode, per instance
   Seconds kv_link_latency;
   bool prefix_caching = false;
-  Dollars gpu_hour_price;            // per GPU-hour
-  Watts gpu_power;                   // busy power per GPU (TDP)
-  double idle_power_fraction = 0;    // idle power as a fraction of busy power
+  Dollars gpu_hour_price;                // per GPU-hour
+  Watts gpu_power;                       // busy power per GPU (TDP)
+  double idle_power_fraction = 0;        // idle power as a fraction of busy power
   int max_queue_per_instance = 1 << 30;  // more waiting per instance: the pool counts as saturated
 };
 
@@ -57,8 +57,8 @@ struct Provider {
   double output_tokens_per_s = 50;  // per request, after the first token
   Dollars price_per_m_input;
   Dollars price_per_m_output;
-  double rate_limit_rpm = 0;        // requests per minute; 0 = unlimited
-  int max_concurrency = 0;          // requests in flight; 0 = unlimited
+  double rate_limit_rpm = 0;  // requests per minute; 0 = unlimited
+  int max_concurrency = 0;    // requests in flight; 0 = unlimited
 };
 
 // Latency targets of a task class (0 = no target).
@@ -127,7 +127,7 @@ struct ServeResult {
   Percentiles ttft, tpot, e2e;
   double throughput_rps = 0;
   double output_tokens_per_s = 0;
-  double goodput_rps = 0;   // completed requests that met their task's targets, per second
+  double goodput_rps = 0;  // completed requests that met their task's targets, per second
   int gpus = 0;
   double energy_j = 0;
   double cost_usd = 0;

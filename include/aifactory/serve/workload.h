@@ -37,8 +37,8 @@ struct LengthDistribution {
 
 struct SyntheticLoad {
   ArrivalKind arrivals = ArrivalKind::kPoisson;
-  double rate_per_s = 1;       // mean arrival rate
-  double cv = 1;               // gamma: coefficient of variation of inter-arrival times
+  double rate_per_s = 1;           // mean arrival rate
+  double cv = 1;                   // gamma: coefficient of variation of inter-arrival times
   double diurnal_amplitude = 0.5;  // diurnal: rate * (1 + a sin(2 pi t / period))
   double diurnal_period_s = 86400;
   double duration_s = 60;
@@ -47,7 +47,7 @@ struct SyntheticLoad {
   LengthDistribution output{128, 0, 1, 1e9};
   LengthDistribution audio{0, 0, 0, 1e9};  // mean > 0: speech requests
   int task = 0;
-  int prefix_groups = 0;       // > 0: each request joins one of this many shared prefixes
+  int prefix_groups = 0;  // > 0: each request joins one of this many shared prefixes
   int prefix_tokens = 0;
   uint64_t seed = 1;
 };
