@@ -205,3 +205,22 @@ tasks:
 
 }  // namespace
 }  // namespace aif::config
+
+namespace aif::config {
+namespace {
+
+TEST(ServeScenario, ExampleScenariosLoadAndRun) {
+  for (const char* name : {"serve-disaggregated.yaml", "serve-mooncake-prefix.yaml"}) {
+    ServeScenarioOverrides o;
+    o.max_requests = 500;
+    auto s = LoadServeScenarioFile(std::string(AIF_SOURCE_DIR) + "/data/scenarios/" + name,
+                                   *LoadBuiltinCatalog(), o);
+    ASSERT_TRUE(s.ok()) << name << ": " << s.status().ToString();
+    auto r = serve::Simulate(s->scenario);
+    ASSERT_TRUE(r.ok()) << name;
+    EXPECT_EQ(r->completed, r->requests) << name;
+  }
+}
+
+}  // namespace
+}  // namespace aif::config

@@ -612,7 +612,9 @@ Result<ServeResult> Simulation::Run() {
       EndIteration(ev.id, ev.t);
     } else if (ev.kind == 1) {
       const int r = ev.id;  // a prefilled request's KV reached its decode pool
-      EnqueueLlm(r, decode_pool_of_[static_cast<size_t>(served_by_[r])], ev.t, true);
+      const int decode = decode_pool_of_[static_cast<size_t>(served_by_[r])];
+      backend_results_[decode].requests++;
+      EnqueueLlm(r, decode, ev.t, true);
     } else {
       Complete(ev.id, ev.t);
     }
