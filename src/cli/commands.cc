@@ -457,6 +457,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::vector<Subcommand> more;
   more.push_back(AddTimelineCommand(app));
   more.push_back(AddFleetCommand(app));
+  more.push_back(AddServeCommand(app));
 
   try {
     app.parse(argc, argv);

@@ -18,11 +18,13 @@ struct Subcommand {
   std::function<int(std::ostream& out, std::ostream& err)> run;
 };
 
-Subcommand AddFleetCommand(CLI::App& app);
-
 // Prints "error: <message>" and returns 1, the exit code of a failed command.
 int Fail(std::ostream& err, const Status& s);
 
+// `aifactory fleet` (fleet_command.cc).
+Subcommand AddFleetCommand(CLI::App& app);
+// `aifactory serve` (serve_command.cc).
+Subcommand AddServeCommand(CLI::App& app);
 // `aifactory timeline` (timeline_command.cc).
 Subcommand AddTimelineCommand(CLI::App& app);
 

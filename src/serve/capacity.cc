@@ -1,0 +1,168 @@
+#include "aifactory/serve/capacity.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace aif::serve {
+namespace {
+
+double At(const Percentiles& p, double percentile) {
+  if (percentile <= 0.5) return p.p50;
+  if (percentile <= 0.9) return p.p90;
+  return p.p99;
+}
+
+// The scenario restricted to one backend: the tasks whose first backend it is, served by it alone.
+ServeScenario Restrict(const ServeScenario& s, const std::string& backend) {
+  ServeScenario out;
+  out.name = s.name;
+  out.seed = s.seed;
+  out.hash_block_tokens = s.hash_block_tokens;
+  for (const LlmPool& p : s.pools) {
+    if (p.name == backend) out.pools.push_back(p);
+  }
+  for (const SpeechPool& p : s.speech) {
+    if (p.name == backend) out.speech.push_back(p);
+  }
+  std::vector<int> task_map(s.tasks.size(), -1);
+  for (size_t t = 0; t < s.tasks.size(); ++t) {
+    if (s.tasks[t].backends.empty() || s.tasks[t].backends.front() != backend) continue;
+    TaskClass tc = s.tasks[t];
+    tc.backends = {backend};
+    tc.policy = "ordered";
+    task_map[t] = static_cast<int>(out.tasks.size());
+    out.tasks.push_back(tc);
+  }
+  for (const Request& r : s.requests) {
+    if (task_map[r.task] < 0) continue;
+    Request q = r;
+    q.task = task_map[r.task];
+    out.requests.push_back(q);
+  }
+  return out;
+}
+
+// Smallest count in [1, max] for which `meets(n)` holds, or 0.
+template <typename F>
+Result<int> SmallestCount(int max, F meets, int* simulations) {
+  int lo = 0, hi = 1;
+  for (;;) {
+    ++*simulations;
+    AIF_ASSIGN_OR_RETURN(bool ok, meets(hi));
+    if (ok) break;
+    lo = hi;
+    if (hi >= max) return 0;
+    hi = std::min(max, hi * 2);
+  }
+  while (hi - lo > 1) {
+    int mid = lo + (hi - lo) / 2;
+    ++*simulations;
+    AIF_ASSIGN_OR_RETURN(bool ok, meets(mid));
+    if (ok)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return hi;
+}
+
+}  // namespace
+
+bool MeetsTargets(const ServeScenario& s, const ServeResult& r, double percentile) {
+  if (r.rejected > 0) return false;
+  for (size_t t = 0; t < s.tasks.size() && t < r.tasks.size(); ++t) {
+    const LatencyTargets& g = s.tasks[t].targets;
+    const TaskResult& tr = r.tasks[t];
+    if (tr.completed == 0) continue;
+    if (g.ttft.value() > 0 && At(tr.ttft, percentile) > g.ttft.value()) return false;
+    if (g.tpot.value() > 0 && At(tr.tpot, percentile) > g.tpot.value()) return false;
+    if (g.e2e.value() > 0 && At(tr.e2e, percentile) > g.e2e.value()) return false;
+  }
+  return true;
+}
+
+Result<CapacityResult> FindCapacity(const ServeScenario& scenario, const EngineFactory& factory,
+                                    const CapacityOptions& options) {
+  AIF_RETURN_IF_ERROR(ValidateScenario(scenario));
+  CapacityResult out;
+  out.sized = scenario;
+  for (size_t p = 0; p < scenario.pools.size(); ++p) {
+    const LlmPool& pool = scenario.pools[p];
+    if (pool.role != PoolRole::kUnified) continue;  // disaggregated pairs keep their sizes
+    ServeScenario sub = Restrict(scenario, pool.name);
+    if (sub.requests.empty()) continue;
+    PoolCapacity pc;
+    pc.pool = pool.name;
+    pc.kind = "llm";
+    std::vector<InstancePlan> plans = options.plans;
+    if (plans.empty()) plans.push_back(pool.engine->plan());
+    std::shared_ptr<const EngineModel> best_engine;
+    for (const InstancePlan& plan : plans) {
+      PlanTrial trial;
+      trial.plan = plan;
+      auto engine = factory(p, plan);
+      if (!engine.ok()) {
+        trial.note = engine.status().message();
+        pc.trials.push_back(trial);
+        continue;
+      }
+      ServeScenario trial_scenario = sub;
+      trial_scenario.pools.front().engine = *engine;
+      auto meets = [&](int n) -> Result<bool> {
+        trial_scenario.pools.front().instances = n;
+        AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
+        return MeetsTargets(trial_scenario, r, options.percentile);
+      };
+      AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
+      trial.instances = n;
+      trial.gpus = n * plan.gpus();
+      if (n == 0)
+        trial.note = fmt::format("targets not met with {} instances", options.max_instances);
+      if (n > 0 && (!pc.met || trial.gpus < pc.gpus)) {
+        pc.met = true;
+        pc.plan = plan;
+        pc.instances = n;
+        pc.gpus = trial.gpus;
+        best_engine = *engine;
+      }
+      pc.trials.push_back(trial);
+    }
+    if (pc.met) {
+      out.sized.pools[p].engine = best_engine;
+      out.sized.pools[p].instances = pc.instances;
+    }
+    out.pools.push_back(pc);
+  }
+  for (size_t k = 0; k < scenario.speech.size(); ++k) {
+    ServeScenario sub = Restrict(scenario, scenario.speech[k].name);
+    if (sub.requests.empty()) continue;
+    PoolCapacity pc;
+    pc.pool = scenario.speech[k].name;
+    pc.kind = "speech";
+    PlanTrial trial;
+    trial.plan.tp = scenario.speech[k].gpus_per_instance;
+    auto meets = [&](int n) -> Result<bool> {
+      sub.speech.front().instances = n;
+      AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(sub));
+      return MeetsTargets(sub, r, options.percentile);
+    };
+    AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
+    trial.instances = n;
+    trial.gpus = n * scenario.speech[k].gpus_per_instance;
+    pc.trials.push_back(trial);
+    if (n > 0) {
+      pc.met = true;
+      pc.plan = trial.plan;
+      pc.instances = n;
+      pc.gpus = trial.gpus;
+      out.sized.speech[k].instances = n;
+    }
+    out.pools.push_back(pc);
+  }
+  AIF_ASSIGN_OR_RETURN(out.result, Simulate(out.sized));
+  out.gpus = out.result.gpus;
+  return out;
+}
+
+}  // namespace aif::serve
