@@ -12,29 +12,13 @@
 #include <vector>
 
 #include "aifactory_test/text.h"
+#include "cli_test_support.h"
 
 namespace aif::cli {
 namespace {
 
 namespace fs = std::filesystem;
 using ::aif::testing::HasText;
-
-struct Output {
-  int code = 0;
-  std::string out, err;
-};
-
-Output Aifactory(std::vector<std::string> args) {
-  args.insert(args.begin(), "aifactory");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream out, err;
-  Output o;
-  o.code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  o.out = out.str();
-  o.err = err.str();
-  return o;
-}
 
 // Llama 3 8B on 32 H100 with prices, failures and two other cluster sizes; `extra` is appended.
 constexpr const char* kScenario = R"(name: rank-by test

@@ -10,29 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "commands.h"
 
 namespace aif::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Output {
-  int code = 0;
-  std::string out, err;
-};
-
-Output Serve(std::vector<std::string> args) {
-  args.insert(args.begin(), "aifactory");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream out, err;
-  Output o;
-  o.code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  o.out = out.str();
-  o.err = err.str();
-  return o;
-}
 
 std::string TempDir() {
   std::string pattern = (fs::temp_directory_path() / "aif_serve_cli_XXXXXX").string();
@@ -50,8 +34,8 @@ std::string Slurp(const fs::path& p) {
 TEST(ServeCommand, BuiltinScenarioWritesTheSameReportTwice) {
   const std::string dir = TempDir();
   ASSERT_FALSE(dir.empty());
-  Output a = Serve({"serve", "--quiet", "--out", dir + "/a"});
-  Output b = Serve({"serve", "--quiet", "--out", dir + "/b"});
+  Output a = Aifactory({"serve", "--quiet", "--out", dir + "/a"});
+  Output b = Aifactory({"serve", "--quiet", "--out", dir + "/b"});
   ASSERT_EQ(a.code, 0) << a.err;
   ASSERT_EQ(b.code, 0) << b.err;
   EXPECT_NE(a.out.find("TTFT  p50"), std::string::npos) << a.out;
@@ -66,11 +50,11 @@ TEST(ServeCommand, BuiltinScenarioWritesTheSameReportTwice) {
 }
 
 TEST(ServeCommand, CapacityAndValidate) {
-  Output c = Serve({"serve", "--quiet", "--capacity", "--max-requests", "400"});
+  Output c = Aifactory({"serve", "--quiet", "--capacity", "--max-requests", "400"});
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_NE(c.out.find("capacity: "), std::string::npos) << c.out;
   Output v =
-      Serve({"serve", "--validate", std::string(AIF_SOURCE_DIR) + "/data/validation/serving.csv"});
+      Aifactory({"serve", "--validate", std::string(AIF_SOURCE_DIR) + "/data/validation/serving.csv"});
   ASSERT_EQ(v.code, 0) << v.err;
   EXPECT_NE(v.out.find("median |error|"), std::string::npos);
 }
@@ -82,7 +66,7 @@ TEST(ServeCommand, BadTraceAndImpossiblePlanAreClearErrors) {
   std::ofstream(trace)
       << "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n"
          "2023-11-16 18:15:47.0,12x,44\n";
-  Output t = Serve({"serve", "--quiet", "--trace", trace});
+  Output t = Aifactory({"serve", "--quiet", "--trace", trace});
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.err.find(trace + ":3: column 'ContextTokens'"), std::string::npos) << t.err;
 
@@ -91,7 +75,7 @@ TEST(ServeCommand, BadTraceAndImpossiblePlanAreClearErrors) {
       << "workloads:\n  - {task: chat, rate: 1, duration: \"10 s\", prompt_tokens: 100, "
          "output_tokens: 10}\npools:\n  - name: p\n    model: llama3.1-405b\n"
          "    accelerator: h100-sxm\n    plan: {tp: 8}\ntasks:\n  - {name: chat, backends: [p]}\n";
-  Output p = Serve({"serve", "--quiet", scenario});
+  Output p = Aifactory({"serve", "--quiet", scenario});
   EXPECT_EQ(p.code, 1);
   EXPECT_NE(
       p.err.find(scenario + ":7:11: pools[0].plan: llama3.1-405b with plan TP8 PP1 does not fit"),

@@ -9,29 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "commands.h"
 
 namespace aif::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Output {
-  int code = 0;
-  std::string out, err;
-};
-
-Output Aifactory(std::vector<std::string> args) {
-  args.insert(args.begin(), "aifactory");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream out, err;
-  Output o;
-  o.code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  o.out = out.str();
-  o.err = err.str();
-  return o;
-}
 
 // Llama 3 8B on 64 H100: tp 8, pp 2, dp 4, so the DP rings cross the fabric.
 constexpr const char* kScenario = R"(name: timeline test

@@ -27,11 +27,6 @@ constexpr double kBytesPerGb = 1e9;
 
 double Round(double x) { return RoundSignificant(x); }
 
-// A rounded number as JSON; null when it is not finite.
-ordered Number(double x) { return std::isfinite(x) ? ordered(Round(x)) : ordered(nullptr); }
-
-// A number as the HTML shows it: the same rounded double as summary.json, in its shortest text.
-std::string Text(double x) { return fmt::format("{}", Round(x)); }
 
 // A fraction shown as a percentage of the value summary.json holds: 0.412345 -> "41.2345".
 std::string Percent(double fraction) { return fmt::format("{}", Round(Round(fraction) * 100)); }

@@ -17,23 +17,21 @@ namespace {
 
 using ordered = nlohmann::ordered_json;
 
-ordered Num(double x) { return std::isfinite(x) ? ordered(RoundSignificant(x)) : ordered(nullptr); }
-std::string Text(double x) { return fmt::format("{}", RoundSignificant(x)); }
 
 ordered DistJson(const fleet::Distribution& d) {
   ordered o;
   o["n"] = d.n;
-  o["mean"] = Num(d.mean);
-  o["p50"] = Num(d.p50);
-  o["p90"] = Num(d.p90);
-  o["p99"] = Num(d.p99);
-  o["max"] = Num(d.max);
+  o["mean"] = Number(d.mean);
+  o["p50"] = Number(d.p50);
+  o["p90"] = Number(d.p90);
+  o["p99"] = Number(d.p99);
+  o["max"] = Number(d.max);
   return o;
 }
 
 ordered Series(const std::vector<double>& v) {
   ordered a = ordered::array();
-  for (double x : v) a.push_back(Num(x));
+  for (double x : v) a.push_back(Number(x));
   return a;
 }
 
@@ -54,15 +52,15 @@ ordered SummaryJson(const fleet::FleetResult& r) {
   o["jobs_finished"] = r.jobs_finished;
   o["jobs_never_started"] = r.jobs_never_started;
   o["jobs_refused"] = r.jobs_refused;
-  o["utilization"] = Num(r.utilization);
+  o["utilization"] = Number(r.utilization);
   o["completion_time_s"] = DistJson(r.completion_time);
   o["queueing_delay_s"] = DistJson(r.queueing_delay);
-  o["busy_gpu_hours"] = Num(r.busy_gpu_hours);
-  o["goodput_gpu_hours"] = Num(r.goodput_gpu_hours);
-  o["lost_gpu_hours"] = Num(r.lost_gpu_hours);
-  o["checkpoint_gpu_hours"] = Num(r.checkpoint_gpu_hours);
-  o["wan_slowdown_gpu_hours"] = Num(r.wan_slowdown_gpu_hours);
-  o["down_gpu_hours"] = Num(r.down_gpu_hours);
+  o["busy_gpu_hours"] = Number(r.busy_gpu_hours);
+  o["goodput_gpu_hours"] = Number(r.goodput_gpu_hours);
+  o["lost_gpu_hours"] = Number(r.lost_gpu_hours);
+  o["checkpoint_gpu_hours"] = Number(r.checkpoint_gpu_hours);
+  o["wan_slowdown_gpu_hours"] = Number(r.wan_slowdown_gpu_hours);
+  o["down_gpu_hours"] = Number(r.down_gpu_hours);
   o["unexpected_interruptions"] = Interruptions(r, false);
   o["planned_interruptions"] = Interruptions(r, true);
   ordered causes = ordered::object();
@@ -99,8 +97,8 @@ std::string FleetJson(const fleet::FleetResult& r, const FleetReportInputs& in) 
     o["seeds"] = seeds;
   }
   ordered series;
-  series["bin_s"] = Num(r.bin_seconds);
-  series["start_s"] = Num(r.first_submit);
+  series["bin_s"] = Number(r.bin_seconds);
+  series["start_s"] = Number(r.first_submit);
   series["utilization"] = Series(r.utilization_series);
   series["queued_jobs"] = Series(r.queue_series);
   ordered sites = ordered::array();

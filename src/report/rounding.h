@@ -1,7 +1,11 @@
-// Number rounding shared by the report writers (internal to the report module).
+// Number rounding and formatting shared by the report writers (internal to the report module).
 #pragma once
 
 #include <cmath>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace aif::report {
 
@@ -19,5 +23,13 @@ inline double RoundSignificant(double x) {
   double scale = std::pow(10.0, -exponent);
   return std::round(x / scale) * scale;
 }
+
+// A rounded number as JSON; null when it is not finite.
+inline nlohmann::ordered_json Number(double x) {
+  return std::isfinite(x) ? nlohmann::ordered_json(RoundSignificant(x)) : nlohmann::ordered_json(nullptr);
+}
+
+// A number as the HTML shows it: the same rounded double as the JSON, in its shortest text.
+inline std::string Text(double x) { return fmt::format("{}", RoundSignificant(x)); }
 
 }  // namespace aif::report

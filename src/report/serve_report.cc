@@ -16,10 +16,6 @@ namespace {
 
 using ordered = nlohmann::ordered_json;
 
-ordered Number(double x) {
-  return std::isfinite(x) ? ordered(RoundSignificant(x)) : ordered(nullptr);
-}
-std::string Text(double x) { return fmt::format("{}", RoundSignificant(x)); }
 
 ordered PercentilesJson(const serve::Percentiles& p) {
   ordered j;
