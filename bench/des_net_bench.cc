@@ -165,7 +165,8 @@ void BM_AllReduceAsFlows(benchmark::State& state) {
       std::abort();
     }
     aif::des::Simulator sim;
-    aif::net::Network net(&sim, std::move(t).value());
+    aif::net::Network net(&sim, std::move(t).value(),
+                          aif::net::NetworkOptions{.keep_completed_flows = false});
     std::vector<aif::net::NodeId> ranks(static_cast<std::size_t>(gpus));
     for (int g = 0; g < gpus; ++g) ranks[static_cast<std::size_t>(g)] = g;
     state.ResumeTiming();

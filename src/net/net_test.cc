@@ -410,7 +410,7 @@ TEST(netFlows, FailedLinkReroutesRunningFlows) {
   const LinkId uplink = net.FlowPath(f)[1];
   sim.Schedule(SimTime::Nanoseconds(5'000'000), [&] {
     ASSERT_TRUE(net.FailLink(uplink).ok());
-    EXPECT_EQ(std::count(net.FlowPath(f).begin(), net.FlowPath(f).end(), uplink), 0);
+    EXPECT_EQ(std::ranges::count(net.FlowPath(f), uplink), 0);
   });
   net.RunUntilIdle();
   EXPECT_EQ(net.flow(f).reroutes, 1);
@@ -523,8 +523,10 @@ TEST(netFlows, StartFlowErrors) {
 }
 
 TEST(netFlows, RecomputationIsLimitedToTheChangedComponent) {
-  // Two flows share a -> c; a third runs alone on b -> d. When a flow of the first pair finishes,
-  // only its partner is recomputed.
+  // Two flows share a -> c; a third runs alone on b -> d. The first and the third take their
+  // link's capacity at once (alone when they start); the second makes a -> c shared, and the
+  // recomputation covers that pair only. When a flow of the pair finishes, only its partner is
+  // recomputed.
   Topology t;
   NodeId a = t.AddNode(NodeKind::kGpu), b = t.AddNode(NodeKind::kGpu);
   NodeId c = t.AddNode(NodeKind::kGpu), d = t.AddNode(NodeKind::kGpu);
@@ -536,11 +538,13 @@ TEST(netFlows, RecomputationIsLimitedToTheChangedComponent) {
   ASSERT_TRUE(net.StartFlow(a, c, Bytes(2 * kGB), nullptr).ok());
   ASSERT_TRUE(net.StartFlow(b, d, Bytes(9 * kGB), nullptr).ok());
   sim.Run(SimTime::Nanoseconds(1));
-  EXPECT_EQ(net.stats().recomputations, 1u);  // the three starts at t = 0 are batched
-  EXPECT_EQ(net.stats().flow_rate_updates, 3u);
+  EXPECT_EQ(net.stats().recomputations, 1u);  // the starts at t = 0 are batched
+  EXPECT_EQ(net.stats().direct_rates, 2u);
+  EXPECT_EQ(net.stats().flow_rate_updates, 2u);
   sim.Run(SimTime::Nanoseconds(20'000'000));   // the 1 GB flow ends at 20 ms
   EXPECT_EQ(net.stats().recomputations, 2u);
-  EXPECT_EQ(net.stats().flow_rate_updates, 4u);  // only its partner
+  EXPECT_EQ(net.stats().flow_rate_updates, 3u);  // only its partner
+  EXPECT_EQ(net.stats().direct_rates, 2u);
   net.RunUntilIdle();
   EXPECT_EQ(net.flow(1).finish.ns(), 30'000'000);
   EXPECT_EQ(net.flow(2).finish.ns(), 90'000'000);
@@ -598,7 +602,7 @@ RandomRun RunRandom(std::uint64_t seed) {
   // link degrades to a quarter.
   sim.Schedule(SimTime::Nanoseconds(5'000'000), [&] {
     for (FlowId f = 0; f < net.flow_count(); ++f) {
-      const Path& p = net.FlowPath(f);
+      const std::span<const LinkId> p = net.FlowPath(f);
       if (net.FlowRate(f).value() > 0 && p.size() >= 4 && p[1] >= site.first_leaf_spine &&
           p[1] < site.first_spine_core) {
         AIF_CHECK(net.FailLink(p[1]).ok());

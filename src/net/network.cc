@@ -17,17 +17,13 @@ constexpr double kCapacityTolerance = 1e-9;
 
 }  // namespace
 
-Network::Network(des::Simulator* simulator, Topology topology)
-    : simulator_(simulator), topology_(std::move(topology)), router_(&topology_) {
+Network::Network(des::Simulator* simulator, Topology topology, NetworkOptions options)
+    : simulator_(simulator), topology_(std::move(topology)), router_(&topology_), options_(options) {
   const auto links = static_cast<std::size_t>(topology_.link_count());
-  link_flows_.resize(links);
-  carried_.assign(links, 0.0);
-  busy_ns_.assign(links, 0);
-  busy_since_ns_.assign(links, 0);
-  link_dirty_.assign(links, 0);
-  link_epoch_.assign(links, 0);
-  residual_.assign(links, 0.0);
-  unfixed_.assign(links, 0);
+  links_.resize(links);
+  for (LinkId l = 0; l < topology_.link_count(); ++l) {
+    links_[static_cast<std::size_t>(l)].capacity = topology_.link(l).usable_capacity().value();
+  }
 }
 
 Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
@@ -41,83 +37,142 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
                                        topology_.NodeName(src), topology_.NodeName(dst),
                                        options.extra_latency.value()));
   }
-  const auto id = static_cast<FlowId>(records_.size());
+  AIF_CHECK_MSG(slot_of_.size() < static_cast<std::size_t>(std::numeric_limits<FlowId>::max()),
+                "more flows than a FlowId counts");
+  const auto id = static_cast<FlowId>(slot_of_.size());
   const std::uint64_t entropy = options.ecmp_entropy.value_or(static_cast<std::uint64_t>(id));
-  Result<Path> route = router_.Route(src, dst, entropy);
-  if (!route.ok()) return route.status().WithContext(fmt::format("flow {}: ", id));
+  if (Status routed = router_.Route(src, dst, entropy, &route_scratch_); !routed.ok()) {
+    return routed.WithContext(fmt::format("flow {}: ", id));
+  }
 
   const des::SimTime now = simulator_->Now();
-  FlowRecord record;
+  const Slot s = AcquireSlot(id);
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
+  flow.SetPath(route_scratch_);
+  FlowRecord& record = flow.record;
+  record = FlowRecord{};
   record.id = id;
   record.src = src;
   record.dst = dst;
   record.bytes = bytes;
   record.start = now;
   record.latency = options.extra_latency;
-  for (LinkId l : *route) record.latency += topology_.link(l).latency;
-  records_.push_back(record);
-  paths_.push_back(std::move(route).value());
-  active_.emplace_back();
-  flow_epoch_.push_back(0);
-  new_rate_.push_back(0);
-  end_heap_pos_.push_back(-1);
-  end_ns_.push_back(0);
+  for (LinkId l : flow.path()) record.latency += topology_.link(l).latency;
   ++stats_.flows_started;
   stats_.bytes_started += bytes;
 
-  ActiveFlow& flow = active_.back();
   flow.on_complete = std::move(on_complete);
   flow.entropy = entropy;
   flow.extra_latency = options.extra_latency;
   flow.last_settled = now;
+  flow.rate = 0;
   if (bytes.value() == 0) {
-    records_.back().transfer_end = now;
-    simulator_->Schedule(now + des::SimTime::FromSeconds(record.latency), [this, id] { Deliver(id); });
+    flow.remaining = 0;
+    flow.transferring = false;
+    record.transfer_end = now;
+    simulator_->Schedule(now + des::SimTime::FromSeconds(record.latency), [this, s] { Deliver(s); });
   } else {
     flow.remaining = bytes.value();
     flow.transferring = true;
-    AttachToLinks(id);
+    AttachToLinks(s);
   }
   return id;
 }
 
-void Network::AttachToLinks(FlowId f) {
-  const Path& path = paths_[static_cast<std::size_t>(f)];
-  ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
-  flow.slot_in_link.resize(path.size());
-  const std::int64_t now = simulator_->Now().ns();
-  for (std::size_t hop = 0; hop < path.size(); ++hop) {
-    const auto l = static_cast<std::size_t>(path[hop]);
-    std::vector<FlowHop>& on_link = link_flows_[l];
-    if (on_link.empty()) busy_since_ns_[l] = now;
-    flow.slot_in_link[hop] = static_cast<std::int32_t>(on_link.size());
-    on_link.push_back(FlowHop{f, static_cast<std::int32_t>(hop)});
-    MarkDirty(path[hop]);
+std::size_t Network::SlotOf(FlowId id) const {
+  AIF_CHECK_MSG(id >= 0 && static_cast<std::size_t>(id) < slot_of_.size(), "no such flow");
+  const std::int32_t s = slot_of_[static_cast<std::size_t>(id)];
+  AIF_CHECK_MSG(s >= 0, "the flow has completed and its state was recycled "
+                        "(NetworkOptions::keep_completed_flows is off)");
+  return static_cast<std::size_t>(s);
+}
+
+void Network::FlowSlot::SetPath(const Path& path) {
+  hops = static_cast<std::int32_t>(path.size());
+  if (path.size() <= kInlineHops) {
+    std::copy(path.begin(), path.end(), link_inline.begin());
+  } else {
+    link_more = path;
+    at_more.resize(path.size());
   }
 }
 
-void Network::DetachFromLinks(FlowId f) {
-  const Path& path = paths_[static_cast<std::size_t>(f)];
-  ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
+Network::Slot Network::AcquireSlot(FlowId id) {
+  Slot s;
+  if (!free_slots_.empty()) {
+    s = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    s = static_cast<Slot>(slots_.size());
+    slots_.emplace_back();
+    slot_flow_.push_back(0);
+    end_heap_pos_.push_back(-1);
+  }
+  slot_flow_[static_cast<std::size_t>(s)] = id;
+  slot_of_.push_back(s);
+  return s;
+}
+
+// A flow that finds every link of its path empty takes the path's smallest capacity at once:
+// that is its max-min rate (nothing shares its links), and no other flow's rate changes, so no
+// recomputation is needed. Otherwise the links it shares are marked for the recomputation at the
+// end of this instant, which reaches the flow and its other links through them.
+void Network::AttachToLinks(Slot s) {
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
+  const std::span<const LinkId> path = flow.path();
+  std::int32_t* at = flow.at();
+  const std::int64_t now = simulator_->Now().ns();
+  bool alone = true;
+  double capacity = std::numeric_limits<double>::infinity();
+  for (std::size_t hop = 0; hop < path.size(); ++hop) {
+    const auto l = static_cast<std::size_t>(path[hop]);
+    std::vector<FlowHop>& on_link = links_[l].flows;
+    if (on_link.empty()) {
+      links_[l].busy_since_ns = now;
+    } else {
+      alone = false;
+      MarkDirty(path[hop]);
+    }
+    capacity = std::min(capacity, links_[static_cast<std::size_t>(path[hop])].capacity);
+    at[hop] = static_cast<std::int32_t>(on_link.size());
+    on_link.push_back(FlowHop{s, static_cast<std::int32_t>(hop)});
+  }
+  if (alone) {
+    // As Recompute would set it (a flow alone on its links gets exactly this; see there).
+    flow.rate = capacity;
+    const double ns = std::ceil(flow.remaining / flow.rate * 1e9);
+    AIF_CHECK_MSG(ns < 4e18, "flow transfer end beyond the simulated time range");
+    SetTransferEnd(s, now + static_cast<std::int64_t>(ns));
+    ScheduleNextTransferEnd();
+    ++stats_.direct_rates;
+  }
+}
+
+void Network::DetachFromLinks(Slot s) {
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
+  const std::span<const LinkId> path = flow.path();
+  const std::int32_t* at = flow.at();
   const std::int64_t now = simulator_->Now().ns();
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
-    std::vector<FlowHop>& on_link = link_flows_[l];
-    const auto slot = static_cast<std::size_t>(flow.slot_in_link[hop]);
+    std::vector<FlowHop>& on_link = links_[l].flows;
+    const auto index = static_cast<std::size_t>(at[hop]);
     const FlowHop moved = on_link.back();
-    on_link[slot] = moved;
-    active_[static_cast<std::size_t>(moved.flow)].slot_in_link[static_cast<std::size_t>(moved.hop)] =
-        static_cast<std::int32_t>(slot);
+    on_link[index] = moved;
+    slots_[static_cast<std::size_t>(moved.slot)].at()[moved.hop] = static_cast<std::int32_t>(index);
     on_link.pop_back();
-    if (on_link.empty()) busy_ns_[l] += now - busy_since_ns_[l];
-    MarkDirty(path[hop]);
+    if (on_link.empty()) {
+      links_[l].busy_ns += now - links_[l].busy_since_ns;
+    } else {
+      MarkDirty(path[hop]);  // the flows left on it may speed up
+    }
   }
 }
 
 void Network::MarkDirty(LinkId link) {
   const auto l = static_cast<std::size_t>(link);
-  if (!link_dirty_[l]) {
-    link_dirty_[l] = 1;
+  if (!links_[l].dirty) {
+    links_[l].dirty = true;
     dirty_links_.push_back(link);
   }
   if (!recompute_scheduled_) {
@@ -131,14 +186,14 @@ void Network::MarkDirty(LinkId link) {
   }
 }
 
-void Network::Settle(FlowId f) {
-  ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
+void Network::Settle(Slot s) {
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
   const des::SimTime now = simulator_->Now();
   const std::int64_t dt = (now - flow.last_settled).ns();
   if (dt > 0 && flow.rate > 0 && flow.remaining > 0) {
     const double delta = std::min(flow.remaining, flow.rate * static_cast<double>(dt) * 1e-9);
     flow.remaining -= delta;
-    for (LinkId l : paths_[static_cast<std::size_t>(f)]) carried_[static_cast<std::size_t>(l)] += delta;
+    for (LinkId l : flow.path()) links_[static_cast<std::size_t>(l)].carried += delta;
   }
   flow.last_settled = now;
 }
@@ -150,32 +205,36 @@ void Network::Recompute() {
     simulator_->Cancel(recompute_event_);
     recompute_scheduled_ = false;
   }
-  if (dirty_links_.empty()) return;
+  if (dirty_links_.empty()) {
+    ScheduleNextTransferEnd();
+    return;
+  }
   if (++epoch_ == 0) {  // wrapped: restart the stamps
-    std::fill(link_epoch_.begin(), link_epoch_.end(), 0);
-    std::fill(flow_epoch_.begin(), flow_epoch_.end(), 0);
+    for (LinkState& link : links_) link.epoch = 0;
+    for (FlowSlot& flow : slots_) flow.epoch = 0;
     epoch_ = 1;
   }
   // 1. The component: breadth-first over link -> flows on it -> links of those flows.
   component_links_.clear();
   component_flows_.clear();
   for (LinkId l : dirty_links_) {
-    link_dirty_[static_cast<std::size_t>(l)] = 0;
-    if (link_epoch_[static_cast<std::size_t>(l)] != epoch_) {
-      link_epoch_[static_cast<std::size_t>(l)] = epoch_;
+    links_[static_cast<std::size_t>(l)].dirty = false;
+    if (links_[static_cast<std::size_t>(l)].epoch != epoch_) {
+      links_[static_cast<std::size_t>(l)].epoch = epoch_;
       component_links_.push_back(l);
     }
   }
   dirty_links_.clear();
   for (std::size_t i = 0; i < component_links_.size(); ++i) {
-    for (const FlowHop& fh : link_flows_[static_cast<std::size_t>(component_links_[i])]) {
-      const auto f = static_cast<std::size_t>(fh.flow);
-      if (flow_epoch_[f] == epoch_) continue;
-      flow_epoch_[f] = epoch_;
-      component_flows_.push_back(fh.flow);
-      for (LinkId m : paths_[f]) {
-        if (link_epoch_[static_cast<std::size_t>(m)] == epoch_) continue;
-        link_epoch_[static_cast<std::size_t>(m)] = epoch_;
+    for (const FlowHop& fh : links_[static_cast<std::size_t>(component_links_[i])].flows) {
+      const auto f = static_cast<std::size_t>(fh.slot);
+      FlowSlot& flow = slots_[f];
+      if (flow.epoch == epoch_) continue;
+      flow.epoch = epoch_;
+      component_flows_.push_back(fh.slot);
+      for (LinkId m : flow.path()) {
+        if (links_[static_cast<std::size_t>(m)].epoch == epoch_) continue;
+        links_[static_cast<std::size_t>(m)].epoch = epoch_;
         component_links_.push_back(m);
       }
     }
@@ -186,9 +245,9 @@ void Network::Recompute() {
   }
 
   // 2. Bytes sent so far at the old rates.
-  for (FlowId f : component_flows_) {
+  for (Slot f : component_flows_) {
     Settle(f);
-    new_rate_[static_cast<std::size_t>(f)] = -1;  // not fixed yet
+    slots_[static_cast<std::size_t>(f)].new_rate = -1;  // not fixed yet
   }
 
   // 3. Progressive filling: raise every unfixed flow's rate together; the link whose fair share
@@ -200,12 +259,43 @@ void Network::Recompute() {
   auto later = [](const FillEntry& a, const FillEntry& b) {  // min-heap on (share, link id)
     return a.share != b.share ? a.share > b.share : a.link > b.link;
   };
+  // Two shortcuts leave the result exactly that of filling over every link:
+  // - A flow alone on every link of its path is fixed first at its path's smallest capacity: the
+  //   filling would give it exactly that (its links' shares are their capacities, untouched by
+  //   any other flow, and every level before its bottleneck's is at most that capacity), and its
+  //   links stay out of the heap. In a factory most flows are alone on their rails.
+  // - Of the links that carry only one flow, only that flow's smallest (capacity, link id) can
+  //   fix it (its share is its capacity and never changes; the flow's other single links come
+  //   later, when it is already fixed), so one heap entry per flow stands for all of them.
   fill_heap_.clear();
+  for (Slot f : component_flows_) {
+    FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
+    bool alone = true;
+    FillEntry own{std::numeric_limits<double>::infinity(), -1};
+    for (LinkId link : flow.path()) {
+      const LinkState& state = links_[static_cast<std::size_t>(link)];
+      if (state.flows.size() != 1) {
+        alone = false;
+      } else if (state.capacity < own.share || (state.capacity == own.share && link < own.link)) {
+        own = FillEntry{state.capacity, link};
+      }
+    }
+    if (alone) {
+      flow.new_rate = own.share;
+    } else if (own.link >= 0) {
+      fill_heap_.push_back(own);
+    }
+  }
   for (LinkId link : component_links_) {
-    const auto l = static_cast<std::size_t>(link);
-    residual_[l] = topology_.link(link).usable_capacity().value();
-    unfixed_[l] = static_cast<std::int32_t>(link_flows_[l].size());
-    if (unfixed_[l] > 0) fill_heap_.push_back(FillEntry{residual_[l] / unfixed_[l], link});
+    LinkState& state = links_[static_cast<std::size_t>(link)];
+    state.residual = state.capacity;
+    state.unfixed = static_cast<std::int32_t>(state.flows.size());
+    if (state.unfixed == 1) {
+      // Stands in its flow's entry above, or its flow is fixed already.
+      if (slots_[static_cast<std::size_t>(state.flows[0].slot)].new_rate >= 0) state.unfixed = 0;
+      continue;
+    }
+    if (state.unfixed > 0) fill_heap_.push_back(FillEntry{state.residual / state.unfixed, link});
   }
   std::make_heap(fill_heap_.begin(), fill_heap_.end(), later);
   double level = 0;
@@ -214,8 +304,8 @@ void Network::Recompute() {
     const FillEntry top = fill_heap_.back();
     fill_heap_.pop_back();
     const auto l = static_cast<std::size_t>(top.link);
-    if (unfixed_[l] == 0) continue;
-    const double share = residual_[l] / unfixed_[l];
+    if (links_[l].unfixed == 0) continue;
+    const double share = links_[l].residual / links_[l].unfixed;
     if (share > top.share) {
       fill_heap_.push_back(FillEntry{share, top.link});
       std::push_heap(fill_heap_.begin(), fill_heap_.end(), later);
@@ -223,23 +313,24 @@ void Network::Recompute() {
     }
     // Levels only rise; clamp float dust so that no flow gets less than an earlier bottleneck.
     level = std::max(level, share);
-    for (const FlowHop& fh : link_flows_[l]) {
-      const auto f = static_cast<std::size_t>(fh.flow);
-      if (new_rate_[f] >= 0) continue;
-      new_rate_[f] = level;
-      for (LinkId other : paths_[f]) {
+    for (const FlowHop& fh : links_[l].flows) {
+      const auto f = static_cast<std::size_t>(fh.slot);
+      FlowSlot& flow = slots_[f];
+      if (flow.new_rate >= 0) continue;
+      flow.new_rate = level;
+      for (LinkId other : flow.path()) {
         const auto m = static_cast<std::size_t>(other);
-        residual_[m] = std::max(0.0, residual_[m] - level);
-        --unfixed_[m];
+        links_[m].residual = std::max(0.0, links_[m].residual - level);
+        --links_[m].unfixed;
       }
     }
   }
 
   // 4. New rates and transfer ends.
   const std::int64_t now = simulator_->Now().ns();
-  for (FlowId f : component_flows_) {
-    ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
-    flow.rate = new_rate_[static_cast<std::size_t>(f)];
+  for (Slot f : component_flows_) {
+    FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
+    flow.rate = flow.new_rate;
     AIF_CHECK_MSG(flow.rate > 0, "max-min filling left a flow without rate");
     double ns = flow.remaining > 0 ? std::ceil(flow.remaining / flow.rate * 1e9) : 0.0;
     AIF_CHECK_MSG(ns < 4e18, "flow transfer end beyond the simulated time range");
@@ -256,55 +347,50 @@ void Network::Recompute() {
 
 // ---------------------------------------------------------------- transfer-end heap
 
-void Network::SetTransferEnd(FlowId f, std::int64_t end_ns) {
-  auto less = [this](FlowId a, FlowId b) {
-    std::int64_t ea = end_ns_[static_cast<std::size_t>(a)];
-    std::int64_t eb = end_ns_[static_cast<std::size_t>(b)];
-    return ea != eb ? ea < eb : a < b;
+// Heap entries carry their keys, so sifting reads only the heap; each move updates the moved
+// slot's position.
+void Network::SetTransferEnd(Slot f, std::int64_t end_ns) {
+  const EndEntry entry{end_ns, slot_flow_[static_cast<std::size_t>(f)], f};
+  auto place = [this](std::size_t i, const EndEntry& e) {
+    end_heap_[i] = e;
+    end_heap_pos_[static_cast<std::size_t>(e.slot)] = static_cast<std::int32_t>(i);
   };
-  auto place = [this](std::size_t i, FlowId g) {
-    end_heap_[i] = g;
-    end_heap_pos_[static_cast<std::size_t>(g)] = static_cast<std::int32_t>(i);
-  };
-  end_ns_[static_cast<std::size_t>(f)] = end_ns;
   std::int32_t pos = end_heap_pos_[static_cast<std::size_t>(f)];
   if (pos < 0) {
     pos = static_cast<std::int32_t>(end_heap_.size());
-    end_heap_.push_back(f);
-    end_heap_pos_[static_cast<std::size_t>(f)] = pos;
+    end_heap_.push_back(entry);
   }
   auto i = static_cast<std::size_t>(pos);
   // Sift up, then down (the key may have moved either way).
   while (i > 0) {
     std::size_t parent = (i - 1) / 2;
-    if (!less(f, end_heap_[parent])) break;
+    if (!(entry < end_heap_[parent])) break;
     place(i, end_heap_[parent]);
     i = parent;
   }
+  const std::size_t n = end_heap_.size();
   while (true) {
     std::size_t child = 2 * i + 1;
-    if (child >= end_heap_.size()) break;
-    if (child + 1 < end_heap_.size() && less(end_heap_[child + 1], end_heap_[child])) ++child;
-    if (!less(end_heap_[child], f)) break;
+    if (child >= n) break;
+    if (child + 1 < n && end_heap_[child + 1] < end_heap_[child]) ++child;
+    if (!(end_heap_[child] < entry)) break;
     place(i, end_heap_[child]);
     i = child;
   }
-  place(i, f);
+  place(i, entry);
 }
 
-void Network::RemoveFromEndHeap(FlowId f) {
-  if (end_heap_pos_[static_cast<std::size_t>(f)] < 0) return;
-  const std::int64_t key = end_ns_[static_cast<std::size_t>(f)];
-  SetTransferEnd(f, std::numeric_limits<std::int64_t>::min());  // now the root
-  end_ns_[static_cast<std::size_t>(f)] = key;
-  const FlowId last = end_heap_.back();
-  end_heap_.pop_back();
+void Network::RemoveFromEndHeap(Slot f) {
+  const std::int32_t pos = end_heap_pos_[static_cast<std::size_t>(f)];
+  if (pos < 0) return;
   end_heap_pos_[static_cast<std::size_t>(f)] = -1;
-  if (last != f) {
-    end_heap_[0] = last;
-    end_heap_pos_[static_cast<std::size_t>(last)] = 0;
-    SetTransferEnd(last, end_ns_[static_cast<std::size_t>(last)]);  // sifts it down
-  }
+  const EndEntry last = end_heap_.back();
+  end_heap_.pop_back();
+  if (last.slot == f) return;
+  // The last entry takes the removed one's place and sifts from there.
+  end_heap_[static_cast<std::size_t>(pos)] = last;
+  end_heap_pos_[static_cast<std::size_t>(last.slot)] = pos;
+  SetTransferEnd(last.slot, last.end_ns);
 }
 
 void Network::ScheduleNextTransferEnd() {
@@ -313,7 +399,7 @@ void Network::ScheduleNextTransferEnd() {
     end_event_ns_ = -1;
     return;
   }
-  const std::int64_t next = end_ns_[static_cast<std::size_t>(end_heap_.front())];
+  const std::int64_t next = end_heap_.front().end_ns;
   if (end_event_ns_ == next) return;
   if (end_event_ns_ >= 0) simulator_->Cancel(end_event_);
   end_event_ns_ = next;
@@ -323,40 +409,42 @@ void Network::ScheduleNextTransferEnd() {
 void Network::OnTransferEnd() {
   end_event_ns_ = -1;
   const des::SimTime now = simulator_->Now();
-  while (!end_heap_.empty() && end_ns_[static_cast<std::size_t>(end_heap_.front())] <= now.ns()) {
-    const FlowId f = end_heap_.front();
+  while (!end_heap_.empty() && end_heap_.front().end_ns <= now.ns()) {
+    const Slot f = end_heap_.front().slot;
     RemoveFromEndHeap(f);
     Settle(f);
-    ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
+    FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
     // The transfer end was rounded up to a nanosecond; what float rounding left is sent now.
     if (flow.remaining > 0) {
-      for (LinkId l : paths_[static_cast<std::size_t>(f)]) carried_[static_cast<std::size_t>(l)] += flow.remaining;
+      for (LinkId l : flow.path()) links_[static_cast<std::size_t>(l)].carried += flow.remaining;
       flow.remaining = 0;
     }
     flow.rate = 0;
     flow.transferring = false;
     DetachFromLinks(f);
-    FlowRecord& record = records_[static_cast<std::size_t>(f)];
+    FlowRecord& record = flow.record;
     record.transfer_end = now;
     simulator_->Schedule(now + des::SimTime::FromSeconds(record.latency), [this, f] { Deliver(f); });
   }
   Recompute();  // the flows that shared links with the finished ones
 }
 
-void Network::Deliver(FlowId f) {
-  FlowRecord& record = records_[static_cast<std::size_t>(f)];
+void Network::Deliver(Slot s) {
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
+  FlowRecord& record = flow.record;
   record.finish = simulator_->Now();
   record.done = true;
   ++stats_.flows_completed;
   stats_.bytes_delivered += record.bytes;
-  ActiveFlow& flow = active_[static_cast<std::size_t>(f)];
   CompletionCallback callback = std::move(flow.on_complete);
   flow.on_complete = nullptr;
-  std::vector<std::int32_t>().swap(flow.slot_in_link);
-  if (callback) {
-    const FlowRecord copy = record;  // the callback may start flows and grow records_
-    callback(copy);
+  const FlowRecord copy = record;  // the callback may start flows, reuse this slot, grow slots_
+  if (options_.keep_completed_flows) {
+  } else {
+    slot_of_[static_cast<std::size_t>(copy.id)] = -1;
+    free_slots_.push_back(s);
   }
+  if (callback) callback(copy);
 }
 
 // ---------------------------------------------------------------- faults
@@ -369,34 +457,37 @@ Status Network::FailLink(LinkId link) {
   if (!topology_.link(link).up) return Status::Ok();
   topology_.SetLinkUp(link, false);
   router_.InvalidateCache();
-  std::vector<FlowId> affected;
-  for (const FlowHop& fh : link_flows_[static_cast<std::size_t>(link)]) affected.push_back(fh.flow);
-  std::sort(affected.begin(), affected.end());
+  std::vector<Slot> affected;
+  for (const FlowHop& fh : links_[static_cast<std::size_t>(link)].flows) affected.push_back(fh.slot);
+  std::sort(affected.begin(), affected.end(), [this](Slot a, Slot b) {
+    return slot_flow_[static_cast<std::size_t>(a)] < slot_flow_[static_cast<std::size_t>(b)];
+  });
   std::vector<Path> new_paths;
-  for (FlowId f : affected) {
-    const FlowRecord& r = records_[static_cast<std::size_t>(f)];
-    Result<Path> route = router_.Route(r.src, r.dst, active_[static_cast<std::size_t>(f)].entropy);
+  for (Slot f : affected) {
+    const FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
+    const FlowRecord& r = flow.record;
+    Result<Path> route = router_.Route(r.src, r.dst, flow.entropy);
     if (!route.ok()) {
       topology_.SetLinkUp(link, true);
       router_.InvalidateCache();
       return Status(route.status().code(),
                     fmt::format("cannot fail {}: flow {} has no other path ({})",
-                                topology_.LinkName(link), f, route.status().message()));
+                                topology_.LinkName(link), r.id, route.status().message()));
     }
     new_paths.push_back(std::move(route).value());
   }
   for (std::size_t i = 0; i < affected.size(); ++i) {
-    const FlowId f = affected[i];
-    const auto fi = static_cast<std::size_t>(f);
+    const Slot f = affected[i];
+    FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
     Settle(f);
-    DetachFromLinks(f);
-    paths_[fi] = std::move(new_paths[i]);
-    AttachToLinks(f);
-    active_[fi].rate = 0;  // until the recomputation at this instant
     RemoveFromEndHeap(f);
-    FlowRecord& record = records_[fi];
-    record.latency = active_[fi].extra_latency;
-    for (LinkId l : paths_[fi]) record.latency += topology_.link(l).latency;
+    flow.rate = 0;  // until its rate is set again, at once or by the recomputation at this instant
+    DetachFromLinks(f);
+    flow.SetPath(new_paths[i]);
+    AttachToLinks(f);
+    FlowRecord& record = flow.record;
+    record.latency = flow.extra_latency;
+    for (LinkId l : flow.path()) record.latency += topology_.link(l).latency;
     ++record.reroutes;
     ++stats_.reroutes;
   }
@@ -426,6 +517,7 @@ Status Network::ScaleLinkCapacity(LinkId link, double factor) {
                                        topology_.LinkName(link), factor));
   }
   topology_.SetCapacityScale(link, factor);
+  links_[static_cast<std::size_t>(link)].capacity = topology_.link(link).usable_capacity().value();
   MarkDirty(link);
   return Status::Ok();
 }
@@ -433,58 +525,57 @@ Status Network::ScaleLinkCapacity(LinkId link, double factor) {
 // ---------------------------------------------------------------- queries
 
 BytesPerSecond Network::FlowRate(FlowId id) const {
-  const ActiveFlow& flow = active_[static_cast<std::size_t>(id)];
+  AIF_CHECK_MSG(id >= 0 && static_cast<std::size_t>(id) < slot_of_.size(), "no such flow");
+  const std::int32_t s = slot_of_[static_cast<std::size_t>(id)];
+  if (s < 0) return BytesPerSecond(0.0);  // completed and recycled
+  const FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
   return BytesPerSecond(flow.transferring ? flow.rate : 0.0);
 }
 
 LinkUsage Network::link_usage(LinkId link) const {
   const auto l = static_cast<std::size_t>(link);
   const std::int64_t now = simulator_->Now().ns();
-  double carried = carried_[l];
-  for (const FlowHop& fh : link_flows_[l]) {
-    const ActiveFlow& flow = active_[static_cast<std::size_t>(fh.flow)];
+  double carried = links_[l].carried;
+  for (const FlowHop& fh : links_[l].flows) {
+    const FlowSlot& flow = slots_[static_cast<std::size_t>(fh.slot)];
     const double dt = static_cast<double>((simulator_->Now() - flow.last_settled).ns()) * 1e-9;
     carried += std::min(flow.remaining, flow.rate * dt);
   }
-  std::int64_t busy = busy_ns_[l];
-  if (!link_flows_[l].empty()) busy += now - busy_since_ns_[l];
+  std::int64_t busy = links_[l].busy_ns;
+  if (!links_[l].flows.empty()) busy += now - links_[l].busy_since_ns;
   return LinkUsage{Bytes(carried), Seconds(static_cast<double>(busy) * 1e-9)};
 }
 
 std::size_t Network::MemoryBytes() const {
   std::size_t bytes = topology_.MemoryBytes();
-  bytes += records_.capacity() * sizeof(FlowRecord) + active_.capacity() * sizeof(ActiveFlow);
-  bytes += paths_.capacity() * sizeof(Path);
-  for (std::size_t f = 0; f < paths_.size(); ++f) {
-    bytes += paths_[f].capacity() * sizeof(LinkId);
-    bytes += active_[f].slot_in_link.capacity() * sizeof(std::int32_t);
+  bytes += slot_of_.capacity() * sizeof(std::int32_t);
+  bytes += slots_.capacity() * sizeof(FlowSlot) + free_slots_.capacity() * sizeof(Slot);
+  for (const FlowSlot& flow : slots_) {
+    bytes += flow.link_more.capacity() * sizeof(LinkId) + flow.at_more.capacity() * sizeof(std::int32_t);
   }
-  bytes += link_flows_.capacity() * sizeof(std::vector<FlowHop>);
-  for (const auto& on_link : link_flows_) bytes += on_link.capacity() * sizeof(FlowHop);
-  const std::size_t links = link_flows_.size();
-  bytes += links * (sizeof(double) * 2 + sizeof(std::int64_t) * 2 + sizeof(std::uint8_t) +
-                    sizeof(std::uint32_t) + sizeof(std::int32_t));
-  bytes += records_.size() * (sizeof(std::uint32_t) + sizeof(double) + sizeof(std::int32_t) +
-                              sizeof(std::int64_t));
+  bytes += links_.capacity() * sizeof(LinkState);
+  for (const LinkState& link : links_) bytes += link.flows.capacity() * sizeof(FlowHop);
+  bytes += slots_.size() * (sizeof(FlowId) + sizeof(std::int32_t)) +
+           end_heap_.capacity() * sizeof(EndEntry);
   return bytes;
 }
 
 Status Network::CheckCapacity() const {
   for (LinkId link = 0; link < topology_.link_count(); ++link) {
     const auto l = static_cast<std::size_t>(link);
-    if (link_flows_[l].empty()) continue;
+    if (links_[l].flows.empty()) continue;
     double sum = 0;
-    for (const FlowHop& fh : link_flows_[l]) sum += active_[static_cast<std::size_t>(fh.flow)].rate;
-    const double capacity = topology_.link(link).usable_capacity().value();
+    for (const FlowHop& fh : links_[l].flows) sum += slots_[static_cast<std::size_t>(fh.slot)].rate;
+    const double capacity = links_[static_cast<std::size_t>(link)].capacity;
     if (sum > capacity * (1 + kCapacityTolerance)) {
       return Internal(fmt::format("{} carries {} B/s, above its capacity {} B/s",
                                   topology_.LinkName(link), sum, capacity));
     }
   }
   if (!recompute_scheduled_) {
-    for (std::size_t f = 0; f < active_.size(); ++f) {
-      if (active_[f].transferring && !(active_[f].rate > 0)) {
-        return Internal(fmt::format("flow {} is transferring at rate 0", f));
+    for (std::size_t f = 0; f < slots_.size(); ++f) {
+      if (slots_[f].transferring && !(slots_[f].rate > 0)) {
+        return Internal(fmt::format("flow {} is transferring at rate 0", slot_flow_[f]));
       }
     }
   }

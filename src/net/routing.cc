@@ -72,7 +72,14 @@ Router::Router(const Topology* topology) : topology_(topology) {}
 void Router::InvalidateCache() { distance_cache_.clear(); }
 
 Result<Path> Router::Route(NodeId src, NodeId dst, std::uint64_t entropy) const {
+  Path path;
+  AIF_RETURN_IF_ERROR(Route(src, dst, entropy, &path));
+  return path;
+}
+
+Status Router::Route(NodeId src, NodeId dst, std::uint64_t entropy, Path* out) const {
   const Topology& t = *topology_;
+  out->clear();
   if (!t.valid_node(src) || !t.valid_node(dst)) {
     return InvalidArgument(fmt::format("route {} -> {}: unknown node (the topology has {} nodes)",
                                        src, dst, t.node_count()));
@@ -82,11 +89,12 @@ Result<Path> Router::Route(NodeId src, NodeId dst, std::uint64_t entropy) const 
                                        t.NodeName(src)));
   }
   std::uint64_t hash = EcmpHash(src, dst, entropy);
-  if (SiteOf(t, src) >= 0 && SiteOf(t, dst) >= 0) return RouteStructured(src, dst, hash);
-  return RouteSearch(src, dst, hash);
+  if (SiteOf(t, src) >= 0 && SiteOf(t, dst) >= 0) return RouteStructured(src, dst, hash, out);
+  AIF_ASSIGN_OR_RETURN(*out, RouteSearch(src, dst, hash));
+  return Status::Ok();
 }
 
-Result<Path> Router::RouteStructured(NodeId src, NodeId dst, std::uint64_t hash) const {
+Status Router::RouteStructured(NodeId src, NodeId dst, std::uint64_t hash, Path* out) const {
   const Topology& t = *topology_;
   const int site_a = SiteOf(t, src);
   const int site_b = SiteOf(t, dst);
@@ -98,10 +106,10 @@ Result<Path> Router::RouteStructured(NodeId src, NodeId dst, std::uint64_t hash)
     return Unsupported(fmt::format("no path from {} to {}: {}", t.NodeName(src), t.NodeName(dst), why));
   };
 
-  Path path;
+  Path& path = *out;
   if (site_a == site_b && a.nvlink_domain > 1 && ga / a.nvlink_domain == gb / a.nvlink_domain) {
     path = {Up(a.first_nvlink, ga), Down(a.first_nvlink, gb)};
-    if (AllUp(t, path, 0)) return path;
+    if (AllUp(t, path, 0)) return Status::Ok();
     path.clear();  // NVLink failed: fall back to the scale-out fabric, if there is one
   }
   if (a.tiers == 0 || b.tiers == 0) {
@@ -170,7 +178,7 @@ Result<Path> Router::RouteStructured(NodeId src, NodeId dst, std::uint64_t hash)
   }
   path.push_back(Down(b.first_nic, gb));
   if (!t.link(path.back()).up) return no_path("the destination's NIC link is down");
-  return path;
+  return Status::Ok();
 }
 
 void Router::BuildAdjacency() const {

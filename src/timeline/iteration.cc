@@ -962,7 +962,9 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
       return InvalidArgument(fmt::format("timeline: wan_capacity_scale {} must be positive",
                                          options.wan_capacity_scale));
     }
-    net::Network network(&sim, std::move(topo));
+    // Millions of flows start over an iteration of a whole factory; only those in progress are
+    // kept (the engine reads each through its completion callback).
+    net::Network network(&sim, std::move(topo), net::NetworkOptions{.keep_completed_flows = false});
     std::vector<std::string> failed;
     for (int l : options.failed_links) {
       AIF_RETURN_IF_ERROR(network.FailLink(l).WithContext("timeline: "));

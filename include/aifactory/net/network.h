@@ -9,9 +9,11 @@
 // the bytes an all-reduce sends); collectives are decomposed into flows by the callers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "aifactory/core/status.h"
@@ -58,10 +60,20 @@ struct NetworkStats {
   std::uint64_t flows_completed = 0;
   std::uint64_t recomputations = 0;      // progressive-filling runs
   std::uint64_t flow_rate_updates = 0;   // flows whose rate was recomputed, summed over runs
+  std::uint64_t direct_rates = 0;        // flows that started alone on every link of their path
+                                         // and took its capacity without a recomputation
   std::uint64_t max_component_flows = 0; // largest set of flows one run recomputed
   std::uint64_t reroutes = 0;
   Bytes bytes_started;
   Bytes bytes_delivered;  // of completed flows
+};
+
+struct NetworkOptions {
+  // Keep every flow's record and path after it completes, for flow() and FlowPath() (tests,
+  // small studies). Off, a completed flow's state is recycled for the next flow to start, so
+  // memory follows the flows in progress rather than every flow ever started (the timeline of a
+  // whole factory starts millions); flow(), FlowPath() then answer only for flows in progress.
+  bool keep_completed_flows = true;
 };
 
 class Network {
@@ -70,7 +82,7 @@ class Network {
 
   // The network schedules its events on `simulator`, which must outlive it; the network must in
   // turn outlive every run of the simulator while it has flows in progress.
-  Network(des::Simulator* simulator, Topology topology);
+  Network(des::Simulator* simulator, Topology topology, NetworkOptions options = {});
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
@@ -91,9 +103,11 @@ class Network {
   // Usable capacity = nominal * factor (a degraded WAN, a link at reduced speed); factor > 0.
   Status ScaleLinkCapacity(LinkId link, double factor);
 
-  const FlowRecord& flow(FlowId id) const { return records_[static_cast<std::size_t>(id)]; }
-  int flow_count() const { return static_cast<int>(records_.size()); }
-  const Path& FlowPath(FlowId id) const { return paths_[static_cast<std::size_t>(id)]; }
+  // A flow's record and path: any flow with keep_completed_flows, else flows in progress only
+  // (checked).
+  const FlowRecord& flow(FlowId id) const { return slots_[SlotOf(id)].record; }
+  int flow_count() const { return static_cast<int>(slot_of_.size()); }
+  std::span<const LinkId> FlowPath(FlowId id) const { return slots_[SlotOf(id)].path(); }
   // The current max-min rate of an active flow; zero once its transfer is over.
   BytesPerSecond FlowRate(FlowId id) const;
   LinkUsage link_usage(LinkId link) const;
@@ -112,69 +126,108 @@ class Network {
   void SetRecomputeObserver(std::function<void()> observer) { observer_ = std::move(observer); }
 
  private:
+  // Flow state lives in slots. With keep_completed_flows slot i is flow i for good; without, a
+  // completed flow's slot goes back on a free list and the next flow reuses it (and the capacity
+  // of its vectors). Every per-flow scratch array below is indexed by slot; ordering ties are
+  // broken by flow id, so results do not depend on which slot a flow got.
+  using Slot = std::int32_t;
   struct FlowHop {
-    FlowId flow;
+    Slot slot;
     std::int32_t hop;  // index in the flow's path
   };
-  struct ActiveFlow {
+  // Paths up to this many links live inside the slot (a rail-optimized three-tier fabric with a
+  // WAN hop needs about ten); longer ones spill to the heap.
+  static constexpr int kInlineHops = 12;
+  struct alignas(64) FlowSlot {
+    // Hot: what a recomputation that reaches the flow reads, first.
     double remaining = 0;  // bytes
     double rate = 0;       // bytes/s
+    double new_rate = 0;   // filling scratch; negative while not fixed
     des::SimTime last_settled;
-    std::vector<std::int32_t> slot_in_link;  // per hop: index in link_flows_[path[hop]]
+    std::uint32_t epoch = 0;  // the recomputation that last reached it
+    std::int32_t hops = 0;    // path length
+    bool transferring = false;
+    std::array<LinkId, kInlineHops> link_inline{};
+    std::array<std::int32_t, kInlineHops> at_inline{};  // per hop: index in links_[link].flows
+    std::vector<LinkId> link_more;                      // paths longer than kInlineHops
+    std::vector<std::int32_t> at_more;
+    // Cold.
+    FlowRecord record;
     CompletionCallback on_complete;
     std::uint64_t entropy = 0;
     Seconds extra_latency;
-    bool transferring = false;
+
+    std::span<const LinkId> path() const {
+      return {hops <= kInlineHops ? link_inline.data() : link_more.data(),
+              static_cast<std::size_t>(hops)};
+    }
+    std::int32_t* at() { return hops <= kInlineHops ? at_inline.data() : at_more.data(); }
+    void SetPath(const Path& path);
   };
   struct FillEntry {
     double share;  // residual capacity / unfixed flows when pushed: a lower bound of the current
     LinkId link;
   };
 
-  void AttachToLinks(FlowId f);
-  void DetachFromLinks(FlowId f);
+  std::size_t SlotOf(FlowId id) const;
+  Slot AcquireSlot(FlowId id);
+  void AttachToLinks(Slot s);
+  void DetachFromLinks(Slot s);
   void MarkDirty(LinkId link);
-  void Settle(FlowId f);
+  void Settle(Slot s);
   void Recompute();
   void OnTransferEnd();
-  void Deliver(FlowId f);
+  void Deliver(Slot s);
   void ScheduleNextTransferEnd();
-  void SetTransferEnd(FlowId f, std::int64_t end_ns);
-  void RemoveFromEndHeap(FlowId f);
+  void SetTransferEnd(Slot s, std::int64_t end_ns);
+  void RemoveFromEndHeap(Slot s);
 
   des::Simulator* simulator_;
   Topology topology_;
   Router router_;
+  NetworkOptions options_;
+  Path route_scratch_;
 
-  std::vector<FlowRecord> records_;
-  std::vector<Path> paths_;
-  std::vector<ActiveFlow> active_;
+  std::vector<std::int32_t> slot_of_;  // per flow id: its slot, -1 once recycled
+  std::vector<FlowSlot> slots_;
+  std::vector<FlowId> slot_flow_;      // per slot: the flow in it (heap tie-breaks)
+  std::vector<Slot> free_slots_;
 
-  // Per link.
-  std::vector<std::vector<FlowHop>> link_flows_;
-  std::vector<double> carried_;
-  std::vector<std::int64_t> busy_ns_;
-  std::vector<std::int64_t> busy_since_ns_;
+  // Per link, in one record so that a link's flows and counters share cache lines (the
+  // recomputation touches tens of thousands of links per simulated millisecond).
+  struct LinkState {
+    std::vector<FlowHop> flows;  // the flows crossing it now
+    double capacity = 0;         // usable: nominal x scale
+    double residual = 0;         // filling scratch
+    std::int32_t unfixed = 0;    // filling scratch
+    std::uint32_t epoch = 0;     // the recomputation that last reached it
+    std::int64_t busy_since_ns = 0;
+    std::int64_t busy_ns = 0;
+    double carried = 0;          // bytes that crossed it, settled so far
+    bool dirty = false;
+  };
+  std::vector<LinkState> links_;
 
-  // Recomputation scratch, per link and per flow (epoch-stamped so nothing is cleared).
+  // Recomputation scratch (epoch-stamped so nothing is cleared).
   std::vector<LinkId> dirty_links_;
-  std::vector<std::uint8_t> link_dirty_;
-  std::vector<std::uint32_t> link_epoch_;
-  std::vector<std::uint32_t> flow_epoch_;
-  std::vector<double> residual_;
-  std::vector<std::int32_t> unfixed_;
-  std::vector<double> new_rate_;
   std::vector<LinkId> component_links_;
-  std::vector<FlowId> component_flows_;
+  std::vector<Slot> component_flows_;
   std::vector<FillEntry> fill_heap_;
   std::uint32_t epoch_ = 0;
   bool recompute_scheduled_ = false;
   des::EventHandle recompute_event_;
 
-  // Flows still transferring, by (transfer end, flow id): an indexed binary heap.
-  std::vector<FlowId> end_heap_;
-  std::vector<std::int32_t> end_heap_pos_;  // per flow, -1 when absent
-  std::vector<std::int64_t> end_ns_;        // per flow
+  // Slots still transferring, by (transfer end, flow id): an indexed binary heap.
+  struct EndEntry {
+    std::int64_t end_ns;
+    FlowId flow;
+    Slot slot;
+    bool operator<(const EndEntry& o) const {
+      return end_ns != o.end_ns ? end_ns < o.end_ns : flow < o.flow;
+    }
+  };
+  std::vector<EndEntry> end_heap_;
+  std::vector<std::int32_t> end_heap_pos_;  // per slot, -1 when absent
   des::EventHandle end_event_;
   std::int64_t end_event_ns_ = -1;
 

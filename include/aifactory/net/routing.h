@@ -34,12 +34,15 @@ class Router {
   // the choice is made again among the equal-cost paths that are still up. Errors: unknown or
   // identical nodes, no path left.
   Result<Path> Route(NodeId src, NodeId dst, std::uint64_t entropy) const;
+  // The same into `out` (cleared first), reusing its capacity: for callers that route millions
+  // of flows.
+  Status Route(NodeId src, NodeId dst, std::uint64_t entropy, Path* out) const;
 
   // Drops cached search results; call after a link goes down or comes back.
   void InvalidateCache();
 
  private:
-  Result<Path> RouteStructured(NodeId src, NodeId dst, std::uint64_t hash) const;
+  Status RouteStructured(NodeId src, NodeId dst, std::uint64_t hash, Path* out) const;
   Result<Path> RouteSearch(NodeId src, NodeId dst, std::uint64_t hash) const;
   const std::vector<std::int32_t>& DistancesTo(NodeId dst) const;
   void BuildAdjacency() const;
