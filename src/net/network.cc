@@ -122,6 +122,8 @@ void Network::AttachToLinks(Slot s) {
   const std::span<const LinkId> path = flow.path();
   std::int32_t* at = flow.at();
   const std::int64_t now = simulator_->Now().ns();
+  // The links are scattered over a large array: ask for all of them before touching the first.
+  for (LinkId l : path) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
   bool alone = true;
   double capacity = std::numeric_limits<double>::infinity();
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
@@ -153,6 +155,7 @@ void Network::DetachFromLinks(Slot s) {
   const std::span<const LinkId> path = flow.path();
   const std::int32_t* at = flow.at();
   const std::int64_t now = simulator_->Now().ns();
+  for (LinkId l : path) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
     std::vector<FlowHop>& on_link = links_[l].flows;
