@@ -21,8 +21,10 @@ Network::Network(des::Simulator* simulator, Topology topology, NetworkOptions op
     : simulator_(simulator), topology_(std::move(topology)), router_(&topology_), options_(options) {
   const auto links = static_cast<std::size_t>(topology_.link_count());
   links_.resize(links);
+  link_stats_.resize(links);
   for (LinkId l = 0; l < topology_.link_count(); ++l) {
     links_[static_cast<std::size_t>(l)].capacity = topology_.link(l).usable_capacity().value();
+    links_[static_cast<std::size_t>(l)].latency = topology_.link(l).latency;
   }
 }
 
@@ -57,7 +59,8 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
   record.bytes = bytes;
   record.start = now;
   record.latency = options.extra_latency;
-  for (LinkId l : flow.path()) record.latency += topology_.link(l).latency;
+  for (LinkId l : flow.path()) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
+  for (LinkId l : flow.path()) record.latency += links_[static_cast<std::size_t>(l)].latency;
   ++stats_.flows_started;
   stats_.bytes_started += bytes;
 
@@ -66,6 +69,7 @@ Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,
   flow.extra_latency = options.extra_latency;
   flow.last_settled = now;
   flow.rate = 0;
+  flow.credited = 0;
   if (bytes.value() == 0) {
     flow.remaining = 0;
     flow.transferring = false;
@@ -130,7 +134,7 @@ void Network::AttachToLinks(Slot s) {
     const auto l = static_cast<std::size_t>(path[hop]);
     std::vector<FlowHop>& on_link = links_[l].flows;
     if (on_link.empty()) {
-      links_[l].busy_since_ns = now;
+      link_stats_[l].busy_since_ns = now;
     } else {
       alone = false;
       MarkDirty(path[hop]);
@@ -165,7 +169,7 @@ void Network::DetachFromLinks(Slot s) {
     slots_[static_cast<std::size_t>(moved.slot)].at()[moved.hop] = static_cast<std::int32_t>(index);
     on_link.pop_back();
     if (on_link.empty()) {
-      links_[l].busy_ns += now - links_[l].busy_since_ns;
+      link_stats_[l].busy_ns += now - link_stats_[l].busy_since_ns;
     } else {
       MarkDirty(path[hop]);  // the flows left on it may speed up
     }
@@ -195,8 +199,7 @@ void Network::Settle(Slot s) {
   const std::int64_t dt = (now - flow.last_settled).ns();
   if (dt > 0 && flow.rate > 0 && flow.remaining > 0) {
     const double delta = std::min(flow.remaining, flow.rate * static_cast<double>(dt) * 1e-9);
-    flow.remaining -= delta;
-    for (LinkId l : flow.path()) links_[static_cast<std::size_t>(l)].carried += delta;
+    flow.remaining -= delta;  // the links are credited when the flow ends or moves
   }
   flow.last_settled = now;
 }
@@ -418,18 +421,45 @@ void Network::OnTransferEnd() {
     Settle(f);
     FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
     // The transfer end was rounded up to a nanosecond; what float rounding left is sent now.
-    if (flow.remaining > 0) {
-      for (LinkId l : flow.path()) links_[static_cast<std::size_t>(l)].carried += flow.remaining;
-      flow.remaining = 0;
-    }
+    flow.remaining = 0;
+    const double sent = flow.record.bytes.value() - flow.credited;
+    for (LinkId l : flow.path()) link_stats_[static_cast<std::size_t>(l)].carried += sent;
     flow.rate = 0;
     flow.transferring = false;
     DetachFromLinks(f);
     FlowRecord& record = flow.record;
     record.transfer_end = now;
-    simulator_->Schedule(now + des::SimTime::FromSeconds(record.latency), [this, f] { Deliver(f); });
+    // Flows of this batch delivered at the same time share one event, in the order they left
+    // the heap: exactly the order one event each would run them in (nothing else is scheduled
+    // for that time in between).
+    const std::int64_t at = (now + des::SimTime::FromSeconds(record.latency)).ns();
+    std::int32_t group = -1;
+    for (std::int32_t g : batch_groups_) {
+      if (delivery_groups_[static_cast<std::size_t>(g)].at_ns == at) group = g;
+    }
+    if (group < 0) {
+      if (free_groups_.empty()) {
+        group = static_cast<std::int32_t>(delivery_groups_.size());
+        delivery_groups_.emplace_back();
+      } else {
+        group = free_groups_.back();
+        free_groups_.pop_back();
+      }
+      delivery_groups_[static_cast<std::size_t>(group)].at_ns = at;
+      batch_groups_.push_back(group);
+      simulator_->Schedule(des::SimTime::Nanoseconds(at), [this, group] { DeliverGroup(group); });
+    }
+    delivery_groups_[static_cast<std::size_t>(group)].slots.push_back(f);
   }
+  batch_groups_.clear();
   Recompute();  // the flows that shared links with the finished ones
+}
+
+void Network::DeliverGroup(std::int32_t group) {
+  delivering_.clear();
+  delivering_.swap(delivery_groups_[static_cast<std::size_t>(group)].slots);
+  free_groups_.push_back(group);
+  for (Slot s : delivering_) Deliver(s);
 }
 
 void Network::Deliver(Slot s) {
@@ -485,12 +515,17 @@ Status Network::FailLink(LinkId link) {
     Settle(f);
     RemoveFromEndHeap(f);
     flow.rate = 0;  // until its rate is set again, at once or by the recomputation at this instant
+    const double sent = flow.record.bytes.value() - flow.remaining;
+    for (LinkId l : flow.path()) {
+      link_stats_[static_cast<std::size_t>(l)].carried += sent - flow.credited;
+    }
+    flow.credited = sent;
     DetachFromLinks(f);
     flow.SetPath(new_paths[i]);
     AttachToLinks(f);
     FlowRecord& record = flow.record;
     record.latency = flow.extra_latency;
-    for (LinkId l : flow.path()) record.latency += topology_.link(l).latency;
+    for (LinkId l : flow.path()) record.latency += links_[static_cast<std::size_t>(l)].latency;
     ++record.reroutes;
     ++stats_.reroutes;
   }
@@ -538,14 +573,16 @@ BytesPerSecond Network::FlowRate(FlowId id) const {
 LinkUsage Network::link_usage(LinkId link) const {
   const auto l = static_cast<std::size_t>(link);
   const std::int64_t now = simulator_->Now().ns();
-  double carried = links_[l].carried;
+  double carried = link_stats_[l].carried;
   for (const FlowHop& fh : links_[l].flows) {
+    // In progress: settled on this path so far, and since.
     const FlowSlot& flow = slots_[static_cast<std::size_t>(fh.slot)];
     const double dt = static_cast<double>((simulator_->Now() - flow.last_settled).ns()) * 1e-9;
+    carried += flow.record.bytes.value() - flow.remaining - flow.credited;
     carried += std::min(flow.remaining, flow.rate * dt);
   }
-  std::int64_t busy = links_[l].busy_ns;
-  if (!links_[l].flows.empty()) busy += now - links_[l].busy_since_ns;
+  std::int64_t busy = link_stats_[l].busy_ns;
+  if (!links_[l].flows.empty()) busy += now - link_stats_[l].busy_since_ns;
   return LinkUsage{Bytes(carried), Seconds(static_cast<double>(busy) * 1e-9)};
 }
 
@@ -556,7 +593,7 @@ std::size_t Network::MemoryBytes() const {
   for (const FlowSlot& flow : slots_) {
     bytes += flow.link_more.capacity() * sizeof(LinkId) + flow.at_more.capacity() * sizeof(std::int32_t);
   }
-  bytes += links_.capacity() * sizeof(LinkState);
+  bytes += links_.capacity() * sizeof(LinkState) + link_stats_.capacity() * sizeof(LinkStats);
   for (const LinkState& link : links_) bytes += link.flows.capacity() * sizeof(FlowHop);
   bytes += slots_.size() * (sizeof(FlowId) + sizeof(std::int32_t)) +
            end_heap_.capacity() * sizeof(EndEntry);

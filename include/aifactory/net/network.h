@@ -156,6 +156,7 @@ class Network {
     CompletionCallback on_complete;
     std::uint64_t entropy = 0;
     Seconds extra_latency;
+    double credited = 0;  // bytes already credited to the links of earlier paths (reroutes)
 
     std::span<const LinkId> path() const {
       return {hops <= kInlineHops ? link_inline.data() : link_more.data(),
@@ -178,6 +179,7 @@ class Network {
   void Recompute();
   void OnTransferEnd();
   void Deliver(Slot s);
+  void DeliverGroup(std::int32_t group);
   void ScheduleNextTransferEnd();
   void SetTransferEnd(Slot s, std::int64_t end_ns);
   void RemoveFromEndHeap(Slot s);
@@ -193,20 +195,24 @@ class Network {
   std::vector<FlowId> slot_flow_;      // per slot: the flow in it (heap tie-breaks)
   std::vector<Slot> free_slots_;
 
-  // Per link, in one record so that a link's flows and counters share cache lines (the
-  // recomputation touches tens of thousands of links per simulated millisecond).
-  struct LinkState {
+  // Per link, what flows starting, ending and recomputations touch, in one cache line.
+  struct alignas(64) LinkState {
     std::vector<FlowHop> flows;  // the flows crossing it now
     double capacity = 0;         // usable: nominal x scale
     double residual = 0;         // filling scratch
+    Seconds latency;
     std::int32_t unfixed = 0;    // filling scratch
     std::uint32_t epoch = 0;     // the recomputation that last reached it
-    std::int64_t busy_since_ns = 0;
-    std::int64_t busy_ns = 0;
-    double carried = 0;          // bytes that crossed it, settled so far
     bool dirty = false;
   };
+  // Per link, the counters behind link_usage.
+  struct LinkStats {
+    std::int64_t busy_since_ns = 0;
+    std::int64_t busy_ns = 0;
+    double carried = 0;  // bytes credited: of flows that ended, or moved off it
+  };
   std::vector<LinkState> links_;
+  std::vector<LinkStats> link_stats_;
 
   // Recomputation scratch (epoch-stamped so nothing is cleared).
   std::vector<LinkId> dirty_links_;
@@ -227,6 +233,15 @@ class Network {
     }
   };
   std::vector<EndEntry> end_heap_;
+  // Flows whose transfers are over, waiting for their path latency, one event per group.
+  struct DeliveryGroup {
+    std::int64_t at_ns = 0;
+    std::vector<Slot> slots;
+  };
+  std::vector<DeliveryGroup> delivery_groups_;
+  std::vector<std::int32_t> free_groups_;
+  std::vector<std::int32_t> batch_groups_;  // the groups of the transfer ends being processed
+  std::vector<Slot> delivering_;
   std::vector<std::int32_t> end_heap_pos_;  // per slot, -1 when absent
   des::EventHandle end_event_;
   std::int64_t end_event_ns_ = -1;

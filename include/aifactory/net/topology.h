@@ -106,7 +106,13 @@ class Topology {
   int gpu_count() const { return gpu_count_; }
 
   // Fault knobs (Network::FailLink and friends keep flows consistent; call those when flows run).
-  void SetLinkUp(LinkId l, bool up) { links_[static_cast<std::size_t>(l)].up = up; }
+  void SetLinkUp(LinkId l, bool up) {
+    Link& link = links_[static_cast<std::size_t>(l)];
+    if (link.up != up) links_down_ += up ? -1 : 1;
+    link.up = up;
+  }
+  // No link is down (routing then skips its per-link checks).
+  bool AllLinksUp() const { return links_down_ == 0; }
   void SetCapacityScale(LinkId l, double scale) {
     links_[static_cast<std::size_t>(l)].capacity_scale = scale;
   }
@@ -129,6 +135,7 @@ class Topology {
  private:
   std::vector<Node> nodes_;
   std::vector<Link> links_;
+  int links_down_ = 0;
   std::vector<SiteLayout> sites_;
   std::vector<int> kind_counts_;  // per (site, kind), for node indices
   int gpu_count_ = 0;
