@@ -34,12 +34,20 @@ double SwitchPhase(int n, double bytes, const LinkTier& link) {
 }
 
 // Reduce-scatter (or all-gather, by symmetry). Inside a domain: the switch phase. Across domains:
-// the cheaper of a flat ring at the slowest tier and two levels (inside each domain, then a ring
-// across domains on 1/r of the data).
-double ScatterOrGather(const CommGroup& g, double bytes) {
-  if (g.size <= 1 || bytes <= 0) return 0;
-  if (!g.spans_domains()) return SwitchPhase(g.size, bytes, g.scale_up);
-  double flat = RingPhase(g.size, bytes, Bottleneck(g));
+// the cheapest of a flat ring at the slowest tier, rail rings and two levels (inside each domain,
+// then a ring across domains on 1/r of the data); across sites, a flat ring or three levels.
+struct Scheme {
+  ScatterGatherScheme kind = ScatterGatherScheme::kNone;
+  double seconds = 0;
+};
+
+Scheme ScatterOrGatherScheme(const CommGroup& g, double bytes) {
+  if (g.size <= 1 || bytes <= 0) return {};
+  if (!g.spans_domains()) return {ScatterGatherScheme::kSwitch, SwitchPhase(g.size, bytes, g.scale_up)};
+  Scheme best{ScatterGatherScheme::kFlatRing, RingPhase(g.size, bytes, Bottleneck(g))};
+  auto consider = [&best](ScatterGatherScheme kind, double seconds) {
+    if (seconds < best.seconds) best = Scheme{kind, seconds};
+  };
   int r = std::max(1, g.ranks_per_domain);
   if (!g.spans_sites()) {
     int domains = (g.size + r - 1) / r;
@@ -50,18 +58,23 @@ double ScatterOrGather(const CommGroup& g, double bytes) {
     LinkTier rails;
     rails.bandwidth = BytesPerSecond(std::min(g.scale_up.bandwidth.value(), r * g.scale_out.bandwidth.value()));
     rails.latency = std::max(g.scale_up.latency, g.scale_out.latency);
-    double rail_rings = RingPhase(g.size, bytes, rails);
-    return std::min({flat, rail_rings, SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out)});
+    consider(ScatterGatherScheme::kRailRings, RingPhase(g.size, bytes, rails));
+    consider(ScatterGatherScheme::kTwoLevel,
+             SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out));
+    return best;
   }
   // Three levels: inside the domain, across the site's domains, then across sites on what each
   // site's ranks already reduced (1/ranks_per_site of the buffer each).
   int per_site = std::max(r, g.ranks_per_site);
   int domains_per_site = std::max(1, per_site / r);
   int sites = (g.size + per_site - 1) / per_site;
-  double three_level = SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains_per_site, bytes / r, g.scale_out) +
-                       RingPhase(sites, bytes / per_site, g.cross_site);
-  return std::min(flat, three_level);
+  consider(ScatterGatherScheme::kThreeLevel,
+           SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains_per_site, bytes / r, g.scale_out) +
+               RingPhase(sites, bytes / per_site, g.cross_site));
+  return best;
 }
+
+double ScatterOrGather(const CommGroup& g, double bytes) { return ScatterOrGatherScheme(g, bytes).seconds; }
 
 }  // namespace
 
@@ -74,6 +87,10 @@ int RanksPerDomain(int size, int stride, int domain) {
 
 Seconds ReduceScatterTime(const CommGroup& g, Bytes bytes) { return Seconds(ScatterOrGather(g, bytes.value())); }
 Seconds AllGatherTime(const CommGroup& g, Bytes bytes) { return Seconds(ScatterOrGather(g, bytes.value())); }
+
+ScatterGatherScheme ChooseScatterGather(const CommGroup& g, Bytes bytes) {
+  return ScatterOrGatherScheme(g, bytes.value()).kind;
+}
 
 Seconds AllReduceTime(const CommGroup& g, Bytes bytes) {
   if (g.size <= 1) return Seconds(0);

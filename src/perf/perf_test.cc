@@ -98,6 +98,9 @@ TEST(Collective, RailRingsChosenAcrossAFewDomains) {
   EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e9)).value(), rail_rings, 1e-12);
   EXPECT_REL_NEAR(AllGatherTime(g, Bytes(1e9)).value(), rail_rings, 1e-12);
   EXPECT_REL_NEAR(AllReduceTime(g, Bytes(1e9)).value(), 2 * rail_rings, 1e-12);
+  EXPECT_EQ(ChooseScatterGather(g, Bytes(1e9)), ScatterGatherScheme::kRailRings);
+  EXPECT_EQ(ChooseScatterGather(Group(8, 8), Bytes(1e9)), ScatterGatherScheme::kSwitch);
+  EXPECT_EQ(ChooseScatterGather(g, Bytes(0)), ScatterGatherScheme::kNone);
 }
 
 TEST(Collective, TwoLevelChosenAcrossManyDomains) {
@@ -110,6 +113,7 @@ TEST(Collective, TwoLevelChosenAcrossManyDomains) {
   ASSERT_LT(two_level, rail_rings);
   CommGroup g = Group(1024, 8);
   EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e8)).value(), two_level, 1e-12);
+  EXPECT_EQ(ChooseScatterGather(g, Bytes(1e8)), ScatterGatherScheme::kTwoLevel);
 }
 
 TEST(MoeDispatch, RemoteDomainsPerTokenCountsDistinctDomains) {

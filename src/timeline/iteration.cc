@@ -20,6 +20,7 @@
 #include "aifactory/net/network.h"
 #include "aifactory/net/topology.h"
 #include "aifactory/net/topology_builders.h"
+#include "aifactory/perf/collective.h"
 #include "aifactory/train/flops.h"
 
 namespace aif::timeline {
@@ -159,6 +160,10 @@ struct NetSetup {
   Seconds latency_wan;
   double overlap_slowdown = 0;
   bool replicate = false;
+  // The DP communicators as the step model prices them (dense: dp x cp ranks of stride tp;
+  // experts: stride ep); their reduce-scatters run the algorithm perf picks for them.
+  perf::CommGroup dense_group;
+  perf::CommGroup expert_group;
 
   net::NodeId Gpu(int replica, int stage, int j) const {
     return static_cast<net::NodeId>(j + tp * cp * (replica + dp * stage));
@@ -538,35 +543,97 @@ class NetworkEngine : public Engine {
     if (--a->pending == 0) a->done(SimTime::Zero());
   }
 
-  // One DP group's collective. Inside one site: ring(s) over rails, `steps` ring steps (n - 1 for
-  // a reduce-scatter or an all-gather, 2 (n - 1) for an all-reduce). A group that spans sites
-  // runs hierarchically, as the step model prices it (perf::ReduceScatterTime): a reduce-scatter
-  // inside each site, then across sites among the GPUs of the same index on 1/per-site of the
-  // data; an all-gather the other way round; an all-reduce both, with an all-reduce across sites
-  // in the middle.
+  // One DP group's collective, by the algorithm perf::ChooseScatterGather picks for its
+  // communicator (the one the step model prices). Rail rings (and the other one-level schemes):
+  // ring(s) over rails, `steps` ring steps (n - 1 for a reduce-scatter or an all-gather,
+  // 2 (n - 1) for an all-reduce). Two levels: inside each NVLink domain, then rings across the
+  // domains among the GPUs of the same local index on 1/k of the data (an all-gather the other
+  // way round). A group that spans sites runs hierarchically, as perf prices it: a
+  // reduce-scatter inside each site (two levels when perf picks three), then across sites among
+  // the GPUs of the same index on 1/per-site of the data; an all-gather the other way round; an
+  // all-reduce both, with an all-reduce across sites in the middle.
   enum class DpKind { kReduceScatter, kAllGather, kAllReduce };
-  void StartDpGroup(const std::vector<net::NodeId>& members, double bytes, DpKind kind, Join* join) {
-    const NetSetup& s = setup_;
-    const int n = static_cast<int>(members.size());
-    const int steps_each = n - 1;
-    std::vector<std::vector<net::NodeId>> sites;
-    if (s.site_gpus > 0) {
-      for (net::NodeId g : members) {
-        if (sites.empty() || sites.back().front() / s.site_gpus != g / s.site_gpus) sites.emplace_back();
-        sites.back().push_back(g);
-      }
+
+  // Splits `members` (sorted) into runs of the same `block` (NVLink domain, site).
+  static std::vector<std::vector<net::NodeId>> SplitBy(const std::vector<net::NodeId>& members,
+                                                       int block) {
+    std::vector<std::vector<net::NodeId>> parts;
+    for (net::NodeId g : members) {
+      if (parts.empty() || parts.back().front() / block != g / block) parts.emplace_back();
+      parts.back().push_back(g);
     }
-    bool even = sites.size() > 1;
-    for (const auto& site : sites) even = even && site.size() == sites.front().size();
-    if (!even) {
-      StartRing(members, bytes, (kind == DpKind::kAllReduce ? 2 : 1) * steps_each, join);
+    return parts;
+  }
+  static bool SameSizes(const std::vector<std::vector<net::NodeId>>& parts) {
+    for (const auto& p : parts) {
+      if (p.size() != parts.front().size()) return false;
+    }
+    return true;
+  }
+
+  // The in-domain level: a ring inside each domain at perf's switch-phase latency
+  // (ceil(log2 k) steps) with the ring's bytes.
+  void StartInDomains(const std::vector<std::vector<net::NodeId>>& domains, double bytes, Join* join) {
+    const int k = static_cast<int>(domains.front().size());
+    const Seconds step = setup_.latency_in_domain * (std::ceil(std::log2(k)) / (k - 1));
+    for (const auto& d : domains) StartRing(d, bytes, k - 1, join, step);
+  }
+  // The across-domain level: rings among the GPUs of the same local index, `times` x (D - 1)
+  // steps each on `bytes`.
+  void StartAcrossDomains(const std::vector<std::vector<net::NodeId>>& domains, double bytes,
+                          int times, Join* join) {
+    const int count = static_cast<int>(domains.size());
+    std::vector<net::NodeId> ring(static_cast<std::size_t>(count));
+    for (std::size_t i = 0; i < domains.front().size(); ++i) {
+      for (int d = 0; d < count; ++d) ring[static_cast<std::size_t>(d)] = domains[static_cast<std::size_t>(d)][i];
+      StartRing(ring, bytes, times * (count - 1), join);
+    }
+  }
+  // A collective of `kind` over `members`, which lie in one site: rail rings, or two levels when
+  // `two_level` and the members spread evenly, more than one per domain, over several domains.
+  void StartInSite(const std::vector<net::NodeId>& members, double bytes, DpKind kind,
+                   bool two_level, Join* join) {
+    const int n = static_cast<int>(members.size());
+    const auto domains = SplitBy(members, setup_.domain);
+    const int k = static_cast<int>(domains.front().size());
+    if (!two_level || domains.size() < 2 || k < 2 || !SameSizes(domains)) {
+      StartRing(members, bytes, (kind == DpKind::kAllReduce ? 2 : 1) * (n - 1), join);
+      return;
+    }
+    auto inside = [this, domains, bytes](Join* j) { StartInDomains(domains, bytes, j); };
+    auto across = [this, domains, bytes, k](int times) {
+      return [this, domains, bytes, k, times](Join* j) { StartAcrossDomains(domains, bytes / k, times, j); };
+    };
+    switch (kind) {
+      case DpKind::kReduceScatter:
+        Chain(join, inside, across(1));
+        break;
+      case DpKind::kAllGather:
+        Chain(join, across(1), inside);
+        break;
+      case DpKind::kAllReduce:
+        Chain(join, inside, [this, inside, across](Join* j) { Chain(j, across(2), inside); });
+        break;
+    }
+  }
+
+  void StartDpGroup(const std::vector<net::NodeId>& members, double bytes, DpKind kind,
+                    const perf::CommGroup& group, Join* join) {
+    const NetSetup& s = setup_;
+    const perf::ScatterGatherScheme scheme = perf::ChooseScatterGather(group, Bytes(bytes));
+    const bool two_level = scheme == perf::ScatterGatherScheme::kTwoLevel ||
+                           scheme == perf::ScatterGatherScheme::kThreeLevel;
+    std::vector<std::vector<net::NodeId>> sites;
+    if (s.site_gpus > 0) sites = SplitBy(members, s.site_gpus);
+    if (sites.size() < 2 || !SameSizes(sites)) {
+      StartInSite(members, bytes, kind, two_level, join);  // one site, or an uneven spread
       return;
     }
     const int per_site = static_cast<int>(sites.front().size());
     const int count = static_cast<int>(sites.size());
-    auto inside = [this, sites, bytes, per_site](int times) {
-      return [this, sites, bytes, per_site, times](Join* j) {
-        for (const auto& site : sites) StartRing(site, bytes, times * (per_site - 1), j);
+    auto inside = [this, sites, bytes, two_level](DpKind phase) {
+      return [this, sites, bytes, two_level, phase](Join* j) {
+        for (const auto& site : sites) StartInSite(site, bytes, phase, two_level, j);
       };
     };
     auto across = [this, sites, bytes, per_site, count](int times) {
@@ -580,13 +647,15 @@ class NetworkEngine : public Engine {
     };
     switch (kind) {
       case DpKind::kReduceScatter:
-        Chain(join, inside(1), across(1));
+        Chain(join, inside(DpKind::kReduceScatter), across(1));
         break;
       case DpKind::kAllGather:
-        Chain(join, across(1), inside(1));
+        Chain(join, across(1), inside(DpKind::kAllGather));
         break;
       case DpKind::kAllReduce:
-        Chain(join, inside(1), [this, inside, across](Join* j) { Chain(j, across(2), inside(1)); });
+        Chain(join, inside(DpKind::kReduceScatter), [this, inside, across](Join* j) {
+          Chain(j, across(2), inside(DpKind::kAllGather));
+        });
         break;
     }
   }
@@ -598,19 +667,19 @@ class NetworkEngine : public Engine {
     const DpKind kind = !gradients             ? DpKind::kAllGather
                         : s.zero_stage == 0    ? DpKind::kAllReduce
                                                : DpKind::kReduceScatter;
-    auto groups = [&](int stride, int count, double bytes) {
+    auto groups = [&](int stride, int count, double bytes, const perf::CommGroup& group) {
       if (bytes <= 0) return;
       const int size = s.stage_gpus / stride;
       for (int g = 0; g < (s.replicate ? 1 : count); ++g) {
         std::vector<net::NodeId> members;
         members.reserve(static_cast<std::size_t>(size));
         for (int i = 0; i < size; ++i) members.push_back(base + g + stride * i);
-        StartDpGroup(members, bytes, kind, join);
+        StartDpGroup(members, bytes, kind, group, join);
       }
     };
     // Dense parameters: groups of dp x cp GPUs, stride tp; expert parameters: stride ep.
-    groups(s.tp, s.tp, (gradients ? s.dense_grad_bytes : s.dense_param_bytes).value());
-    groups(s.ep, s.ep, (gradients ? s.expert_grad_bytes : s.expert_param_bytes).value());
+    groups(s.tp, s.tp, (gradients ? s.dense_grad_bytes : s.dense_param_bytes).value(), s.dense_group);
+    groups(s.ep, s.ep, (gradients ? s.expert_grad_bytes : s.expert_param_bytes).value(), s.expert_group);
   }
 
   void StageFinalBackwards(int stage) override {
@@ -937,6 +1006,9 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
       setup.latency_wan = cluster.wan_latency;
     }
     setup.overlap_slowdown = cluster.efficiency.overlap_slowdown;
+    setup.dense_group = train::CommGroupOf(cluster, plan.dp * plan.cp, plan.tp);
+    setup.expert_group =
+        train::CommGroupOf(cluster, std::max(1, plan.dp * plan.cp * plan.tp / setup.ep), setup.ep);
     // One micro-batch's activations per GPU at a stage boundary, as the step model sends them:
     // micro_batch x seq / cp tokens (/ tp with sequence parallelism) x hidden, BF16.
     double tokens = 1.0 * plan.micro_batch * job.seq_len / plan.cp;

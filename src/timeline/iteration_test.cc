@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "aifactory/perf/collective.h"
 #include "aifactory/train/flops.h"
 #include "aifactory_test/train_fixtures.h"
 
@@ -446,6 +447,37 @@ TEST(TimelineNetwork, DataParallelAcrossSitesIsHierarchical) {
               8 * bytes / 1e9);
   // Two collectives: the gradients' reduce-scatter and the parameters' all-gather.
   EXPECT_NEAR(wan, 2 * 8 * bytes, 1e-6 * wan);
+}
+
+// (13) The DP reduce-scatter runs the algorithm perf picks for the step model's communicator:
+// with a slow fabric step (1 ms) a ring over 1,024 ranks would pay 1,023 of them, so perf picks
+// two levels (inside each 8-GPU node, then 8 rail rings over the 128 nodes on 1/8 of the data);
+// the flows run that and take perf's time.
+TEST(TimelineNetwork, DataParallelRunsTheAlgorithmPerfPicks) {
+  train::ParallelPlan p;
+  p.tp = 1;
+  p.pp = 1;
+  p.dp = 1024;
+  p.micro_batch = 1;
+  train::Cluster c = H100Cluster(1024);
+  c.fabric.latency = Seconds(1e-3);
+  const train::TrainingJob job = Job(1024);
+  const train::ParameterCount pc = train::CountParameters(job.model);
+  const double dense = pc.attention + pc.dense_mlp + pc.shared_experts + pc.router + pc.norms + pc.mtp;
+  const Bytes bytes((dense + 1.0 * job.model.vocab * job.model.hidden) * 2);
+  const perf::CommGroup group = train::CommGroupOf(c, 1024, 1);
+  ASSERT_EQ(perf::ChooseScatterGather(group, bytes), perf::ScatterGatherScheme::kTwoLevel);
+  const double expected = perf::ReduceScatterTime(group, bytes).value();
+  IterationOptions o;
+  o.network = true;
+  auto r = SimulateIteration(job, c, p, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const double simulated = r->network->dp_comm_simulated.value();
+  std::printf("DP reduce-scatter over 1,024 ranks: flows %.4f s, perf (two levels) %.4f s\n",
+              simulated, expected);
+  EXPECT_NEAR(simulated, expected, 0.02 * expected);
+  // Far below what a ring's 1,023 steps of 1 ms alone would take.
+  EXPECT_LT(simulated, 0.5 * 1023 * 1e-3);
 }
 
 }  // namespace

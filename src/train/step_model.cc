@@ -50,6 +50,41 @@ struct LayerCost {
   double host_fwd = 0;
 };
 
+// The tiers a GPU of `c` sees, as the step model prices them.
+struct CommTiers {
+  perf::LinkTier scale_up, scale_out, cross_site;
+  int domain = 1;
+  int site = 0;  // GPUs per site when the job spans sites, else 0
+};
+
+CommTiers TiersOf(const Cluster& c) {
+  CommTiers t;
+  t.domain = c.DomainSize();
+  t.scale_up.bandwidth = BytesPerSecond(c.accelerator.scale_up_bandwidth.value() * c.efficiency.scale_up);
+  t.scale_up.latency = c.efficiency.scale_up_latency;
+  t.scale_out.bandwidth = BytesPerSecond(c.fabric.port_bandwidth.value() * c.system.nics_per_gpu *
+                                         c.efficiency.scale_out / std::max(1.0, c.scale_out_oversubscription));
+  t.scale_out.latency = c.fabric.latency;
+  // Across sites every GPU of a site shares its WAN (at the scale-out fabric's efficiency).
+  t.site = c.sites > 1 ? c.SiteSize() : 0;
+  if (t.site > 0) {
+    t.cross_site.bandwidth = BytesPerSecond(c.wan_bandwidth.value() * c.efficiency.scale_out / t.site);
+    t.cross_site.latency = c.wan_latency;
+  }
+  return t;
+}
+
+perf::CommGroup GroupOf(const CommTiers& t, int size, int stride) {
+  perf::CommGroup g;
+  g.size = size;
+  g.ranks_per_domain = perf::RanksPerDomain(size, stride, t.domain);
+  g.ranks_per_site = t.site > 0 ? perf::RanksPerDomain(size, stride, t.site) : 0;
+  g.scale_up = t.scale_up;
+  g.scale_out = t.scale_out;
+  g.cross_site = t.cross_site;
+  return g;
+}
+
 class StepModel {
  public:
   StepModel(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan)
@@ -60,18 +95,12 @@ class StepModel {
     lora_ = job.task == TaskKind::kLora;
     t_ = 1.0 * p_.micro_batch * job.seq_len / p_.cp;
     t_sp_ = p_.sequence_parallel ? t_ / p_.tp : t_;
-    domain_ = c_.DomainSize();
-    scale_up_.bandwidth = BytesPerSecond(c_.accelerator.scale_up_bandwidth.value() * c_.efficiency.scale_up);
-    scale_up_.latency = c_.efficiency.scale_up_latency;
-    scale_out_.bandwidth = BytesPerSecond(c_.fabric.port_bandwidth.value() * c_.system.nics_per_gpu *
-                                          c_.efficiency.scale_out / std::max(1.0, c_.scale_out_oversubscription));
-    scale_out_.latency = c_.fabric.latency;
-    // Across sites every GPU of a site shares its WAN (at the scale-out fabric's efficiency).
-    site_ = c_.sites > 1 ? c_.SiteSize() : 0;
-    if (site_ > 0) {
-      cross_site_.bandwidth = BytesPerSecond(c_.wan_bandwidth.value() * c_.efficiency.scale_out / site_);
-      cross_site_.latency = c_.wan_latency;
-    }
+    const CommTiers tiers = TiersOf(c_);
+    domain_ = tiers.domain;
+    site_ = tiers.site;
+    scale_up_ = tiers.scale_up;
+    scale_out_ = tiers.scale_out;
+    cross_site_ = tiers.cross_site;
     tp_group_ = Group(p_.tp, 1);
     cp_group_ = Group(p_.cp, p_.tp);
     ep_group_ = Group(p_.ep, 1);
@@ -84,14 +113,7 @@ class StepModel {
 
  private:
   perf::CommGroup Group(int size, int stride) const {
-    perf::CommGroup g;
-    g.size = size;
-    g.ranks_per_domain = perf::RanksPerDomain(size, stride, domain_);
-    g.ranks_per_site = site_ > 0 ? perf::RanksPerDomain(size, stride, site_) : 0;
-    g.scale_up = scale_up_;
-    g.scale_out = scale_out_;
-    g.cross_site = cross_site_;
-    return g;
+    return GroupOf(CommTiers{scale_up_, scale_out_, cross_site_, domain_, site_}, size, stride);
   }
   double Gemm(double m, double n, double k, double count = 1) const {
     return perf::GemmTime(dev_, m, n, k, prec_, count).value();
@@ -584,6 +606,10 @@ const char* MemoryComponentName(MemoryComponent c) {
     case MemoryComponent::kCount: break;
   }
   return "?";
+}
+
+perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride) {
+  return GroupOf(TiersOf(cluster), size, stride);
 }
 
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan) {

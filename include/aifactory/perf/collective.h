@@ -42,6 +42,18 @@ Seconds AllGatherTime(const CommGroup& g, Bytes bytes);
 Seconds AllToAllTime(const CommGroup& g, Bytes bytes);
 Seconds SendRecvTime(const LinkTier& link, Bytes bytes);
 
+// The algorithm ReduceScatterTime and AllGatherTime price (the cheapest), for simulators that
+// run the same one step by step.
+enum class ScatterGatherScheme {
+  kNone,        // one rank or no bytes
+  kSwitch,      // inside one NVLink domain
+  kFlatRing,    // one ring at the slowest tier
+  kRailRings,   // one ring per GPU of a domain, each over its own NIC
+  kTwoLevel,    // inside each domain, then a ring across domains on 1/r of the data
+  kThreeLevel,  // two levels inside each site, then a ring across sites
+};
+ScatterGatherScheme ChooseScatterGather(const CommGroup& g, Bytes bytes);
+
 // MoE token dispatch (or combine) over an expert-parallel group with `experts` experts spread
 // evenly over its ranks, each token routed to `top_k` of them (balanced, uniform routing), with
 // `token_bytes` per token copy and `tokens` tokens per rank. Inside one NVLink domain it is an

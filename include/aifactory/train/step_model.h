@@ -6,6 +6,7 @@
 #include <array>
 #include <string>
 
+#include "aifactory/perf/collective.h"
 #include "aifactory/train/job.h"
 
 namespace aif::train {
@@ -58,6 +59,11 @@ struct StepEstimate {
 // Estimates one optimizer step. Fails on an invalid plan; a plan that does not fit in memory is
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
+
+// The communicator the step model prices for `size` ranks `stride` apart in a job laid out
+// domain by domain on `cluster` (a DP group: dp x cp ranks of stride tp), for simulators that
+// must choose the same collective algorithm.
+perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride);
 
 // Activation offload of the fewest layers per pipeline rank that fit in memory; an error when the
 // system has no host link, and every layer when even that does not fit.
