@@ -232,15 +232,19 @@ void Network::Recompute() {
   }
   dirty_links_.clear();
   for (std::size_t i = 0; i < component_links_.size(); ++i) {
-    for (const FlowHop& fh : links_[static_cast<std::size_t>(component_links_[i])].flows) {
+    const std::vector<FlowHop>& on_link = links_[static_cast<std::size_t>(component_links_[i])].flows;
+    for (const FlowHop& fh : on_link) __builtin_prefetch(&slots_[static_cast<std::size_t>(fh.slot)]);
+    for (const FlowHop& fh : on_link) {
       const auto f = static_cast<std::size_t>(fh.slot);
       FlowSlot& flow = slots_[f];
       if (flow.epoch == epoch_) continue;
       flow.epoch = epoch_;
       component_flows_.push_back(fh.slot);
       for (LinkId m : flow.path()) {
-        if (links_[static_cast<std::size_t>(m)].epoch == epoch_) continue;
-        links_[static_cast<std::size_t>(m)].epoch = epoch_;
+        LinkState& reached = links_[static_cast<std::size_t>(m)];
+        if (reached.epoch == epoch_) continue;
+        reached.epoch = epoch_;
+        __builtin_prefetch(reached.flows.data());  // read when the search gets to it
         component_links_.push_back(m);
       }
     }
@@ -336,8 +340,11 @@ void Network::Recompute() {
   const std::int64_t now = simulator_->Now().ns();
   for (Slot f : component_flows_) {
     FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
+    AIF_CHECK_MSG(flow.new_rate > 0, "max-min filling left a flow without rate");
+    // A flow whose rate did not change keeps its transfer end (recomputing it from the settled
+    // bytes could only add rounding).
+    if (flow.new_rate == flow.rate && end_heap_pos_[static_cast<std::size_t>(f)] >= 0) continue;
     flow.rate = flow.new_rate;
-    AIF_CHECK_MSG(flow.rate > 0, "max-min filling left a flow without rate");
     double ns = flow.remaining > 0 ? std::ceil(flow.remaining / flow.rate * 1e9) : 0.0;
     AIF_CHECK_MSG(ns < 4e18, "flow transfer end beyond the simulated time range");
     SetTransferEnd(f, now + static_cast<std::int64_t>(ns));

@@ -90,15 +90,16 @@ Status Router::Route(NodeId src, NodeId dst, std::uint64_t entropy, Path* out) c
                                        t.NodeName(src)));
   }
   std::uint64_t hash = EcmpHash(src, dst, entropy);
-  if (SiteOf(t, src) >= 0 && SiteOf(t, dst) >= 0) return RouteStructured(src, dst, hash, out);
+  const int site_a = SiteOf(t, src);
+  const int site_b = site_a >= 0 ? SiteOf(t, dst) : -1;
+  if (site_b >= 0) return RouteStructured(src, dst, site_a, site_b, hash, out);
   AIF_ASSIGN_OR_RETURN(*out, RouteSearch(src, dst, hash));
   return Status::Ok();
 }
 
-Status Router::RouteStructured(NodeId src, NodeId dst, std::uint64_t hash, Path* out) const {
+Status Router::RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, std::uint64_t hash,
+                               Path* out) const {
   const Topology& t = *topology_;
-  const int site_a = SiteOf(t, src);
-  const int site_b = SiteOf(t, dst);
   const SiteLayout& a = t.sites()[static_cast<std::size_t>(site_a)];
   const SiteLayout& b = t.sites()[static_cast<std::size_t>(site_b)];
   const int ga = src - a.first_gpu;

@@ -42,7 +42,8 @@ class Router {
   void InvalidateCache();
 
  private:
-  Status RouteStructured(NodeId src, NodeId dst, std::uint64_t hash, Path* out) const;
+  Status RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, std::uint64_t hash,
+                         Path* out) const;
   Result<Path> RouteSearch(NodeId src, NodeId dst, std::uint64_t hash) const;
   const std::vector<std::int32_t>& DistancesTo(NodeId dst) const;
   void BuildAdjacency() const;
