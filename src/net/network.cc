@@ -93,6 +93,7 @@ std::size_t Network::SlotOf(FlowId id) const {
 
 void Network::FlowSlot::SetPath(const Path& path) {
   hops = static_cast<std::int32_t>(path.size());
+  shared = 0;
   if (path.size() <= kInlineHops) {
     std::copy(path.begin(), path.end(), link_inline.begin());
   } else {
@@ -117,10 +118,23 @@ Network::Slot Network::AcquireSlot(FlowId id) {
   return s;
 }
 
+void Network::SetCap(FlowSlot& flow) {
+  flow.cap = std::numeric_limits<double>::infinity();
+  flow.cap_link = -1;
+  for (LinkId l : flow.path()) {
+    const double c = links_[static_cast<std::size_t>(l)].capacity;
+    if (c < flow.cap || (c == flow.cap && l < flow.cap_link)) {
+      flow.cap = c;
+      flow.cap_link = l;
+    }
+  }
+}
+
 // A flow that finds every link of its path empty takes the path's smallest capacity at once:
 // that is its max-min rate (nothing shares its links), and no other flow's rate changes, so no
 // recomputation is needed. Otherwise the links it shares are marked for the recomputation at the
-// end of this instant, which reaches the flow and its other links through them.
+// end of this instant, which reaches the flow and its other links through them. Either way the
+// shared-hop bits of the flow, and of a flow it is the first to join, are kept up to date.
 void Network::AttachToLinks(Slot s) {
   FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
   const std::span<const LinkId> path = flow.path();
@@ -129,7 +143,6 @@ void Network::AttachToLinks(Slot s) {
   // The links are scattered over a large array: ask for all of them before touching the first.
   for (LinkId l : path) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
   bool alone = true;
-  double capacity = std::numeric_limits<double>::infinity();
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
     std::vector<FlowHop>& on_link = links_[l].flows;
@@ -138,14 +151,18 @@ void Network::AttachToLinks(Slot s) {
     } else {
       alone = false;
       MarkDirty(path[hop]);
+      SetShared(flow, static_cast<int>(hop), true);
+      if (on_link.size() == 1) {
+        SetShared(slots_[static_cast<std::size_t>(on_link[0].slot)], on_link[0].hop, true);
+      }
     }
-    capacity = std::min(capacity, links_[static_cast<std::size_t>(path[hop])].capacity);
     at[hop] = static_cast<std::int32_t>(on_link.size());
     on_link.push_back(FlowHop{s, static_cast<std::int32_t>(hop)});
   }
+  SetCap(flow);
   if (alone) {
     // As Recompute would set it (a flow alone on its links gets exactly this; see there).
-    flow.rate = capacity;
+    flow.rate = flow.cap;
     const double ns = std::ceil(flow.remaining / flow.rate * 1e9);
     AIF_CHECK_MSG(ns < 4e18, "flow transfer end beyond the simulated time range");
     SetTransferEnd(s, now + static_cast<std::int64_t>(ns));
@@ -171,6 +188,9 @@ void Network::DetachFromLinks(Slot s) {
     if (on_link.empty()) {
       link_stats_[l].busy_ns += now - link_stats_[l].busy_since_ns;
     } else {
+      if (on_link.size() == 1) {
+        SetShared(slots_[static_cast<std::size_t>(on_link[0].slot)], on_link[0].hop, false);
+      }
       MarkDirty(path[hop]);  // the flows left on it may speed up
     }
   }
@@ -240,13 +260,16 @@ void Network::Recompute() {
       if (flow.epoch == epoch_) continue;
       flow.epoch = epoch_;
       component_flows_.push_back(fh.slot);
-      for (LinkId m : flow.path()) {
+      // Only shared links lead to other flows; the flow's single links are its own.
+      const std::span<const LinkId> path = flow.path();
+      ForSharedHops(flow, [&](int hop) {
+        const LinkId m = path[static_cast<std::size_t>(hop)];
         LinkState& reached = links_[static_cast<std::size_t>(m)];
-        if (reached.epoch == epoch_) continue;
+        if (reached.epoch == epoch_) return;
         reached.epoch = epoch_;
         __builtin_prefetch(reached.flows.data());  // read when the search gets to it
         component_links_.push_back(m);
-      }
+      });
     }
   }
   if (component_flows_.empty()) {
@@ -266,46 +289,44 @@ void Network::Recompute() {
   // that share), so heap keys are lower bounds: an entry whose link's share has risen since it
   // was pushed is pushed again with the new share when it reaches the top (lazy re-keying; one
   // entry per link at any time).
-  auto later = [](const FillEntry& a, const FillEntry& b) {  // min-heap on (share, link id)
-    return a.share != b.share ? a.share > b.share : a.link > b.link;
+  auto later = [](const FillEntry& a, const FillEntry& b) {  // min-heap on (share, link, slot)
+    if (a.share != b.share) return a.share > b.share;
+    return a.link != b.link ? a.link > b.link : a.slot > b.slot;
+  };
+  // Fixes a flow at `rate` and takes it out of its shared links (its single links are never
+  // read: they are not in the heap).
+  auto fix = [this](FlowSlot& flow, double rate) {
+    flow.new_rate = rate;
+    const std::span<const LinkId> path = flow.path();
+    ForSharedHops(flow, [&](int hop) {
+      LinkState& state = links_[static_cast<std::size_t>(path[static_cast<std::size_t>(hop)])];
+      state.residual = std::max(0.0, state.residual - rate);
+      --state.unfixed;
+    });
   };
   // Two shortcuts leave the result exactly that of filling over every link:
   // - A flow alone on every link of its path is fixed first at its path's smallest capacity: the
   //   filling would give it exactly that (its links' shares are their capacities, untouched by
-  //   any other flow, and every level before its bottleneck's is at most that capacity), and its
-  //   links stay out of the heap. In a factory most flows are alone on their rails.
-  // - Of the links that carry only one flow, only that flow's smallest (capacity, link id) can
-  //   fix it (its share is its capacity and never changes; the flow's other single links come
-  //   later, when it is already fixed), so one heap entry per flow stands for all of them.
+  //   any other flow, and every level before its bottleneck's is at most that capacity).
+  // - The links that carry one flow stay out of the heap: such a link's share is its capacity
+  //   and never changes, so of them only the flow's smallest can fix it, and one entry per flow,
+  //   keyed by its path's smallest (capacity, link id), stands for all of them. When that link
+  //   is a shared one, its share is below its capacity (another flow takes some of it), so the
+  //   link fixes the flow before the entry comes up.
   fill_heap_.clear();
   for (Slot f : component_flows_) {
     FlowSlot& flow = slots_[static_cast<std::size_t>(f)];
-    bool alone = true;
-    FillEntry own{std::numeric_limits<double>::infinity(), -1};
-    for (LinkId link : flow.path()) {
-      const LinkState& state = links_[static_cast<std::size_t>(link)];
-      if (state.flows.size() != 1) {
-        alone = false;
-      } else if (state.capacity < own.share || (state.capacity == own.share && link < own.link)) {
-        own = FillEntry{state.capacity, link};
-      }
-    }
-    if (alone) {
-      flow.new_rate = own.share;
-    } else if (own.link >= 0) {
-      fill_heap_.push_back(own);
+    if (flow.shared == 0 && flow.hops <= 64) {
+      flow.new_rate = flow.cap;
+    } else {
+      fill_heap_.push_back(FillEntry{flow.cap, flow.cap_link, f});
     }
   }
   for (LinkId link : component_links_) {
     LinkState& state = links_[static_cast<std::size_t>(link)];
     state.residual = state.capacity;
     state.unfixed = static_cast<std::int32_t>(state.flows.size());
-    if (state.unfixed == 1) {
-      // Stands in its flow's entry above, or its flow is fixed already.
-      if (slots_[static_cast<std::size_t>(state.flows[0].slot)].new_rate >= 0) state.unfixed = 0;
-      continue;
-    }
-    if (state.unfixed > 0) fill_heap_.push_back(FillEntry{state.residual / state.unfixed, link});
+    if (state.unfixed > 1) fill_heap_.push_back(FillEntry{state.residual / state.unfixed, link});
   }
   std::make_heap(fill_heap_.begin(), fill_heap_.end(), later);
   double level = 0;
@@ -313,9 +334,16 @@ void Network::Recompute() {
     std::pop_heap(fill_heap_.begin(), fill_heap_.end(), later);
     const FillEntry top = fill_heap_.back();
     fill_heap_.pop_back();
-    const auto l = static_cast<std::size_t>(top.link);
-    if (links_[l].unfixed == 0) continue;
-    const double share = links_[l].residual / links_[l].unfixed;
+    if (top.slot >= 0) {
+      FlowSlot& flow = slots_[static_cast<std::size_t>(top.slot)];
+      if (flow.new_rate >= 0) continue;
+      level = std::max(level, top.share);
+      fix(flow, level);
+      continue;
+    }
+    LinkState& state = links_[static_cast<std::size_t>(top.link)];
+    if (state.unfixed == 0) continue;
+    const double share = state.residual / state.unfixed;
     if (share > top.share) {
       fill_heap_.push_back(FillEntry{share, top.link});
       std::push_heap(fill_heap_.begin(), fill_heap_.end(), later);
@@ -323,16 +351,9 @@ void Network::Recompute() {
     }
     // Levels only rise; clamp float dust so that no flow gets less than an earlier bottleneck.
     level = std::max(level, share);
-    for (const FlowHop& fh : links_[l].flows) {
-      const auto f = static_cast<std::size_t>(fh.slot);
-      FlowSlot& flow = slots_[f];
-      if (flow.new_rate >= 0) continue;
-      flow.new_rate = level;
-      for (LinkId other : flow.path()) {
-        const auto m = static_cast<std::size_t>(other);
-        links_[m].residual = std::max(0.0, links_[m].residual - level);
-        --links_[m].unfixed;
-      }
+    for (const FlowHop& fh : state.flows) {
+      FlowSlot& flow = slots_[static_cast<std::size_t>(fh.slot)];
+      if (flow.new_rate < 0) fix(flow, level);
     }
   }
 
@@ -563,6 +584,9 @@ Status Network::ScaleLinkCapacity(LinkId link, double factor) {
   }
   topology_.SetCapacityScale(link, factor);
   links_[static_cast<std::size_t>(link)].capacity = topology_.link(link).usable_capacity().value();
+  for (const FlowHop& fh : links_[static_cast<std::size_t>(link)].flows) {
+    SetCap(slots_[static_cast<std::size_t>(fh.slot)]);
+  }
   MarkDirty(link);
   return Status::Ok();
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -146,6 +147,11 @@ class Network {
     des::SimTime last_settled;
     std::uint32_t epoch = 0;  // the recomputation that last reached it
     std::int32_t hops = 0;    // path length
+    // Bit h: the link of hop h carries another flow too (kept at every attach and detach); hops
+    // from 64 on count as shared.
+    std::uint64_t shared = 0;
+    double cap = 0;         // the path's smallest capacity ...
+    LinkId cap_link = -1;   // ... and its link (the smallest id among equals)
     bool transferring = false;
     std::array<LinkId, kInlineHops> link_inline{};
     std::array<std::int32_t, kInlineHops> at_inline{};  // per hop: index in links_[link].flows
@@ -168,7 +174,23 @@ class Network {
   struct FillEntry {
     double share;  // residual capacity / unfixed flows when pushed: a lower bound of the current
     LinkId link;
+    Slot slot = -1;  // >= 0: that flow's own bound, its path's smallest capacity
   };
+  static bool Shared(const FlowSlot& flow, int hop) {
+    return hop >= 64 || ((flow.shared >> hop) & 1) != 0;
+  }
+  static void SetShared(FlowSlot& flow, int hop, bool shared) {
+    if (hop >= 64) return;
+    const std::uint64_t bit = std::uint64_t{1} << hop;
+    flow.shared = shared ? flow.shared | bit : flow.shared & ~bit;
+  }
+  // Calls visit(hop) for every shared hop of `flow`, in order.
+  template <typename Visit>
+  static void ForSharedHops(const FlowSlot& flow, Visit visit) {
+    for (std::uint64_t bits = flow.shared; bits != 0; bits &= bits - 1) visit(std::countr_zero(bits));
+    for (int hop = 64; hop < flow.hops; ++hop) visit(hop);
+  }
+  void SetCap(FlowSlot& flow);
 
   std::size_t SlotOf(FlowId id) const;
   Slot AcquireSlot(FlowId id);
