@@ -115,10 +115,11 @@ serve::ServingCalibration Fit(const catalog::Catalog& catalog,
         consider(t);
       }
     }
-    std::printf("pass %d: loss %.4f gemm_scale %.2f iteration_overhead %.1f ms all_reduce %.0f us "
-                "kernel %.0f us\n",
-                pass, best, c.gemm_scale, c.iteration_overhead.value() * 1e3,
-                c.all_reduce_overhead.value() * 1e6, c.kernel_overhead.value() * 1e6);
+    std::printf(
+        "pass %d: loss %.4f gemm_scale %.2f iteration_overhead %.1f ms all_reduce %.0f us "
+        "kernel %.0f us\n",
+        pass, best, c.gemm_scale, c.iteration_overhead.value() * 1e3,
+        c.all_reduce_overhead.value() * 1e6, c.kernel_overhead.value() * 1e6);
   }
   return c;
 }
@@ -137,8 +138,7 @@ TEST(ServeValidation, DISABLED_FitCalibration) {
   std::vector<serve::ServingBenchmark> half[2];
   for (const auto& r : *rows) half[serve::InFitSet(r.id) ? 0 : 1].push_back(r);
   for (int k = 0; k < 2; ++k) {
-    const serve::ServingCalibration c =
-        Fit(*catalog, half[k], serve::DefaultServingCalibration());
+    const serve::ServingCalibration c = Fit(*catalog, half[k], serve::DefaultServingCalibration());
     std::printf(
         "fit on the %s half (%zu rows): gemm_scale %.2f iteration_overhead %.1f ms "
         "all_reduce_overhead %.0f us kernel_overhead %.0f us\n",

@@ -221,8 +221,8 @@ Result<EngineModel> EngineModel::Make(const catalog::Model& model,
         perf::CommGroup ep_group = e.tp_group_;
         ep_group.size = plan.ep;
         ep_group.ranks_per_domain = plan.ep;
-        moe += 2 * perf::MoeDispatchTime(ep_group, t, m.experts, m.top_k, h * kActivationBytes)
-                       .value();
+        moe += 2 *
+               perf::MoeDispatchTime(ep_group, t, m.experts, m.top_k, h * kActivationBytes).value();
       }
     }
     // Norms, rotary, activation and residual adds: a few passes over the token's hidden state.

@@ -134,7 +134,7 @@ class EngineModel {
   long long kv_blocks_ = 0;
   double overhead_s_ = 0;
   double kernel_s_per_layer_ = 0;  // kernel_overhead x kernels of an average layer of a stage
-  double p2p_s_ = 0;  // pipeline stage-to-stage send per iteration (latency part)
+  double p2p_s_ = 0;               // pipeline stage-to-stage send per iteration (latency part)
   // Lookup tables by token count (0 .. max_batch_tokens + max_batch_sequences).
   std::vector<double> gemm_by_tokens_;
   std::vector<double> allreduce_by_tokens_;
