@@ -50,11 +50,16 @@ TEST(ServeValidation, HeldOutMedianErrorsWithinFifteenPercent) {
 }
 
 TEST(ServeValidation, SplitIsFixedByTheRowId) {
-  // The split must not move when rows are added or reordered: it depends on the id alone.
-  EXPECT_EQ(serve::InFitSet("trt05-h100-l7b-ttft-128"), serve::InFitSet("trt05-h100-l7b-ttft-128"));
-  int fit = 0, n = 0;
-  for (int i = 0; i < 1000; ++i) fit += serve::InFitSet("row-" + std::to_string(i)), ++n;
-  EXPECT_GT(fit, 400);  // about half of many ids
+  // The split is pinned: these rows' halves are the ones the calibration was fitted with
+  // (docs/validation-serving.md lists every row's half); a change of the rule fails here.
+  EXPECT_TRUE(serve::InFitSet("trt05-a100-l7b-ttft-128"));
+  EXPECT_FALSE(serve::InFitSet("trt05-h100-l7b-ttft-128"));
+  EXPECT_TRUE(serve::InFitSet("vllm-bk9515-h200-l70b-latency"));
+  EXPECT_FALSE(serve::InFitSet("vllm-bk9515-h200-l8b-latency"));
+  // About half of many ids fall in each half.
+  int fit = 0;
+  for (int i = 0; i < 1000; ++i) fit += serve::InFitSet("row-" + std::to_string(i)) ? 1 : 0;
+  EXPECT_GT(fit, 400);
   EXPECT_LT(fit, 600);
 }
 
