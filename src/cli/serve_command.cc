@@ -73,20 +73,26 @@ int Validate(const ServeOptions& o, std::ostream& out, std::ostream& err) {
   if (!rows.ok()) return Fail(err, rows.status());
   auto predictions = serve::PredictAll(*catalog, *rows);
   if (!predictions.ok()) return Fail(err, predictions.status());
-  out << "| id | kind | model | GPU | TP | batch | in/out | measured | predicted | error | source "
-         "|\n";
-  out << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  out << "| id | kind | model | GPU | TP | batch | in/out | measured | predicted | error | half | "
+         "source |\n";
+  out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : *predictions) {
     out << fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {}/{} | {:.6g} {} | {:.4g} | {:+.1f}% | {} |\n", p.row.id,
-        p.row.kind, p.row.model, p.row.accelerator, p.row.tp, p.row.batch, p.row.input,
-        p.row.output, p.row.measured, p.row.unit, p.predicted, 100 * p.error, p.row.source);
+        "| {} | {} | {} | {} | {} | {} | {}/{} | {:.6g} {} | {:.4g} | {:+.1f}% | {} | {} |\n",
+        p.row.id, p.row.kind, p.row.model, p.row.accelerator, p.row.tp, p.row.batch, p.row.input,
+        p.row.output, p.row.measured, p.row.unit, p.predicted, 100 * p.error,
+        serve::InFitSet(p.row.id) ? "fit" : "held out", p.row.source);
   }
   auto s = serve::Summarize(*predictions);
-  out << fmt::format(
-      "\nmedian |error|: throughput {:.1f}% over {} rows, latency {:.1f}% over {} rows\n",
-      100 * s.median_abs_error_throughput, s.throughput_rows, 100 * s.median_abs_error_latency,
-      s.latency_rows);
+  auto line = [&](const char* name, const serve::ServingErrorMedians& m) {
+    out << fmt::format(
+        "median |error| {}: throughput {:.1f}% over {} rows, latency {:.1f}% over {} rows\n", name,
+        100 * m.throughput, m.throughput_rows, 100 * m.latency, m.latency_rows);
+  };
+  out << "\n";
+  line("held out (rows outside the fit)", s.held_out);
+  line("fit half (in-sample)", s.fit);
+  line("all rows", s.all);
   return 0;
 }
 

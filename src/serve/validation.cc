@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 
 #include "aifactory/serve/engine_model.h"
@@ -45,7 +46,27 @@ double StaticBatchSeconds(const EngineModel& m, int batch, int input, int output
   return t;
 }
 
+// The mean decode step of `batch` sequences from context input+1 to input+output-1.
+double MeanDecodeStepSeconds(const EngineModel& m, int batch, int input, int output) {
+  if (output < 2) output = 2;
+  double t = 0;
+  for (int k = 1; k < output; ++k) {
+    IterationShape s;
+    s.decode_sequences = batch;
+    s.decode_context = static_cast<double>(batch) * (input + k);
+    s.logits = batch;
+    t += m.IterationTime(s).value();
+  }
+  return t / (output - 1);
+}
+
 }  // namespace
+
+bool InFitSet(const std::string& id) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a offset basis
+  for (char c : id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;  // FNV prime
+  return h % 2 == 0;
+}
 
 bool IsThroughputKind(const std::string& kind) {
   return kind == "static_throughput" || kind == "offline_throughput";
@@ -64,13 +85,15 @@ Result<double> PredictBenchmark(const catalog::Catalog& catalog, const ServingBe
   if (calibration) options.calibration = *calibration;
   InstancePlan plan;
   plan.tp = row.tp;
-  if (row.kind == "static_throughput" || row.kind == "static_latency" || row.kind == "ttft") {
+  if (row.kind == "static_throughput" || row.kind == "static_latency" || row.kind == "ttft" ||
+      row.kind == "itl") {
     // Static engines (TensorRT-LLM's gptSessionBenchmark, vLLM's latency benchmark) run the batch's
-    // prompts in one context phase.
+    // prompts in one context phase; a single request (ttft, itl at batch 1) is the same.
     options.max_batch_sequences = std::max(row.batch, 1);
     options.max_batch_tokens = std::max(8192, row.batch * row.input);
     AIF_ASSIGN_OR_RETURN(EngineModel m, EngineModel::Make(*model, *acc, *eff, plan, options));
     if (row.kind == "ttft") return StaticBatchSeconds(m, 1, row.input, 1) * 1e3;
+    if (row.kind == "itl") return MeanDecodeStepSeconds(m, row.batch, row.input, row.output) * 1e3;
     const double t = StaticBatchSeconds(m, row.batch, row.input, row.output);
     if (row.kind == "static_latency") return t * 1e3;
     return static_cast<double>(row.batch) * row.output / t / plan.gpus();
@@ -117,16 +140,26 @@ Result<std::vector<ServingPrediction>> PredictAll(const catalog::Catalog& catalo
   return out;
 }
 
-ServingValidationSummary Summarize(const std::vector<ServingPrediction>& predictions) {
+ServingErrorMedians MedianErrors(const std::vector<ServingPrediction>& predictions) {
   std::vector<double> tput, lat;
   for (const auto& p : predictions) {
     (IsThroughputKind(p.row.kind) ? tput : lat).push_back(std::fabs(p.error));
   }
+  ServingErrorMedians m;
+  m.throughput_rows = static_cast<int>(tput.size());
+  m.latency_rows = static_cast<int>(lat.size());
+  m.throughput = Median(tput);
+  m.latency = Median(lat);
+  return m;
+}
+
+ServingValidationSummary Summarize(const std::vector<ServingPrediction>& predictions) {
+  std::vector<ServingPrediction> fit, held_out;
+  for (const auto& p : predictions) (InFitSet(p.row.id) ? fit : held_out).push_back(p);
   ServingValidationSummary s;
-  s.throughput_rows = static_cast<int>(tput.size());
-  s.latency_rows = static_cast<int>(lat.size());
-  s.median_abs_error_throughput = Median(tput);
-  s.median_abs_error_latency = Median(lat);
+  s.all = MedianErrors(predictions);
+  s.fit = MedianErrors(fit);
+  s.held_out = MedianErrors(held_out);
   return s;
 }
 

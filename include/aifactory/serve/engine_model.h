@@ -27,9 +27,10 @@ struct InstancePlan {
   std::string ToString() const;
 };
 
-// The serving calibration: three global constants (not per accelerator, model or row) fitted on
-// the rows of data/validation/serving.csv by the disabled test ServeValidation.FitCalibration;
-// docs/validation-serving.md gives the fit and its cross-validated errors.
+// The serving calibration: four global constants (not per accelerator, model, engine or row)
+// fitted on the fit half of data/validation/serving.csv (the rows InFitSet selects, see
+// serve/validation.h) by the disabled test ServeValidation.FitCalibration;
+// docs/validation-serving.md gives the fit and the errors on the held-out half.
 struct ServingCalibration {
   // Inference GEMMs (no backward pass, no optimizer, CUDA graphs) reach a larger fraction of the
   // peak than the training-fitted efficiencies of the catalog: their multiplier (capped at 0.9
@@ -39,7 +40,22 @@ struct ServingCalibration {
   Seconds iteration_overhead = Seconds(0);
   // Synchronization added to every tensor-parallel all-reduce beyond perf's alpha-beta time.
   Seconds all_reduce_overhead = Seconds(0);
+  // GPU time of every kernel beyond its roofline: launch, ramp-up and tail (a kernel of a few
+  // microseconds of work still occupies the GPU for its launch latency). Charged per kernel of a
+  // layer (kDenseLayerKernels, plus kMoeExtraKernels on an MoE layer); matters only when the
+  // kernels are short: small batches, decode steps and short prompts.
+  Seconds kernel_overhead = Seconds(0);
 };
+
+// Kernels of one dense decoder layer in the serving engines: vLLM's LlamaDecoderLayer
+// (vllm/model_executor/models/llama.py) runs input RMSNorm, the fused QKV GEMM, rotary embedding,
+// attention (with the KV-cache write), the output GEMM, the fused residual-add RMSNorm, the fused
+// gate-up GEMM, SiluAndMul and the down GEMM; TensorRT-LLM's Llama layer has the same GEMMs,
+// norms and attention. Tensor-parallel all-reduces are charged separately.
+inline constexpr int kDenseLayerKernels = 9;
+// An MoE layer's MLP adds the router GEMM, top-k, token permutation and the combine (the expert
+// GEMMs replace the dense ones): 4 more kernels.
+inline constexpr int kMoeExtraKernels = 4;
 
 // The fitted values (see ServingCalibration).
 ServingCalibration DefaultServingCalibration();
@@ -117,7 +133,8 @@ class EngineModel {
   Bytes kv_token_gpu_, kv_token_total_;
   long long kv_blocks_ = 0;
   double overhead_s_ = 0;
-  double p2p_s_ = 0;  // pipeline stage-to-stage send per iteration (latency part)
+  double kernel_s_per_layer_ = 0;  // kernel_overhead x kernels of an average layer of a stage
+  double p2p_s_ = 0;               // pipeline stage-to-stage send per iteration (latency part)
   // Lookup tables by token count (0 .. max_batch_tokens + max_batch_sequences).
   std::vector<double> gemm_by_tokens_;
   std::vector<double> allreduce_by_tokens_;

@@ -4,6 +4,8 @@
 //                       output tokens per second per GPU
 //   static_latency      the same batch's end-to-end time, ms
 //   ttft                one prompt's prefill (batch 1), ms
+//   itl                 the mean decode step (inter-token latency) of `batch` sequences generating
+//                       `output` tokens after `input`-token prompts, ms
 //   offline_throughput  `requests` requests queued at once on an in-flight-batching engine with up
 //                       to `batch` sequences; total output tokens per second (the simulator)
 #pragma once
@@ -32,11 +34,24 @@ struct ServingPrediction {
   double error = 0;  // (predicted - measured) / measured
 };
 
-struct ServingValidationSummary {
+// Median absolute errors of a set of rows, throughput and latency kinds apart.
+struct ServingErrorMedians {
   int throughput_rows = 0, latency_rows = 0;
-  double median_abs_error_throughput = 0;
-  double median_abs_error_latency = 0;
+  double throughput = 0;  // median |error| of the throughput rows
+  double latency = 0;     // median |error| of the latency rows
 };
+
+struct ServingValidationSummary {
+  ServingErrorMedians all;       // every row (in-sample for the fit half)
+  ServingErrorMedians fit;       // the rows the calibration was fitted on (InFitSet)
+  ServingErrorMedians held_out;  // the others: the estimate of the error on unseen measurements
+};
+
+// The fixed split of data/validation/serving.csv: a row is in the fit half when the FNV-1a hash
+// (64-bit) of its id is even, and held out otherwise. A hash of the id rather than alternate rows,
+// so that neither half follows the tables' order (128 then 2048 input tokens, ...), and a row keeps
+// its half when rows are added.
+bool InFitSet(const std::string& id);
 
 // `calibration`: null for DefaultServingCalibration().
 Result<double> PredictBenchmark(const catalog::Catalog& catalog, const ServingBenchmark& row,
@@ -45,6 +60,7 @@ Result<std::vector<ServingPrediction>> PredictAll(const catalog::Catalog& catalo
                                                   const std::vector<ServingBenchmark>& rows,
                                                   const ServingCalibration* calibration = nullptr);
 ServingValidationSummary Summarize(const std::vector<ServingPrediction>& predictions);
+ServingErrorMedians MedianErrors(const std::vector<ServingPrediction>& predictions);
 bool IsThroughputKind(const std::string& kind);
 
 }  // namespace aif::serve
