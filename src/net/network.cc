@@ -143,8 +143,15 @@ void Network::AttachToLinks(Slot s) {
   // The links are scattered over a large array: ask for all of them before touching the first.
   for (LinkId l : path) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
   bool alone = true;
+  flow.cap = std::numeric_limits<double>::infinity();
+  flow.cap_link = -1;
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
+    const double c = links_[l].capacity;
+    if (c < flow.cap || (c == flow.cap && path[hop] < flow.cap_link)) {  // as SetCap
+      flow.cap = c;
+      flow.cap_link = path[hop];
+    }
     std::vector<FlowHop>& on_link = links_[l].flows;
     if (on_link.empty()) {
       link_stats_[l].busy_since_ns = now;
@@ -159,7 +166,6 @@ void Network::AttachToLinks(Slot s) {
     at[hop] = static_cast<std::int32_t>(on_link.size());
     on_link.push_back(FlowHop{s, static_cast<std::int32_t>(hop)});
   }
-  SetCap(flow);
   if (alone) {
     // As Recompute would set it (a flow alone on its links gets exactly this; see there).
     flow.rate = flow.cap;
