@@ -273,6 +273,115 @@ TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
   EXPECT_FALSE(ValidateScenario(s).ok());
 }
 
+// A disaggregated pair of Llama 3 8B pools (prefill x `prefill`, decode x `decode`) on a slow
+// KV link (1 GB/s, no latency), and `n` requests of 2,000 prompt tokens and 4 output tokens
+// arriving together behind one-token requests that keep each prefill instance busy for one
+// iteration: they are prefilled at the same time and send their KV at once.
+ServeScenario KvPair(int prefill, int decode, int n) {
+  ServeScenario s = OnePool(Llama8b(), prefill, 1, 1);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(1e9);
+  s.pools.front().kv_link_latency = Seconds(0);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  d.instances = decode;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  s.requests.clear();
+  for (int i = 0; i < prefill; ++i) {
+    Request first;
+    first.arrival_s = 1;
+    first.prompt_tokens = 100;
+    first.output_tokens = 1;  // done at its first token: no KV transfer
+    s.requests.push_back(first);
+  }
+  for (int i = 0; i < n; ++i) {
+    Request q;
+    q.arrival_s = 1;
+    q.prompt_tokens = 2000;
+    q.output_tokens = 4;
+    s.requests.push_back(q);
+  }
+  return s;
+}
+
+TEST(Simulator, ConcurrentKvTransfersShareTheLinkMaxMinFairly) {
+  const double bytes = Llama8b()->kv_bytes_per_token().value() * 2000;  // 262 MB
+  const double alone_s = bytes / 1e9;
+  auto one = Simulate(KvPair(1, 1, 1));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->kv_transfers, 1);
+  EXPECT_DOUBLE_EQ(one->kv_bytes, bytes);  // the prompt's KV cache, no more
+  EXPECT_NEAR(one->kv_transfer_s.p50, alone_s, 1e-6);
+  // Two at once on one prefill instance's link: each takes twice as long as one alone.
+  auto two = Simulate(KvPair(1, 1, 2));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->kv_transfers, 2);
+  EXPECT_DOUBLE_EQ(two->kv_bytes, 2 * bytes);
+  EXPECT_NEAR(two->kv_transfer_s.p50, 2 * alone_s, 1e-6);
+  EXPECT_NEAR(two->kv_transfer_s.p99, 2 * alone_s, 1e-6);
+  // The dedicated-link model of before: no contention.
+  SimulateOptions dedicated;
+  dedicated.kv_dedicated_links = true;
+  auto old = Simulate(KvPair(1, 1, 2), dedicated);
+  ASSERT_TRUE(old.ok());
+  EXPECT_NEAR(old->kv_transfer_s.p99, alone_s, 1e-9);
+  // The wait shows in the time per output token: the second token comes after the KV arrives.
+  EXPECT_GT(two->tpot.p50, old->tpot.p50 + 0.9 * alone_s / 3);
+  // Two prefill instances and two decode instances: disjoint links, no slowdown.
+  auto apart = Simulate(KvPair(2, 2, 2));
+  ASSERT_TRUE(apart.ok());
+  EXPECT_NEAR(apart->kv_transfer_s.p99, alone_s, 1e-6);
+  // Two prefill instances into one decode instance: its link is the shared bottleneck.
+  auto merge = Simulate(KvPair(2, 1, 2));
+  ASSERT_TRUE(merge.ok());
+  EXPECT_NEAR(merge->kv_transfer_s.p50, 2 * alone_s, 1e-6);
+  // Latency adds once per transfer.
+  ServeScenario late = KvPair(1, 1, 1);
+  late.pools.front().kv_link_latency = Seconds(0.01);
+  auto l = Simulate(late);
+  ASSERT_TRUE(l.ok());
+  EXPECT_NEAR(l->kv_transfer_s.p50, alone_s + 0.01, 1e-6);
+}
+
+TEST(Simulator, KvTransfersAreDeterministicAndEveryRequestCompletes) {
+  ServeScenario s = OnePool(Llama8b(), 2, 12, 60, 5);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(2e9);
+  s.pools.front().kv_link_latency = Seconds(14e-6);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  d.instances = 3;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  auto a = Simulate(s);
+  auto b = Simulate(s);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString();
+  EXPECT_EQ(a->completed, a->requests);
+  EXPECT_EQ(a->kv_transfers, a->requests);
+  double bytes = 0;
+  for (const Request& q : s.requests) bytes += q.prompt_tokens;
+  EXPECT_DOUBLE_EQ(a->kv_bytes, bytes * Llama8b()->kv_bytes_per_token().value());
+  EXPECT_EQ(a->tpot.p99, b->tpot.p99);
+  EXPECT_EQ(a->e2e.mean, b->e2e.mean);
+  EXPECT_EQ(a->kv_transfer_s.mean, b->kv_transfer_s.mean);
+  // Sharing never makes a transfer faster than alone on its link.
+  const double smallest = s.pools.front().kv_link_latency.value() +
+                          Llama8b()->kv_bytes_per_token().value() * 1 / 2e9;
+  EXPECT_GE(a->kv_transfer_s.p50, smallest);
+  SimulateOptions dedicated;
+  dedicated.kv_dedicated_links = true;
+  auto c = Simulate(s, dedicated);
+  ASSERT_TRUE(c.ok());
+  EXPECT_GE(a->kv_transfer_s.mean, c->kv_transfer_s.mean * (1 - 1e-9));
+}
+
 TEST(Simulator, PrefixCachingCutsTimeToFirstToken) {
   ServeScenario s = OnePool(Llama8b(), 1, 10, 120);
   for (auto& q : s.requests) {
