@@ -7,6 +7,7 @@
 #include <cmath>
 #include <deque>
 #include <memory>
+#include <string>
 
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/serve/capacity.h"
@@ -428,6 +429,62 @@ TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
     EXPECT_FALSE(MeetsTargets(fewer, *r, 0.9));
   }
   EXPECT_EQ(c->gpus, pc.gpus);
+}
+
+TEST(Capacity, DisaggregatedPairIsSizedAndOneFewerInEitherPoolMissesATarget) {
+  ServeScenario s = OnePool(Llama8b(), 1, 100, 60);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(50e9);
+  s.pools.front().kv_link_latency = Seconds(14e-6);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  s.tasks.front().targets.ttft = Seconds(0.3);
+  s.tasks.front().targets.tpot = Seconds(0.02);
+  EngineFactory factory = [](size_t, const InstancePlan& plan) {
+    return Engine("llama3-8b", "h100-sxm", plan);
+  };
+  CapacityOptions o;
+  o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
+  o.max_instances = 64;
+  auto c = FindCapacity(s, factory, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->pools.size(), 2u);
+  const PoolCapacity& pre = c->pools[0];
+  const PoolCapacity& dec = c->pools[1];
+  EXPECT_EQ(pre.pool, "prefill");
+  EXPECT_EQ(dec.pool, "decode");
+  ASSERT_TRUE(pre.met && dec.met);
+  EXPECT_EQ(pre.trials.size(), 2u);
+  EXPECT_EQ(dec.trials.size(), 2u);
+  EXPECT_EQ(c->sized.pools[0].instances, pre.instances);
+  EXPECT_EQ(c->sized.pools[1].instances, dec.instances);
+  EXPECT_EQ(c->gpus, pre.gpus + dec.gpus);
+  EXPECT_TRUE(MeetsTargets(c->sized, c->result, 0.9));
+  // The load needs more than one instance in each pool; one fewer in either misses a target.
+  RecordProperty("prefill", pre.plan.ToString() + " x" + std::to_string(pre.instances));
+  RecordProperty("decode", dec.plan.ToString() + " x" + std::to_string(dec.instances));
+  ASSERT_GT(pre.instances, 1);
+  ASSERT_GT(dec.instances, 1);
+  for (int pool : {0, 1}) {
+    ServeScenario fewer = c->sized;
+    fewer.pools[pool].instances--;
+    auto r = Simulate(fewer);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(MeetsTargets(fewer, *r, 0.9)) << pool;
+  }
+  // The pair's smallest count per plan is what a search over both counts at that plan finds:
+  // the chosen plan with one instance fewer of the prefill pool misses TTFT alone.
+  ServeScenario fewer = c->sized;
+  fewer.pools[0].instances--;
+  fewer.pools[1].instances = 64;
+  auto r = Simulate(fewer);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->ttft.p90, 0.3);
 }
 
 TEST(Workload, SyntheticRatesAndBurstiness) {
