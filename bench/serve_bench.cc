@@ -66,6 +66,41 @@ void BM_AzureConversationTrace(benchmark::State& state) {
 }
 BENCHMARK(BM_AzureConversationTrace)->Unit(benchmark::kMillisecond);
 
+// The same trace on disaggregated Llama 3 70B FP8 TP4 pools, two prefill and two decode instances,
+// each with a 1600 Gb/s KV link (4 x 400 Gb/s NDR): every request's KV is a flow on net::Network
+// (argument 1), or on a dedicated link as before (argument 0), to show the cost of the flows.
+void BM_AzureConversationDisaggregated(benchmark::State& state) {
+  const std::string path =
+      std::string(AIF_SHARED_DIR) + "/traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv";
+  auto requests = config::ReadAzureLlmTrace(path);
+  if (!requests.ok()) {
+    state.SkipWithError(requests.status().message().c_str());
+    return;
+  }
+  auto engine = Engine("llama3-70b", serve::InstancePlan{4, 1, 1}, catalog::Precision::kFp8);
+  serve::ServeScenario s = Scenario(engine, 2);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = serve::PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(1600e9 / 8);
+  s.pools.front().kv_link_latency = Seconds(14e-6);
+  serve::LlmPool decode = s.pools.front();
+  decode.name = "decode";
+  decode.role = serve::PoolRole::kDecode;
+  s.pools.push_back(decode);
+  s.tasks.front().backends = {"prefill"};
+  s.requests = std::move(*requests);
+  serve::SimulateOptions o;
+  o.kv_dedicated_links = state.range(0) == 0;
+  for (auto _ : state) {
+    auto r = serve::Simulate(s, o);
+    benchmark::DoNotOptimize(r);
+    state.counters["requests"] = static_cast<double>(r->completed);
+    state.counters["kv_p99_ms"] = r->kv_transfer_s.p99 * 1e3;
+  }
+}
+BENCHMARK(BM_AzureConversationDisaggregated)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // One million requests (Poisson, Azure-conversation-like lengths) over 50 Llama 3 8B FP8 instances.
 void BM_MillionRequestsFiftyInstances(benchmark::State& state) {
   serve::SyntheticLoad load;

@@ -50,6 +50,11 @@ void PrintResult(const std::string& name, const serve::ServeResult& r, std::ostr
       "GPUs {}, energy {:.3f} kWh, cost ${:.2f} (${:.3f} per million output tokens, ${:.3f} per "
       "million tokens)\n",
       r.gpus, r.energy_j / 3.6e6, r.cost_usd, r.cost_per_m_output_tokens, r.cost_per_m_tokens);
+  if (r.kv_transfers > 0) {
+    out << fmt::format("KV transfers {} ({:.1f} GB), time p50 {}  p90 {}  p99 {}\n",
+                       r.kv_transfers, r.kv_bytes / 1e9, Ms(r.kv_transfer_s.p50),
+                       Ms(r.kv_transfer_s.p90), Ms(r.kv_transfer_s.p99));
+  }
   for (const auto& t : r.tasks) {
     out << fmt::format(
         "  task {:<14} {:>8} req  met targets {:>8}  TTFT p90 {}  TPOT p90 {}  e2e p90 {}\n",

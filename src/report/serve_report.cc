@@ -51,6 +51,13 @@ std::string ServeJson(const std::string& name, const serve::ServeResult& r,
   j["mean_in_system"] = Number(r.mean_in_system);
   j["input_tokens"] = r.input_tokens;
   j["output_tokens"] = r.output_tokens;
+  if (r.kv_transfers > 0) {  // disaggregated pools: the KV flows from prefill to decode
+    ordered kv;
+    kv["count"] = r.kv_transfers;
+    kv["bytes"] = Number(r.kv_bytes);
+    kv["time"] = PercentilesJson(r.kv_transfer_s);
+    j["kv_transfers"] = kv;
+  }
   ordered tasks = ordered::array();
   for (const auto& t : r.tasks) {
     ordered o;

@@ -13,14 +13,19 @@ double At(const Percentiles& p, double percentile) {
   return p.p99;
 }
 
-// The scenario restricted to one backend: the tasks whose first backend it is, served by it alone.
+// The scenario restricted to one backend: the tasks whose first backend it is, served by it alone
+// (a prefill pool keeps its decode pool).
 ServeScenario Restrict(const ServeScenario& s, const std::string& backend) {
   ServeScenario out;
   out.name = s.name;
   out.seed = s.seed;
   out.hash_block_tokens = s.hash_block_tokens;
+  std::string decode;
   for (const LlmPool& p : s.pools) {
-    if (p.name == backend) out.pools.push_back(p);
+    if (p.name == backend && p.role == PoolRole::kPrefill) decode = p.decode_pool;
+  }
+  for (const LlmPool& p : s.pools) {
+    if (p.name == backend || (!decode.empty() && p.name == decode)) out.pools.push_back(p);
   }
   for (const SpeechPool& p : s.speech) {
     if (p.name == backend) out.speech.push_back(p);
@@ -67,6 +72,143 @@ Result<int> SmallestCount(int max, F meets, int* simulations) {
   return hi;
 }
 
+// The pool of `s` named `name`.
+size_t PoolIndex(const ServeScenario& s, const std::string& name) {
+  for (size_t i = 0; i < s.pools.size(); ++i) {
+    if (s.pools[i].name == name) return i;
+  }
+  return s.pools.size();
+}
+
+// Sizes the disaggregated pair of prefill pool `p` (scenario index) and its decode pool, and
+// writes the chosen plans and counts into `out->sized`. First the prefill pool, on the TTFT
+// targets alone (a request's first token comes from the prefill pool, before its KV leaves, so
+// the decode pool's size cannot change it): for every plan, the smallest count. Then the decode
+// pool, with the chosen prefill pool, on all the targets; if no decode plan meets them (an e2e
+// target the prefill pool's share does not leave room for), the prefill count doubles and the
+// decode search runs again. Both searches assume that more instances of a pool never make the
+// tail worse.
+Status SizePair(const ServeScenario& scenario, size_t p, const EngineFactory& factory,
+                const CapacityOptions& options, CapacityResult* out) {
+  const LlmPool& prefill = scenario.pools[p];
+  const size_t d = PoolIndex(scenario, prefill.decode_pool);
+  ServeScenario sub = Restrict(scenario, prefill.name);
+  if (sub.requests.empty()) return Status::Ok();
+  const size_t sp = PoolIndex(sub, prefill.name);
+  const size_t sd = PoolIndex(sub, prefill.decode_pool);
+  PoolCapacity pc_prefill, pc_decode;
+  pc_prefill.pool = prefill.name;
+  pc_decode.pool = prefill.decode_pool;
+  pc_prefill.kind = pc_decode.kind = "llm";
+  int feeders = 0;
+  for (const LlmPool& q : scenario.pools) {
+    feeders += q.role == PoolRole::kPrefill && q.decode_pool == prefill.decode_pool;
+  }
+  if (feeders > 1) {  // a decode pool shared by several prefill pools keeps its size
+    PlanTrial t;
+    t.plan = scenario.pools[d].engine->plan();
+    t.note = "decode pool fed by several prefill pools: not searched";
+    pc_prefill.trials.push_back(t);
+    out->pools.push_back(pc_prefill);
+    return Status::Ok();
+  }
+  std::vector<InstancePlan> plans = options.plans;
+
+  // 1. The prefill pool on the TTFT targets.
+  ServeScenario ttft_only = sub;
+  for (TaskClass& t : ttft_only.tasks) t.targets.tpot = t.targets.e2e = Seconds(0);
+  std::shared_ptr<const EngineModel> prefill_engine;
+  for (const InstancePlan& plan : plans.empty() ? std::vector{prefill.engine->plan()} : plans) {
+    PlanTrial trial;
+    trial.plan = plan;
+    auto engine = factory(p, plan);
+    if (!engine.ok()) {
+      trial.note = engine.status().message();
+      pc_prefill.trials.push_back(trial);
+      continue;
+    }
+    ServeScenario trial_scenario = ttft_only;
+    trial_scenario.pools[sp].engine = *engine;
+    auto meets = [&](int n) -> Result<bool> {
+      trial_scenario.pools[sp].instances = n;
+      AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
+      return MeetsTargets(trial_scenario, r, options.percentile);
+    };
+    AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
+    trial.instances = n;
+    trial.gpus = n * plan.gpus();
+    if (n == 0) trial.note = fmt::format("TTFT not met with {} instances", options.max_instances);
+    if (n > 0 && (!pc_prefill.met || trial.gpus < pc_prefill.gpus)) {
+      pc_prefill.met = true;
+      pc_prefill.plan = plan;
+      pc_prefill.instances = n;
+      pc_prefill.gpus = trial.gpus;
+      prefill_engine = *engine;
+    }
+    pc_prefill.trials.push_back(trial);
+  }
+  if (!pc_prefill.met) {
+    out->pools.push_back(pc_prefill);
+    return Status::Ok();
+  }
+
+  // 2. The decode pool with that prefill pool, on all the targets.
+  sub.pools[sp].engine = prefill_engine;
+  std::shared_ptr<const EngineModel> decode_engine;
+  for (;;) {
+    sub.pools[sp].instances = pc_prefill.instances;
+    pc_decode.trials.clear();
+    const LlmPool& decode = scenario.pools[d];
+    for (const InstancePlan& plan : plans.empty() ? std::vector{decode.engine->plan()} : plans) {
+      PlanTrial trial;
+      trial.plan = plan;
+      auto engine = factory(d, plan);
+      if (!engine.ok()) {
+        trial.note = engine.status().message();
+        pc_decode.trials.push_back(trial);
+        continue;
+      }
+      ServeScenario trial_scenario = sub;
+      trial_scenario.pools[sd].engine = *engine;
+      auto meets = [&](int n) -> Result<bool> {
+        trial_scenario.pools[sd].instances = n;
+        AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
+        return MeetsTargets(trial_scenario, r, options.percentile);
+      };
+      AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
+      trial.instances = n;
+      trial.gpus = n * plan.gpus();
+      if (n == 0) {
+        trial.note = fmt::format("targets not met with {} instances (prefill {} x{})",
+                                 options.max_instances, pc_prefill.plan.ToString(),
+                                 pc_prefill.instances);
+      }
+      if (n > 0 && (!pc_decode.met || trial.gpus < pc_decode.gpus)) {
+        pc_decode.met = true;
+        pc_decode.plan = plan;
+        pc_decode.instances = n;
+        pc_decode.gpus = trial.gpus;
+        decode_engine = *engine;
+      }
+      pc_decode.trials.push_back(trial);
+    }
+    if (pc_decode.met || pc_prefill.instances >= options.max_instances) break;
+    pc_prefill.instances = std::min(options.max_instances, 2 * pc_prefill.instances);
+    pc_prefill.gpus = pc_prefill.instances * pc_prefill.plan.gpus();
+  }
+  if (pc_decode.met) {
+    out->sized.pools[p].engine = prefill_engine;
+    out->sized.pools[p].instances = pc_prefill.instances;
+    out->sized.pools[d].engine = decode_engine;
+    out->sized.pools[d].instances = pc_decode.instances;
+  } else {
+    pc_prefill.met = false;  // the pair as a whole did not meet the targets
+  }
+  out->pools.push_back(pc_prefill);
+  out->pools.push_back(pc_decode);
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool MeetsTargets(const ServeScenario& s, const ServeResult& r, double percentile) {
@@ -89,7 +231,11 @@ Result<CapacityResult> FindCapacity(const ServeScenario& scenario, const EngineF
   out.sized = scenario;
   for (size_t p = 0; p < scenario.pools.size(); ++p) {
     const LlmPool& pool = scenario.pools[p];
-    if (pool.role != PoolRole::kUnified) continue;  // disaggregated pairs keep their sizes
+    if (pool.role == PoolRole::kPrefill) {
+      AIF_RETURN_IF_ERROR(SizePair(scenario, p, factory, options, &out));
+      continue;
+    }
+    if (pool.role != PoolRole::kUnified) continue;  // decode pools: with their prefill pool
     ServeScenario sub = Restrict(scenario, pool.name);
     if (sub.requests.empty()) continue;
     PoolCapacity pc;

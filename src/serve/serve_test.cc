@@ -7,6 +7,7 @@
 #include <cmath>
 #include <deque>
 #include <memory>
+#include <string>
 
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/serve/capacity.h"
@@ -273,6 +274,115 @@ TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
   EXPECT_FALSE(ValidateScenario(s).ok());
 }
 
+// A disaggregated pair of Llama 3 8B pools (prefill x `prefill`, decode x `decode`) on a slow
+// KV link (1 GB/s, no latency), and `n` requests of 2,000 prompt tokens and 4 output tokens
+// arriving together behind one-token requests that keep each prefill instance busy for one
+// iteration: they are prefilled at the same time and send their KV at once.
+ServeScenario KvPair(int prefill, int decode, int n) {
+  ServeScenario s = OnePool(Llama8b(), prefill, 1, 1);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(1e9);
+  s.pools.front().kv_link_latency = Seconds(0);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  d.instances = decode;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  s.requests.clear();
+  for (int i = 0; i < prefill; ++i) {
+    Request first;
+    first.arrival_s = 1;
+    first.prompt_tokens = 100;
+    first.output_tokens = 1;  // done at its first token: no KV transfer
+    s.requests.push_back(first);
+  }
+  for (int i = 0; i < n; ++i) {
+    Request q;
+    q.arrival_s = 1;
+    q.prompt_tokens = 2000;
+    q.output_tokens = 4;
+    s.requests.push_back(q);
+  }
+  return s;
+}
+
+TEST(Simulator, ConcurrentKvTransfersShareTheLinkMaxMinFairly) {
+  const double bytes = Llama8b()->kv_bytes_per_token().value() * 2000;  // 262 MB
+  const double alone_s = bytes / 1e9;
+  auto one = Simulate(KvPair(1, 1, 1));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->kv_transfers, 1);
+  EXPECT_DOUBLE_EQ(one->kv_bytes, bytes);  // the prompt's KV cache, no more
+  EXPECT_NEAR(one->kv_transfer_s.p50, alone_s, 1e-6);
+  // Two at once on one prefill instance's link: each takes twice as long as one alone.
+  auto two = Simulate(KvPair(1, 1, 2));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->kv_transfers, 2);
+  EXPECT_DOUBLE_EQ(two->kv_bytes, 2 * bytes);
+  EXPECT_NEAR(two->kv_transfer_s.p50, 2 * alone_s, 1e-6);
+  EXPECT_NEAR(two->kv_transfer_s.p99, 2 * alone_s, 1e-6);
+  // The dedicated-link model of before: no contention.
+  SimulateOptions dedicated;
+  dedicated.kv_dedicated_links = true;
+  auto old = Simulate(KvPair(1, 1, 2), dedicated);
+  ASSERT_TRUE(old.ok());
+  EXPECT_NEAR(old->kv_transfer_s.p99, alone_s, 1e-9);
+  // The wait shows in the time per output token: the second token comes after the KV arrives.
+  EXPECT_GT(two->tpot.p50, old->tpot.p50 + 0.9 * alone_s / 3);
+  // Two prefill instances and two decode instances: disjoint links, no slowdown.
+  auto apart = Simulate(KvPair(2, 2, 2));
+  ASSERT_TRUE(apart.ok());
+  EXPECT_NEAR(apart->kv_transfer_s.p99, alone_s, 1e-6);
+  // Two prefill instances into one decode instance: its link is the shared bottleneck.
+  auto merge = Simulate(KvPair(2, 1, 2));
+  ASSERT_TRUE(merge.ok());
+  EXPECT_NEAR(merge->kv_transfer_s.p50, 2 * alone_s, 1e-6);
+  // Latency adds once per transfer.
+  ServeScenario late = KvPair(1, 1, 1);
+  late.pools.front().kv_link_latency = Seconds(0.01);
+  auto l = Simulate(late);
+  ASSERT_TRUE(l.ok());
+  EXPECT_NEAR(l->kv_transfer_s.p50, alone_s + 0.01, 1e-6);
+}
+
+TEST(Simulator, KvTransfersAreDeterministicAndEveryRequestCompletes) {
+  ServeScenario s = OnePool(Llama8b(), 2, 12, 60, 5);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(2e9);
+  s.pools.front().kv_link_latency = Seconds(14e-6);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  d.instances = 3;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  auto a = Simulate(s);
+  auto b = Simulate(s);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString();
+  EXPECT_EQ(a->completed, a->requests);
+  EXPECT_EQ(a->kv_transfers, a->requests);
+  double bytes = 0;
+  for (const Request& q : s.requests) bytes += q.prompt_tokens;
+  EXPECT_DOUBLE_EQ(a->kv_bytes, bytes * Llama8b()->kv_bytes_per_token().value());
+  EXPECT_EQ(a->tpot.p99, b->tpot.p99);
+  EXPECT_EQ(a->e2e.mean, b->e2e.mean);
+  EXPECT_EQ(a->kv_transfer_s.mean, b->kv_transfer_s.mean);
+  // Sharing never makes a transfer faster than alone on its link.
+  const double smallest = s.pools.front().kv_link_latency.value() +
+                          Llama8b()->kv_bytes_per_token().value() * 1 / 2e9;
+  EXPECT_GE(a->kv_transfer_s.p50, smallest);
+  SimulateOptions dedicated;
+  dedicated.kv_dedicated_links = true;
+  auto c = Simulate(s, dedicated);
+  ASSERT_TRUE(c.ok());
+  EXPECT_GE(a->kv_transfer_s.mean, c->kv_transfer_s.mean * (1 - 1e-9));
+}
+
 TEST(Simulator, PrefixCachingCutsTimeToFirstToken) {
   ServeScenario s = OnePool(Llama8b(), 1, 10, 120);
   for (auto& q : s.requests) {
@@ -319,6 +429,62 @@ TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
     EXPECT_FALSE(MeetsTargets(fewer, *r, 0.9));
   }
   EXPECT_EQ(c->gpus, pc.gpus);
+}
+
+TEST(Capacity, DisaggregatedPairIsSizedAndOneFewerInEitherPoolMissesATarget) {
+  ServeScenario s = OnePool(Llama8b(), 1, 100, 60);
+  s.pools.front().name = "prefill";
+  s.pools.front().role = PoolRole::kPrefill;
+  s.pools.front().decode_pool = "decode";
+  s.pools.front().kv_link_bandwidth = BytesPerSecond(50e9);
+  s.pools.front().kv_link_latency = Seconds(14e-6);
+  LlmPool d = s.pools.front();
+  d.name = "decode";
+  d.role = PoolRole::kDecode;
+  s.pools.push_back(d);
+  s.tasks.front().backends = {"prefill"};
+  s.tasks.front().targets.ttft = Seconds(0.3);
+  s.tasks.front().targets.tpot = Seconds(0.02);
+  EngineFactory factory = [](size_t, const InstancePlan& plan) {
+    return Engine("llama3-8b", "h100-sxm", plan);
+  };
+  CapacityOptions o;
+  o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
+  o.max_instances = 64;
+  auto c = FindCapacity(s, factory, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->pools.size(), 2u);
+  const PoolCapacity& pre = c->pools[0];
+  const PoolCapacity& dec = c->pools[1];
+  EXPECT_EQ(pre.pool, "prefill");
+  EXPECT_EQ(dec.pool, "decode");
+  ASSERT_TRUE(pre.met && dec.met);
+  EXPECT_EQ(pre.trials.size(), 2u);
+  EXPECT_EQ(dec.trials.size(), 2u);
+  EXPECT_EQ(c->sized.pools[0].instances, pre.instances);
+  EXPECT_EQ(c->sized.pools[1].instances, dec.instances);
+  EXPECT_EQ(c->gpus, pre.gpus + dec.gpus);
+  EXPECT_TRUE(MeetsTargets(c->sized, c->result, 0.9));
+  // The load needs more than one instance in each pool; one fewer in either misses a target.
+  RecordProperty("prefill", pre.plan.ToString() + " x" + std::to_string(pre.instances));
+  RecordProperty("decode", dec.plan.ToString() + " x" + std::to_string(dec.instances));
+  ASSERT_GT(pre.instances, 1);
+  ASSERT_GT(dec.instances, 1);
+  for (int pool : {0, 1}) {
+    ServeScenario fewer = c->sized;
+    fewer.pools[pool].instances--;
+    auto r = Simulate(fewer);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(MeetsTargets(fewer, *r, 0.9)) << pool;
+  }
+  // The pair's smallest count per plan is what a search over both counts at that plan finds:
+  // the chosen plan with one instance fewer of the prefill pool misses TTFT alone.
+  ServeScenario fewer = c->sized;
+  fewer.pools[0].instances--;
+  fewer.pools[1].instances = 64;
+  auto r = Simulate(fewer);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->ttft.p90, 0.3);
 }
 
 TEST(Workload, SyntheticRatesAndBurstiness) {

@@ -11,7 +11,11 @@
 #include <set>
 #include <unordered_map>
 
+#include "aifactory/core/check.h"
 #include "aifactory/core/strings.h"
+#include "aifactory/des/simulator.h"
+#include "aifactory/net/network.h"
+#include "aifactory/net/topology.h"
 
 namespace aif::serve {
 namespace {
@@ -88,7 +92,12 @@ class Simulation {
   Status Setup();
   void Arrive(int r, double now);
   bool RouteTo(int r, const BackendRef& b, double now);
-  void EnqueueLlm(int r, int pool, double now, bool decode_only);
+  void EnqueueLlm(int r, int pool, double now, bool decode_only, int engine = -1);
+  Status SetupKvNetwork();
+  void StartKvTransfer(int r, int prefill_engine, double now);
+  // Runs the KV network's events up to `t` (the next serve event), stopping early at the first
+  // transfer that completes (it pushes a serve event at its time). Returns whether one did.
+  bool AdvanceKvNetwork(double t);
   void StartIteration(int e, double now);
   void EndIteration(int e, double now);
   void Complete(int r, double now);
@@ -122,6 +131,18 @@ class Simulation {
   long long in_system_ = 0;
   std::vector<BackendView> views_;
   std::vector<int> order_;
+  // KV transfers of disaggregated pools: flows on a star network, one node per prefill and per
+  // decode instance, each with its kv_link to / from one non-blocking switch.
+  std::unique_ptr<des::Simulator> kv_des_;
+  std::unique_ptr<net::Network> kv_net_;
+  std::vector<net::NodeId> first_node_;  // per pool: the node of its instance 0 (-1: none)
+  std::vector<int> kv_engine_;           // per request: the decode engine its KV goes to
+  std::vector<double> kv_start_;         // per request: when its transfer started
+  std::vector<int> incoming_;            // per engine: KV transfers heading to it
+  std::vector<double> kv_durations_;
+  double kv_bytes_ = 0;
+  bool kv_arrived_ = false;
+  bool kv_reached_ = false;
 };
 
 Status Simulation::Setup() {
@@ -202,7 +223,97 @@ Status Simulation::Setup() {
   }
   st_.assign(s_.requests.size(), RequestState{});
   served_by_.assign(s_.requests.size(), -1);
+  incoming_.assign(engines_.size(), 0);
+  return SetupKvNetwork();
+}
+
+Status Simulation::SetupKvNetwork() {
+  first_node_.assign(s_.pools.size(), -1);
+  // A decode instance's link carries at the fastest kv_link of the prefill pools sending to it.
+  std::vector<double> down(s_.pools.size(), 0);
+  bool any = false;
+  for (size_t p = 0; p < s_.pools.size(); ++p) {
+    if (s_.pools[p].role != PoolRole::kPrefill) continue;
+    any = true;
+    down[decode_pool_of_[p]] =
+        std::max(down[decode_pool_of_[p]], s_.pools[p].kv_link_bandwidth.value());
+  }
+  if (!any || options_.kv_dedicated_links) return Status::Ok();
+  kv_engine_.assign(s_.requests.size(), -1);
+  kv_start_.assign(s_.requests.size(), 0);
+  net::Topology topo;
+  const net::NodeId hub = topo.AddNode(net::NodeKind::kSwitch);
+  for (size_t p = 0; p < s_.pools.size(); ++p) {
+    const LlmPool& pool = s_.pools[p];
+    if (pool.role == PoolRole::kUnified) continue;
+    for (int i = 0; i < pool.instances; ++i) {
+      const net::NodeId n = topo.AddNode(net::NodeKind::kGpu);
+      if (i == 0) first_node_[p] = n;
+      // The whole one-way latency sits on the sending side, so a path has exactly kv_link's.
+      if (pool.role == PoolRole::kPrefill) {
+        AIF_RETURN_IF_ERROR(
+            topo.AddLink(n, hub, pool.kv_link_bandwidth, pool.kv_link_latency).status());
+      } else if (down[p] > 0) {
+        AIF_RETURN_IF_ERROR(topo.AddLink(hub, n, BytesPerSecond(down[p]), Seconds(0)).status());
+      }
+    }
+  }
+  kv_des_ = std::make_unique<des::Simulator>();
+  net::NetworkOptions no;
+  no.keep_completed_flows = false;
+  kv_net_ = std::make_unique<net::Network>(kv_des_.get(), std::move(topo), no);
   return Status::Ok();
+}
+
+void Simulation::StartKvTransfer(int r, int prefill_engine, double now) {
+  const Request& q = s_.requests[r];
+  const int pool = engines_[prefill_engine].pool;
+  const LlmPool& pp = s_.pools[pool];
+  const double bytes = pp.engine->kv_bytes_per_token().value() * q.prompt_tokens;
+  kv_bytes_ += bytes;
+  if (!kv_net_) {  // dedicated link: latency + bytes / bandwidth
+    kv_durations_.push_back(pp.kv_link_latency.value() + bytes / pp.kv_link_bandwidth.value());
+    Push(now + kv_durations_.back(), 1, r);
+    return;
+  }
+  // The decode engine is chosen now (fewest requests waiting, running or on their way; ties to
+  // the lowest index), so that the flow has a destination.
+  const int decode = decode_pool_of_[pool];
+  int best = -1;
+  size_t best_load = 0;
+  for (int e : pool_engines_[decode]) {
+    const size_t load =
+        engines_[e].waiting.size() + engines_[e].running.size() + static_cast<size_t>(incoming_[e]);
+    if (best < 0 || load < best_load) best = e, best_load = load;
+  }
+  kv_engine_[r] = best;
+  kv_start_[r] = now;
+  incoming_[best]++;
+  const des::SimTime at = std::max(kv_des_->Now(), des::SimTime::FromSeconds(Seconds(now)));
+  kv_des_->Run(at);  // no event is left before `at` (AdvanceKvNetwork ran to it)
+  const net::NodeId src = first_node_[pool] + engines_[prefill_engine].instance;
+  const net::NodeId dst = first_node_[decode] + engines_[best].instance;
+  auto flow = kv_net_->StartFlow(src, dst, Bytes(bytes), [this, r](const net::FlowRecord& f) {
+    kv_arrived_ = true;
+    Push(std::max(f.finish.ToSeconds().value(), last_t_), 1, r);
+  });
+  AIF_CHECK_MSG(flow.ok(), "KV flow on the star network");
+}
+
+bool Simulation::AdvanceKvNetwork(double t) {
+  if (!kv_des_ || kv_des_->pending() == 0) return false;
+  kv_arrived_ = false;
+  kv_reached_ = false;
+  des::EventHandle stop;
+  const bool bounded = std::isfinite(t);
+  if (bounded) {
+    const des::SimTime at = std::max(kv_des_->Now(), des::SimTime::FromSeconds(Seconds(t)));
+    stop = kv_des_->Schedule(at, [this] { kv_reached_ = true; });
+  }
+  while (!kv_arrived_ && !kv_reached_ && kv_des_->Step()) {
+  }
+  if (bounded && !kv_reached_) kv_des_->Cancel(stop);
+  return kv_arrived_;
 }
 
 int ResultIndex(const ServeScenario& s, const BackendRef& b) {
@@ -359,7 +470,7 @@ bool Simulation::RouteTo(int r, const BackendRef& b, double now) {
   return false;
 }
 
-void Simulation::EnqueueLlm(int r, int pool, double now, bool decode_only) {
+void Simulation::EnqueueLlm(int r, int pool, double now, bool decode_only, int engine) {
   const Request& q = s_.requests[r];
   RequestState& rs = st_[r];
   // The instance with the fewest requests waiting or running; ties to the lowest index.
@@ -369,6 +480,7 @@ void Simulation::EnqueueLlm(int r, int pool, double now, bool decode_only) {
     size_t load = engines_[e].waiting.size() + engines_[e].running.size();
     if (best < 0 || load < best_load) best = e, best_load = load;
   }
+  if (engine >= 0) best = engine;  // chosen when its KV transfer started
   rs.engine = best;
   rs.prefill_only = s_.pools[pool].role == PoolRole::kPrefill;
   if (decode_only) {
@@ -548,7 +660,6 @@ void Simulation::Complete(int r, double now) {
 
 void Simulation::EndIteration(int ei, double now) {
   Engine& e = engines_[ei];
-  const LlmPool& pool = s_.pools[e.pool];
   BackendResult& br = backend_results_[e.pool];
   bool removed = false;
   for (auto [r, tokens] : e.batch) {
@@ -574,9 +685,7 @@ void Simulation::EndIteration(int ei, double now) {
       rs.blocks = 0;
       rs.engine = -2;
       removed = true;
-      const double bytes = pool.engine->kv_bytes_per_token().value() * q.prompt_tokens;
-      const double t = pool.kv_link_latency.value() + bytes / pool.kv_link_bandwidth.value();
-      Push(now + t, 1, r);
+      StartKvTransfer(r, ei, now);
     }
   }
   if (removed) {
@@ -594,7 +703,14 @@ Result<ServeResult> Simulation::Run() {
   double first = req.empty() ? 0 : req.front().arrival_s;
   last_t_ = first;
   double end = first;
-  while (next < req.size() || !events_.empty()) {
+  for (;;) {
+    if (kv_des_) {
+      // KV flows complete between serve events: run the network up to the next one.
+      double t_next = next < req.size() ? req[next].arrival_s : HUGE_VAL;
+      if (!events_.empty()) t_next = std::min(t_next, events_.top().t);
+      AdvanceKvNetwork(t_next);
+    }
+    if (next >= req.size() && events_.empty()) break;
     const bool arrival =
         next < req.size() && (events_.empty() || req[next].arrival_s <= events_.top().t);
     if (arrival) {
@@ -614,7 +730,13 @@ Result<ServeResult> Simulation::Run() {
       const int r = ev.id;  // a prefilled request's KV reached its decode pool
       const int decode = decode_pool_of_[static_cast<size_t>(served_by_[r])];
       backend_results_[decode].requests++;
-      EnqueueLlm(r, decode, ev.t, true);
+      int engine = -1;
+      if (kv_des_) {
+        engine = kv_engine_[r];
+        incoming_[engine]--;
+        kv_durations_.push_back(ev.t - kv_start_[r]);
+      }
+      EnqueueLlm(r, decode, ev.t, true, engine);
     } else {
       Complete(ev.id, ev.t);
     }
@@ -624,6 +746,9 @@ Result<ServeResult> Simulation::Run() {
   out.requests = static_cast<long long>(req.size());
   out.makespan_s = std::max(end - first, 1e-12);
   out.mean_in_system = area_ / out.makespan_s;
+  out.kv_transfers = static_cast<long long>(kv_durations_.size());
+  out.kv_bytes = kv_bytes_;
+  out.kv_transfer_s = ComputePercentiles(std::move(kv_durations_));
   std::vector<double> ttft, tpot, e2e;
   std::vector<std::vector<double>> t_ttft(s_.tasks.size()), t_tpot(s_.tasks.size()),
       t_e2e(s_.tasks.size());

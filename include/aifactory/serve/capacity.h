@@ -2,7 +2,11 @@
 // the scenario's load. Each unified pool is sized alone, on the requests of the tasks whose first
 // backend it is (no fallbacks), for every candidate plan: instances double until the targets are
 // met, then a binary search finds the smallest count (the search assumes, and the tests check,
-// that more instances never make the tail worse). Speech pools are sized the same way.
+// that more instances never make the tail worse). Speech pools are sized the same way. A
+// disaggregated pair (a prefill pool and its decode pool) is sized pool by pool: the prefill pool
+// on the TTFT targets (its first token does not depend on the decode pool), then the decode pool
+// with that prefill pool on all the targets; each pool gets its own plan from `plans`, and a
+// PoolCapacity entry each (prefill first).
 #pragma once
 
 #include <functional>

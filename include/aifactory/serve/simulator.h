@@ -26,7 +26,10 @@ struct LlmPool {
   int instances = 1;
   PoolRole role = PoolRole::kUnified;
   std::string decode_pool;           // prefill pools: where finished prompts go
-  BytesPerSecond kv_link_bandwidth;  // prefill -> decode, per instance
+  // Prefill -> decode KV transfers: each instance's share of the scale-out network (its NICs
+  // together) and the one-way latency. Transfers run as flows on net::Network and share these
+  // links max-min fairly (docs/serving.md, "Disaggregation").
+  BytesPerSecond kv_link_bandwidth;
   Seconds kv_link_latency;
   bool prefix_caching = false;
   Dollars gpu_hour_price;                // per GPU-hour
@@ -134,6 +137,11 @@ struct ServeResult {
   double cost_per_m_output_tokens = 0;
   double cost_per_m_tokens = 0;  // input + output
   double mean_in_system = 0;     // time-average of requests in the system (Little's L)
+  // Disaggregation: KV transfers from prefill to decode instances, their bytes, and their
+  // durations (first byte to arrival, latency included).
+  long long kv_transfers = 0;
+  double kv_bytes = 0;
+  Percentiles kv_transfer_s;
   long long output_tokens = 0, input_tokens = 0;
   std::vector<BackendResult> backends;
   std::vector<TaskResult> tasks;
@@ -143,6 +151,9 @@ struct ServeResult {
 
 struct SimulateOptions {
   bool keep_request_latencies = false;
+  // Every KV transfer alone on its own link (latency + bytes / bandwidth, no contention): the
+  // model before KV flows shared the network, kept for comparison.
+  bool kv_dedicated_links = false;
 };
 
 // Checks names and references (tasks -> backends, prefill -> decode pools, policies).
