@@ -133,6 +133,15 @@ Status CheckApplies(CollectiveKind kind, CollectiveAlgorithm algorithm, const Gr
         return InvalidArgument(fmt::format("{}: algorithm tree applies to all-reduce only", what));
       }
       return Status::Ok();
+    case CollectiveAlgorithm::kSharp:
+      if (kind != CollectiveKind::kAllReduce || !shape.spans_domains() ||
+          shape.ranks_per_domain == 0) {
+        return InvalidArgument(fmt::format(
+            "{}: algorithm sharp applies to all-reduce across NVLink domains that hold the same "
+            "number of the ranks",
+            what));
+      }
+      return Status::Ok();
     case CollectiveAlgorithm::kNvls:
       if (kind != CollectiveKind::kAllReduce || shape.spans_domains()) {
         return InvalidArgument(
@@ -173,6 +182,7 @@ struct Estimates {
   double tree = std::numeric_limits<double>::infinity();
   double hierarchical = std::numeric_limits<double>::infinity();
   double nvls = std::numeric_limits<double>::infinity();
+  double sharp = std::numeric_limits<double>::infinity();
 };
 
 Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
@@ -216,6 +226,12 @@ Result<Estimates> Estimate(const Network& network, CollectiveKind kind,
   if (all_reduce && !shape.spans_domains() && options.nvls_efficiency > 0 && in.present) {
     e.nvls = 2 * in.latency + (bytes + bytes / n) / (options.nvls_efficiency * in.bandwidth);
   }
+  // SHARP: NVLink exchange and the switches' tree at once (pipelined), two protocol steps each.
+  if (all_reduce && shape.spans_domains() && r > 0 && options.sharp_efficiency > 0) {
+    const double inside = r > 1 ? 2 * bytes * (r - 1) / r / in.bandwidth : 0;
+    const double tree = bytes / r / (options.sharp_efficiency * out.bandwidth);
+    e.sharp = (r > 1 ? 2 * in.latency : 0) + 2 * out.latency + std::max(inside, tree);
+  }
   // Tree: level by level, half of the buffer per tree.
   if (all_reduce) {
     e.tree =
@@ -237,7 +253,11 @@ CollectiveAlgorithm Cheapest(const Estimates& e) {
     best = CollectiveAlgorithm::kTree;
     t = e.tree;
   }
-  if (e.nvls < t) best = CollectiveAlgorithm::kNvls;
+  if (e.nvls < t) {
+    best = CollectiveAlgorithm::kNvls;
+    t = e.nvls;
+  }
+  if (e.sharp < t) best = CollectiveAlgorithm::kSharp;
   return best;
 }
 
@@ -572,6 +592,86 @@ Status StartNvls(Network* network, const std::shared_ptr<CollectiveRun>& run,
   return Status::Ok();
 }
 
+// Scale-out SHARP all-reduce (CollectiveOptions::sharp_efficiency): the NVLink exchange of every
+// domain (each GPU sends each peer 2 S / r: its share to reduce, then its reduced share) and the
+// aggregation trees (one flow of S / r / efficiency per tree link, up and down) at once. One tree
+// per local index i, over the i-th rank of every domain: its root is the switch at the middle of
+// the route between the first and the last of them (the rail's leaf when one leaf holds them
+// all); each rank's route to it is walked upwards until it meets a node already in the tree, so
+// every node has one parent link. Done when every flow has arrived.
+Status StartSharp(Network* network, const std::shared_ptr<CollectiveRun>& run,
+                  const std::vector<NodeId>& ranks, const GroupShape& shape, double bytes,
+                  const CollectiveOptions& options) {
+  if (!(options.sharp_efficiency > 0) || options.sharp_efficiency > 1) {
+    return InvalidArgument(
+        fmt::format("all-reduce: algorithm sharp needs sharp_efficiency in (0, 1] (got {})",
+                    options.sharp_efficiency));
+  }
+  const Topology& t = network->topology();
+  const int r = shape.ranks_per_domain;
+  const auto rank_of = [&](int i) { return ranks[static_cast<std::size_t>(i)]; };
+  // One tree per local index (per rail, as CollNet runs one per NIC): the i-th rank of every
+  // domain.
+  std::vector<LinkId> edges;
+  for (int i = 0; i < r; ++i) {
+    const NodeId first = rank_of(shape.domains.front()[static_cast<std::size_t>(i)]);
+    const NodeId last = rank_of(shape.domains.back()[static_cast<std::size_t>(i)]);
+    AIF_ASSIGN_OR_RETURN(Path far, network->router().Route(first, last, 0));
+    const NodeId root = far.size() >= 2 ? t.link(far[far.size() / 2 - 1]).to : kNoNode;
+    if (root == kNoNode || t.node(root).kind == NodeKind::kGpu ||
+        t.node(root).kind == NodeKind::kNvSwitch) {
+      return InvalidArgument(
+          "all-reduce: algorithm sharp needs switches between the NVLink domains");
+    }
+    std::map<NodeId, LinkId> parent;  // node -> its link up the tree
+    for (const auto& domain : shape.domains) {
+      const NodeId g = rank_of(domain[static_cast<std::size_t>(i)]);
+      AIF_ASSIGN_OR_RETURN(Path up, network->router().Route(g, root, 0));
+      NodeId u = g;
+      for (LinkId l : up) {
+        if (u == root || !parent.emplace(u, l).second) break;
+        edges.push_back(l);
+        u = t.link(l).to;
+      }
+    }
+  }
+  auto pending = std::make_shared<std::int64_t>(0);
+  auto start = [&](NodeId src, NodeId dst, double b, Seconds latency) -> Status {
+    FlowOptions flow;
+    flow.extra_latency = latency;
+    ++*pending;
+    ++run->result.flows;
+    run->result.flow_bytes += Bytes(b);
+    Result<FlowId> id = network->StartFlow(
+        src, dst, Bytes(b),
+        [run, pending](const FlowRecord&) {
+          if (--*pending == 0) run->Finish();
+        },
+        flow);
+    return id.status().WithContext("all-reduce (sharp): ");
+  };
+  ++*pending;  // held until every flow has started
+  for (const auto& domain : shape.domains) {
+    for (int a : domain) {
+      for (int b : domain) {
+        if (a != b) {
+          AIF_RETURN_IF_ERROR(start(rank_of(a), rank_of(b), 2 * bytes / r, options.step_latency_in_domain));
+        }
+      }
+    }
+  }
+  const double share = bytes / r / options.sharp_efficiency;
+  for (LinkId l : edges) {
+    const Link& link = t.link(l);
+    AIF_RETURN_IF_ERROR(start(link.from, link.to, share, options.step_latency_across_domains));
+    AIF_RETURN_IF_ERROR(start(link.to, link.from, share, options.step_latency_across_domains));
+  }
+  if (--*pending == 0) {
+    network->simulator()->Schedule(network->simulator()->Now(), [run] { run->Finish(); });
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* CollectiveKindName(CollectiveKind kind) {
@@ -604,6 +704,8 @@ const char* CollectiveAlgorithmName(CollectiveAlgorithm algorithm) {
       return "direct";
     case CollectiveAlgorithm::kNvls:
       return "nvls";
+    case CollectiveAlgorithm::kSharp:
+      return "sharp";
   }
   return "?";
 }
@@ -700,6 +802,10 @@ Result<CollectiveAlgorithm> StartCollective(Network* network, CollectiveKind kin
   const double b = bytes.value();
   if (algorithm == CollectiveAlgorithm::kNvls) {
     AIF_RETURN_IF_ERROR(StartNvls(network, run, ranks, b, options));
+    return algorithm;
+  }
+  if (algorithm == CollectiveAlgorithm::kSharp) {
+    AIF_RETURN_IF_ERROR(StartSharp(network, run, ranks, shape, b, options));
     return algorithm;
   }
   switch (kind) {

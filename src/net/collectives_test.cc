@@ -236,6 +236,52 @@ TEST(netCollectives, H100NvlsAllReduceIsWithin10PercentOfNcclTests) {
   EXPECT_FALSE(RunCollective(&net, CollectiveKind::kAllGather, Iota(8), Bytes(kGiB), o).ok());
 }
 
+// Scale-out SHARP (NCCL's CollNet) across 64 H100 nodes (two leaves per rail): each GPU's 1/8
+// share goes up its rail's aggregation tree (NIC, leaf, a spine) and comes back reduced, while
+// NVLink carries the intra-node reduce-scatter and all-gather. Every tree link carries the share
+// once each way (the switches reduce), so the NICs carry S/8 per GPU instead of the ring's
+// 2 x 511/512 x S/8; with the phases pipelined the NVLink exchange (2 x 7/8 x S) bounds it here.
+TEST(netCollectives, SharpAllReduceReducesInTheSwitches) {
+  const LinkClasses h100 = FromCatalog("dgx-h100");
+  const double bytes = kGiB;
+  des::Simulator sim;
+  Network net(&sim, Cluster(h100, 512, 8));
+  CollectiveOptions o = Options(h100, CollectiveAlgorithm::kAuto);
+  o.sharp_efficiency = 1;
+  auto r = RunCollective(&net, CollectiveKind::kAllReduce, Iota(512), Bytes(bytes), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Print("64x8 H100 all-reduce 1 GiB (SHARP)", *r);
+  EXPECT_EQ(r->algorithm, CollectiveAlgorithm::kSharp);
+  const double expected = 2 * h100.nvlink_step + 2 * h100.fabric_step +
+                          std::max(2 * bytes * 7 / 8 / h100.nvlink_bw, bytes / 8 / h100.nic_bw);
+  EXPECT_REL_NEAR(r->duration().value(), expected, 0.01);
+  // 64 domains x 8 x 7 NVLink flows, then two flows per tree link: 512 NICs and the two
+  // leaves' links up to the root spine in each of the 8 rails' trees.
+  EXPECT_EQ(r->flows, 64 * 8 * 7 + 2 * (512 + 8 * 2));
+  // Every NIC link carries the share once each way.
+  const SiteLayout& site = net.topology().sites()[0];
+  for (int g = 0; g < 512; ++g) {
+    EXPECT_REL_NEAR(net.link_usage(site.first_nic + 2 * g).carried.value(), bytes / 8, 1e-9);
+    EXPECT_REL_NEAR(net.link_usage(site.first_nic + 2 * g + 1).carried.value(), bytes / 8, 1e-9);
+  }
+  // Faster than the best algorithm without it; and off unless the fabric has it.
+  des::Simulator sim2;
+  Network plain(&sim2, Cluster(h100, 512, 8));
+  auto without = RunCollective(&plain, CollectiveKind::kAllReduce, Iota(512), Bytes(bytes),
+                               Options(h100, CollectiveAlgorithm::kAuto));
+  ASSERT_TRUE(without.ok());
+  Print("64x8 H100 all-reduce 1 GiB (auto, no SHARP)", *without);
+  EXPECT_NE(without->algorithm, CollectiveAlgorithm::kSharp);
+  EXPECT_LT(r->duration().value(), without->duration().value());
+  // Errors: no SHARP on the fabric; inside one domain; another collective.
+  o.algorithm = CollectiveAlgorithm::kSharp;
+  o.sharp_efficiency = 0;
+  EXPECT_FALSE(RunCollective(&plain, CollectiveKind::kAllReduce, Iota(512), Bytes(bytes), o).ok());
+  o.sharp_efficiency = 1;
+  EXPECT_FALSE(RunCollective(&plain, CollectiveKind::kAllReduce, Iota(8), Bytes(bytes), o).ok());
+  EXPECT_FALSE(RunCollective(&plain, CollectiveKind::kAllGather, Iota(512), Bytes(bytes), o).ok());
+}
+
 // NVIDIA/nccl-tests issue #290 (AddyLaddy, NVIDIA): on two H100 nodes "we suggest passing
 // NCCL_ALGO=RING when benchmarking just two nodes ... For NDR @ 400Gbps you should see 46-48GB/s
 // per NIC"; issue #267: "CX-7 NICs at NDR rate (400Gbps) should achieve up to 48-49GB/s per NIC".

@@ -46,6 +46,7 @@ enum class CollectiveAlgorithm : std::uint8_t {
   kHierarchical,
   kDirect,
   kNvls,  // NVLink SHARP: all-reduce reduced and multicast by the NVSwitch (one NVLink domain)
+  kSharp,  // scale-out SHARP (NCCL's CollNet): the fabric's switches reduce across domains
 };
 
 const char* CollectiveKindName(CollectiveKind kind);
@@ -74,6 +75,20 @@ struct CollectiveOptions {
   // then predicts 5-7 GPUs (NVIDIA/nccl#1455: 420, 440, 460 GB/s), see collectives_test.cc.
   // kAuto picks NVLS where its estimate is the lowest.
   double nvls_efficiency = 0;
+  // Scale-out SHARP (InfiniBand switches with SHARP, NCCL's CollNet): 0 = the fabric has none.
+  // Otherwise the fraction of a NIC's collective bandwidth the reduction tree streams at. An
+  // all-reduce over a group spread evenly, r ranks per NVLink domain, over several domains:
+  // inside each domain every GPU sends each peer its 1/r share of the buffer to reduce and its
+  // reduced share to gather (2 (r-1)/r x S out and in over NVLink); each GPU's reduced 1/r share
+  // goes through its own NIC up an aggregation tree of the fabric's switches (one tree edge per
+  // link: the switches add what their children send, so every tree link carries the share once
+  // up and once down, whatever the group size), and comes back reduced. NCCL pipelines the
+  // phases (chunks stream through NVLink, NIC and tree at once), so the flows run at once:
+  // time = max(2 (r-1)/r x S / NVLink, S / r / (efficiency x NIC)) + the step latencies. How
+  // NCCL lays out CollNet Direct (intra-node reduce-scatter, one NIC per GPU into SHARP, then
+  // intra-node all-gather): NVIDIA/nccl#320 (sjeaugey and the channel layout discussed there).
+  // kAuto picks it where its estimate is the lowest.
+  double sharp_efficiency = 0;
 };
 
 // What one collective did. `bytes` follows nccl-tests: the full buffer of each rank for

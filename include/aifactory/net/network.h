@@ -4,9 +4,9 @@
 // for the flows connected to the change through shared links. A flow's bandwidth phase ends when
 // its bytes are through at the shared rate; it completes the path latency later.
 //
-// Not modelled (see docs/network.md): packets, queues, congestion control dynamics, PFC, and
-// TODO(net): SHARP / NVLS in-network reduction (a reduction tree inside the switches that halves
-// the bytes an all-reduce sends); collectives are decomposed into flows by the callers.
+// Not modelled (see docs/network.md): packets, queues, congestion control dynamics, PFC.
+// Collectives, in-network reduction (NVLS, SHARP) included, are decomposed into flows by the
+// callers (net/collectives.h).
 #pragma once
 
 #include <array>
