@@ -247,19 +247,27 @@ TEST(Simulator, SpeechMinuteOfAudioUnderASecond) {
   EXPECT_FALSE(MeetsTargets(s, *q, 0.99));
 }
 
-TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
-  ServeScenario s = OnePool(Llama8b(), 1, 6, 120);
-  s.pools.front().name = "prefill";
-  s.pools.front().role = PoolRole::kPrefill;
-  s.pools.front().decode_pool = "decode";
-  s.pools.front().kv_link_bandwidth = BytesPerSecond(50e9);
-  s.pools.front().kv_link_latency = Seconds(10e-6);
-  LlmPool d = s.pools.front();
+// Turns the scenario's one pool into a prefill pool of its instances feeding a decode pool of
+// `decode` instances of the same plan over `kv_link`, and routes the task to the prefill pool.
+void SplitIntoPrefillAndDecode(ServeScenario* s, BytesPerSecond kv_bandwidth, Seconds kv_latency,
+                               int decode) {
+  LlmPool& prefill = s->pools.front();
+  prefill.name = "prefill";
+  prefill.role = PoolRole::kPrefill;
+  prefill.decode_pool = "decode";
+  prefill.kv_link_bandwidth = kv_bandwidth;
+  prefill.kv_link_latency = kv_latency;
+  LlmPool d = prefill;
   d.name = "decode";
   d.role = PoolRole::kDecode;
-  d.instances = 2;
-  s.pools.push_back(d);
-  s.tasks.front().backends = {"prefill"};
+  d.instances = decode;
+  s->pools.push_back(d);
+  s->tasks.front().backends = {"prefill"};
+}
+
+TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
+  ServeScenario s = OnePool(Llama8b(), 1, 6, 120);
+  SplitIntoPrefillAndDecode(&s, BytesPerSecond(50e9), Seconds(10e-6), 2);
   SimulateOptions o;
   o.keep_request_latencies = true;
   auto r = Simulate(s, o);
@@ -280,17 +288,7 @@ TEST(Simulator, DisaggregatedPrefillDecodeCompletesEveryRequest) {
 // iteration: they are prefilled at the same time and send their KV at once.
 ServeScenario KvPair(int prefill, int decode, int n) {
   ServeScenario s = OnePool(Llama8b(), prefill, 1, 1);
-  s.pools.front().name = "prefill";
-  s.pools.front().role = PoolRole::kPrefill;
-  s.pools.front().decode_pool = "decode";
-  s.pools.front().kv_link_bandwidth = BytesPerSecond(1e9);
-  s.pools.front().kv_link_latency = Seconds(0);
-  LlmPool d = s.pools.front();
-  d.name = "decode";
-  d.role = PoolRole::kDecode;
-  d.instances = decode;
-  s.pools.push_back(d);
-  s.tasks.front().backends = {"prefill"};
+  SplitIntoPrefillAndDecode(&s, BytesPerSecond(1e9), Seconds(0), decode);
   s.requests.clear();
   for (int i = 0; i < prefill; ++i) {
     Request first;
@@ -350,17 +348,7 @@ TEST(Simulator, ConcurrentKvTransfersShareTheLinkMaxMinFairly) {
 
 TEST(Simulator, KvTransfersAreDeterministicAndEveryRequestCompletes) {
   ServeScenario s = OnePool(Llama8b(), 2, 12, 60, 5);
-  s.pools.front().name = "prefill";
-  s.pools.front().role = PoolRole::kPrefill;
-  s.pools.front().decode_pool = "decode";
-  s.pools.front().kv_link_bandwidth = BytesPerSecond(2e9);
-  s.pools.front().kv_link_latency = Seconds(14e-6);
-  LlmPool d = s.pools.front();
-  d.name = "decode";
-  d.role = PoolRole::kDecode;
-  d.instances = 3;
-  s.pools.push_back(d);
-  s.tasks.front().backends = {"prefill"};
+  SplitIntoPrefillAndDecode(&s, BytesPerSecond(2e9), Seconds(14e-6), 3);
   auto a = Simulate(s);
   auto b = Simulate(s);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString();
@@ -433,16 +421,7 @@ TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
 
 TEST(Capacity, DisaggregatedPairIsSizedAndOneFewerInEitherPoolMissesATarget) {
   ServeScenario s = OnePool(Llama8b(), 1, 100, 60);
-  s.pools.front().name = "prefill";
-  s.pools.front().role = PoolRole::kPrefill;
-  s.pools.front().decode_pool = "decode";
-  s.pools.front().kv_link_bandwidth = BytesPerSecond(50e9);
-  s.pools.front().kv_link_latency = Seconds(14e-6);
-  LlmPool d = s.pools.front();
-  d.name = "decode";
-  d.role = PoolRole::kDecode;
-  s.pools.push_back(d);
-  s.tasks.front().backends = {"prefill"};
+  SplitIntoPrefillAndDecode(&s, BytesPerSecond(50e9), Seconds(14e-6), s.pools.front().instances);
   s.tasks.front().targets.ttft = Seconds(0.3);
   s.tasks.front().targets.tpot = Seconds(0.02);
   EngineFactory factory = [](size_t, const InstancePlan& plan) {

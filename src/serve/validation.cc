@@ -20,6 +20,19 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// The output-1 decode steps of `batch` sequences after prompts of `input` tokens.
+double DecodeStepsSeconds(const EngineModel& m, int batch, int input, int output) {
+  double t = 0;
+  for (int k = 1; k < output; ++k) {
+    IterationShape s;
+    s.decode_sequences = batch;
+    s.decode_context = static_cast<double>(batch) * (input + k);
+    s.logits = batch;
+    t += m.IterationTime(s).value();
+  }
+  return t;
+}
+
 // A static batch: prefill of every prompt (in token-budget chunks), then output-1 decode steps.
 double StaticBatchSeconds(const EngineModel& m, int batch, int input, int output) {
   double t = 0;
@@ -36,28 +49,13 @@ double StaticBatchSeconds(const EngineModel& m, int batch, int input, int output
     s.logits = left == 0 ? batch : 0;
     t += m.IterationTime(s).value();
   }
-  for (int k = 1; k < output; ++k) {
-    IterationShape s;
-    s.decode_sequences = batch;
-    s.decode_context = static_cast<double>(batch) * (input + k);
-    s.logits = batch;
-    t += m.IterationTime(s).value();
-  }
-  return t;
+  return t + DecodeStepsSeconds(m, batch, input, output);
 }
 
 // The mean decode step of `batch` sequences from context input+1 to input+output-1.
 double MeanDecodeStepSeconds(const EngineModel& m, int batch, int input, int output) {
   if (output < 2) output = 2;
-  double t = 0;
-  for (int k = 1; k < output; ++k) {
-    IterationShape s;
-    s.decode_sequences = batch;
-    s.decode_context = static_cast<double>(batch) * (input + k);
-    s.logits = batch;
-    t += m.IterationTime(s).value();
-  }
-  return t / (output - 1);
+  return DecodeStepsSeconds(m, batch, input, output) / (output - 1);
 }
 
 }  // namespace
