@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -164,6 +165,17 @@ struct NetSetup {
   // experts: stride ep); their reduce-scatters run the algorithm perf picks for them.
   perf::CommGroup dense_group;
   perf::CommGroup expert_group;
+  // TP, CP and EP groups that leave their NVLink domain: their exposed time per chunk runs as
+  // flows at the end of each compute task (ring over the group: every GPU sends to the next
+  // member as much as its path carries in that time, so alone they take exactly the step model's
+  // time, and contention with PP and DP traffic stretches them).
+  struct CrossGroup {
+    const char* name;
+    int size = 1;    // ranks
+    int stride = 1;  // between consecutive ranks, in the job's GPU layout
+    SimTime forward, backward;  // per chunk
+  };
+  std::vector<CrossGroup> cross_groups;
 
   net::NodeId Gpu(int replica, int stage, int j) const {
     return static_cast<net::NodeId>(j + tp * cp * (replica + dp * stage));
@@ -279,6 +291,13 @@ class Engine {
 
   void Finish(SimTime at) { end_ = std::max(end_, at); }
 
+  // Runs one compute task of `d` (recorded as event `ev`) and calls TaskDone when it is over. The
+  // network engine runs the task's cross-domain TP/CP/EP traffic as flows at its end.
+  virtual void RunTask(int replica, int s, Op op, SimTime d, std::int64_t ev) {
+    sim_->ScheduleAfter(d, [this, replica, s, op, ev] { TaskDone(replica, s, op, ev); });
+  }
+  void TaskDone(int replica, int s, Op op, std::int64_t ev) { Done(replica, s, op, ev); }
+
   des::Simulator* sim_;
   int pp_, vp_, m_, replicas_;
   IterationResult* r_;
@@ -312,7 +331,7 @@ class Engine {
     const std::int64_t ev =
         Record(op.forward ? TaskKind::kForward : TaskKind::kBackward, replica, s, op.chunk,
                op.micro_batch, sim_->Now(), d, pred == kAtStart ? -1 : pred);
-    sim_->ScheduleAfter(d, [this, replica, s, op, ev] { Done(replica, s, op, ev); });
+    RunTask(replica, s, op, d, ev);
   }
 
   void Done(int replica, int s, Op op, std::int64_t ev) {
@@ -462,6 +481,55 @@ class NetworkEngine : public Engine {
       StartFlow(src, dst, setup_.send_bytes, LatencyBetween(src, dst), join);
     }
     if (--join->pending == 0) join->done(SimTime::Zero());
+  }
+
+  // A compute task whose TP, CP or EP group leaves its NVLink domain: the compute, then the
+  // groups' exposed time of this chunk as flows (all groups at once), and the task is over when
+  // they are; its recorded duration is what it took.
+  void RunTask(int replica, int s, Op op, SimTime d, std::int64_t ev) override {
+    SimTime cross = SimTime::Zero();
+    for (const auto& g : setup_.cross_groups) cross = cross + (op.forward ? g.forward : g.backward);
+    if (cross == SimTime::Zero() || cross > d) {
+      Engine::RunTask(replica, s, op, d, ev);
+      return;
+    }
+    const SimTime start = sim_->Now();
+    sim_->ScheduleAfter(d - cross, [this, replica, s, op, ev, start] {
+      Join* join = NewJoin();
+      join->start = start;
+      join->pending = 1;  // held until every flow has started
+      join->done = [this, replica, s, op, ev](SimTime took) {
+        SetDuration(ev, took);
+        TaskDone(replica, s, op, ev);
+      };
+      for (const auto& g : setup_.cross_groups) {
+        const SimTime t = op.forward ? g.forward : g.backward;
+        if (t > SimTime::Zero()) StartCrossRing(replica, s, g, t.ToSeconds(), join);
+      }
+      if (--join->pending == 0) join->done(sim_->Now() - join->start);
+    });
+  }
+
+  // Every GPU of the stage (this replica's) sends to the next member of its group, ring-wise,
+  // what its path carries in `seconds` when alone.
+  void StartCrossRing(int replica, int s, const NetSetup::CrossGroup& g, Seconds seconds,
+                      Join* join) {
+    const int per_stage = setup_.tp * setup_.cp;
+    for (int j = 0; j < per_stage; ++j) {
+      const net::NodeId src = setup_.Gpu(replica, s, j);
+      const int k = (src / g.stride) % g.size;  // position in its group
+      const net::NodeId dst = k + 1 < g.size ? src + g.stride : src - (g.size - 1) * g.stride;
+      Result<net::Path> path = network_->router().Route(src, dst, 0);
+      if (!path.ok()) {
+        Fail(path.status().WithContext(fmt::format("timeline: {} ring: ", g.name)));
+        continue;
+      }
+      double capacity = std::numeric_limits<double>::infinity();
+      for (net::LinkId l : *path) {
+        capacity = std::min(capacity, network_->topology().link(l).usable_capacity().value());
+      }
+      StartFlow(src, dst, Bytes(capacity * seconds.value()), Seconds(0), join);
+    }
   }
 
   void StartFlow(net::NodeId src, net::NodeId dst, Bytes bytes, Seconds extra, Join* join) {
@@ -1006,6 +1074,18 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
       setup.latency_wan = cluster.wan_latency;
     }
     setup.overlap_slowdown = cluster.efficiency.overlap_slowdown;
+    // TP, CP and EP groups that leave their NVLink domain run their exposed time as flows.
+    auto cross = [&](const char* name, int size, int stride, TimeComponent c) {
+      if (size <= 1 || perf::RanksPerDomain(size, stride, setup.domain) >= size) return;
+      const double per_chunk = e.at(c).value() / m / vp;
+      if (!(per_chunk > 0)) return;
+      setup.cross_groups.push_back(
+          {name, size, stride, SimTime::FromSeconds(Seconds(per_chunk / 3)),
+           SimTime::FromSeconds(Seconds(2 * per_chunk / 3))});
+    };
+    cross("tp", plan.tp, 1, TimeComponent::kTpComm);
+    cross("cp", plan.cp, plan.tp, TimeComponent::kCpComm);
+    cross("ep", setup.ep, 1, TimeComponent::kEpComm);
     setup.dense_group = train::CommGroupOf(cluster, plan.dp * plan.cp, plan.tp);
     setup.expert_group =
         train::CommGroupOf(cluster, std::max(1, plan.dp * plan.cp * plan.tp / setup.ep), setup.ep);

@@ -480,5 +480,32 @@ TEST(TimelineNetwork, DataParallelRunsTheAlgorithmPerfPicks) {
   EXPECT_LT(simulated, 0.5 * 1023 * 1e-3);
 }
 
+// (14) A context-parallel pair two nodes apart (tp 8 x cp 2 on 8-GPU nodes): its exposed KV
+// exchange runs as flows over the NICs at the end of every compute task, beside the PP sends.
+// Alone they take the step model's time, so the iteration stays within 2% of it.
+TEST(TimelineNetwork, CrossDomainContextParallelRunsAsFlows) {
+  train::ParallelPlan p = Plan(2);
+  p.cp = 2;
+  const train::TrainingJob job = Job(8);  // m = 8
+  const train::Cluster c = H100Cluster(32);
+  auto a = SimulateIteration(job, c, p);
+  IterationOptions o;
+  o.network = true;
+  auto n = SimulateIteration(job, c, p, o);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  const double cp = train::EstimateStep(job, c, p)->at(train::TimeComponent::kCpComm).value();
+  ASSERT_GT(cp, 0);
+  std::printf("tp8 cp2 pp2 on the network: %.6f s, step-model comm %.6f s (%+.3f%%), %lld flows\n",
+              n->iteration_time.value(), a->iteration_time.value(),
+              100 * (n->iteration_time.value() / a->iteration_time.value() - 1),
+              static_cast<long long>(n->network->flows));
+  // PP: 2 m (pp - 1) sends of 16 flows; CP: 2 m tasks per stage, 16 flows each (every GPU sends
+  // to its pair); DP (groups of dp x cp = 2, one per tp index): a reduce-scatter and an
+  // all-gather ring of 2 flows per group and stage.
+  EXPECT_EQ(n->network->flows, 2LL * 8 * 1 * 16 + 2LL * 8 * 2 * 16 + 2 * 2 * 8 * 2);
+  EXPECT_NEAR(n->iteration_time.value(), a->iteration_time.value(), 0.02 * a->iteration_time.value());
+}
+
 }  // namespace
 }  // namespace aif::timeline
