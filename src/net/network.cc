@@ -118,16 +118,17 @@ Network::Slot Network::AcquireSlot(FlowId id) {
   return s;
 }
 
+void Network::FlowSlot::TakeCap(LinkId link, double capacity) {
+  if (capacity < cap || (capacity == cap && link < cap_link)) {
+    cap = capacity;
+    cap_link = link;
+  }
+}
+
 void Network::SetCap(FlowSlot& flow) {
   flow.cap = std::numeric_limits<double>::infinity();
   flow.cap_link = -1;
-  for (LinkId l : flow.path()) {
-    const double c = links_[static_cast<std::size_t>(l)].capacity;
-    if (c < flow.cap || (c == flow.cap && l < flow.cap_link)) {
-      flow.cap = c;
-      flow.cap_link = l;
-    }
-  }
+  for (LinkId l : flow.path()) flow.TakeCap(l, links_[static_cast<std::size_t>(l)].capacity);
 }
 
 // A flow that finds every link of its path empty takes the path's smallest capacity at once:
@@ -147,11 +148,7 @@ void Network::AttachToLinks(Slot s) {
   flow.cap_link = -1;
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
-    const double c = links_[l].capacity;
-    if (c < flow.cap || (c == flow.cap && path[hop] < flow.cap_link)) {  // as SetCap
-      flow.cap = c;
-      flow.cap_link = path[hop];
-    }
+    flow.TakeCap(path[hop], links_[l].capacity);
     std::vector<FlowHop>& on_link = links_[l].flows;
     if (on_link.empty()) {
       link_stats_[l].busy_since_ns = now;

@@ -170,6 +170,8 @@ class Network {
     }
     std::int32_t* at() { return hops <= kInlineHops ? at_inline.data() : at_more.data(); }
     void SetPath(const Path& path);
+    // Keeps the smaller of (cap, cap_link) and (capacity, link).
+    void TakeCap(LinkId link, double capacity);
   };
   struct FillEntry {
     double share;  // residual capacity / unfixed flows when pushed: a lower bound of the current
