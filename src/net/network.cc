@@ -192,11 +192,31 @@ void Network::DetachFromLinks(Slot s) {
       link_stats_[l].busy_ns += now - link_stats_[l].busy_since_ns;
     } else {
       if (on_link.size() == 1) {
-        SetShared(slots_[static_cast<std::size_t>(on_link[0].slot)], on_link[0].hop, false);
+        const Slot left = on_link[0].slot;
+        FlowSlot& other = slots_[static_cast<std::size_t>(left)];
+        SetShared(other, on_link[0].hop, false);
+        if (other.shared == 0 && other.hops <= 64) {
+          // Alone on its whole path now: its rate is the path's capacity, as a recomputation
+          // would find, and nobody else's changes.
+          TakeAloneRate(left);
+          continue;
+        }
       }
       MarkDirty(path[hop]);  // the flows left on it may speed up
     }
   }
+}
+
+void Network::TakeAloneRate(Slot s) {
+  FlowSlot& flow = slots_[static_cast<std::size_t>(s)];
+  Settle(s);
+  ++stats_.direct_rates;
+  if (flow.rate == flow.cap && end_heap_pos_[static_cast<std::size_t>(s)] >= 0) return;
+  flow.rate = flow.cap;
+  const double ns = flow.remaining > 0 ? std::ceil(flow.remaining / flow.rate * 1e9) : 0.0;
+  AIF_CHECK_MSG(ns < 4e18, "flow transfer end beyond the simulated time range");
+  SetTransferEnd(s, simulator_->Now().ns() + static_cast<std::int64_t>(ns));
+  ScheduleNextTransferEnd();
 }
 
 void Network::MarkDirty(LinkId link) {

@@ -61,8 +61,9 @@ struct NetworkStats {
   std::uint64_t flows_completed = 0;
   std::uint64_t recomputations = 0;      // progressive-filling runs
   std::uint64_t flow_rate_updates = 0;   // flows whose rate was recomputed, summed over runs
-  std::uint64_t direct_rates = 0;        // flows that started alone on every link of their path
-                                         // and took its capacity without a recomputation
+  std::uint64_t direct_rates = 0;        // rates set without a recomputation: a flow that starts,
+                                         // or is left, alone on every link of its path takes
+                                         // the path's capacity
   std::uint64_t max_component_flows = 0; // largest set of flows one run recomputed
   std::uint64_t reroutes = 0;
   Bytes bytes_started;
@@ -199,6 +200,8 @@ class Network {
   void AttachToLinks(Slot s);
   void DetachFromLinks(Slot s);
   void MarkDirty(LinkId link);
+  // Sets the rate of a flow alone on every link of its path (its path's capacity) at once.
+  void TakeAloneRate(Slot s);
   void Settle(Slot s);
   void Recompute();
   void OnTransferEnd();
