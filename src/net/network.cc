@@ -126,8 +126,7 @@ void Network::FlowSlot::TakeCap(LinkId link, double capacity) {
 }
 
 void Network::SetCap(FlowSlot& flow) {
-  flow.cap = std::numeric_limits<double>::infinity();
-  flow.cap_link = -1;
+  flow.ResetCap();
   for (LinkId l : flow.path()) flow.TakeCap(l, links_[static_cast<std::size_t>(l)].capacity);
 }
 
@@ -144,8 +143,7 @@ void Network::AttachToLinks(Slot s) {
   // The links are scattered over a large array: ask for all of them before touching the first.
   for (LinkId l : path) __builtin_prefetch(&links_[static_cast<std::size_t>(l)]);
   bool alone = true;
-  flow.cap = std::numeric_limits<double>::infinity();
-  flow.cap_link = -1;
+  flow.ResetCap();
   for (std::size_t hop = 0; hop < path.size(); ++hop) {
     const auto l = static_cast<std::size_t>(path[hop]);
     flow.TakeCap(path[hop], links_[l].capacity);

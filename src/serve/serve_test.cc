@@ -386,6 +386,17 @@ TEST(Simulator, PrefixCachingCutsTimeToFirstToken) {
   EXPECT_LT(on->ttft.p50, 0.5 * off->ttft.p50);
 }
 
+// Capacity of `s` with Llama 3 8B engines on H100, TP1 or TP2, up to 64 instances a pool.
+Result<CapacityResult> SizeLlama8bOnH100(const ServeScenario& s) {
+  EngineFactory factory = [](size_t, const InstancePlan& plan) {
+    return Engine("llama3-8b", "h100-sxm", plan);
+  };
+  CapacityOptions o;
+  o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
+  o.max_instances = 64;
+  return FindCapacity(s, factory, o);
+}
+
 TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
   ServeScenario s = OnePool(Llama8b(), 1, 25, 120);
   double previous = 1e300;
@@ -396,13 +407,7 @@ TEST(Capacity, MoreInstancesNeverWorsenTheTailAndSearchFindsTheSmallest) {
     EXPECT_LE(r->ttft.p90, previous * 1.02) << n << " instances";
     previous = r->ttft.p90;
   }
-  EngineFactory factory = [](size_t, const InstancePlan& plan) {
-    return Engine("llama3-8b", "h100-sxm", plan);
-  };
-  CapacityOptions o;
-  o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
-  o.max_instances = 64;
-  auto c = FindCapacity(s, factory, o);
+  auto c = SizeLlama8bOnH100(s);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_EQ(c->pools.size(), 1u);
   const PoolCapacity& pc = c->pools.front();
@@ -424,13 +429,7 @@ TEST(Capacity, DisaggregatedPairIsSizedAndOneFewerInEitherPoolMissesATarget) {
   SplitIntoPrefillAndDecode(&s, BytesPerSecond(50e9), Seconds(14e-6), s.pools.front().instances);
   s.tasks.front().targets.ttft = Seconds(0.3);
   s.tasks.front().targets.tpot = Seconds(0.02);
-  EngineFactory factory = [](size_t, const InstancePlan& plan) {
-    return Engine("llama3-8b", "h100-sxm", plan);
-  };
-  CapacityOptions o;
-  o.plans = {InstancePlan{1, 1, 1}, InstancePlan{2, 1, 1}};
-  o.max_instances = 64;
-  auto c = FindCapacity(s, factory, o);
+  auto c = SizeLlama8bOnH100(s);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_EQ(c->pools.size(), 2u);
   const PoolCapacity& pre = c->pools[0];

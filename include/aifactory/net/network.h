@@ -13,6 +13,7 @@
 #include <bit>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <vector>
@@ -171,8 +172,12 @@ class Network {
     }
     std::int32_t* at() { return hops <= kInlineHops ? at_inline.data() : at_more.data(); }
     void SetPath(const Path& path);
-    // Keeps the smaller of (cap, cap_link) and (capacity, link).
+    // Keeps the smaller of (cap, cap_link) and (capacity, link); ResetCap starts over.
     void TakeCap(LinkId link, double capacity);
+    void ResetCap() {
+      cap = std::numeric_limits<double>::infinity();
+      cap_link = -1;
+    }
   };
   struct FillEntry {
     double share;  // residual capacity / unfixed flows when pushed: a lower bound of the current
