@@ -255,13 +255,19 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
 }
 
 // For every predicted row that gives its plan: the published plan against the searched best.
-void CompareSearch(const std::vector<train::ValidationRow>& rows, std::ostream& out) {
+void CompareSearch(const std::vector<train::ValidationRow>& rows, const std::string& explain_row, std::ostream& out) {
   // Two spaces at least after each plan: plans are words separated by single spaces.
   out << fmt::format("\n{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7} {:>7}\n", "row_id", "accelerator", "model",
                      "published plan", "searched best", "gain %", "host %");
   int compared = 0, within = 0;
   for (const auto& r : rows) {
     if (!r.ok || !r.input) continue;
+    if (!explain_row.empty() && r.row_id != explain_row) continue;
+    if (!r.input->micro_batch_given) {
+      out << fmt::format("{:<8} {:<14} {:<16} not compared: the row states no micro-batch, so it gives no full plan\n",
+                         r.row_id, r.accelerator_id, r.input->job.model.id);
+      continue;
+    }
     auto c = train::CompareWithSearch(*r.input);
     if (!c.ok()) {
       out << fmt::format("{:<8} {:<14} {:<16} {}\n", r.row_id, r.accelerator_id, r.input->job.model.id, c.status().message());
@@ -272,19 +278,34 @@ void CompareSearch(const std::vector<train::ValidationRow>& rows, std::ostream& 
     out << fmt::format("{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7.1f} {:>7.1f}\n", r.row_id, r.accelerator_id,
                        r.input->job.model.id, c->published.ToString(), c->searched.ToString(), c->gain_pct,
                        c->published_host_pct);
+    if (!explain_row.empty()) {
+      out << "\npublished plan " << c->published.ToString() << ":\n" << train::ExplainStep(c->published_estimate);
+      out << "\nsearched best " << c->searched.ToString() << ":\n" << train::ExplainStep(c->searched_estimate);
+    }
   }
+  if (!explain_row.empty()) return;
   out << fmt::format("published plan within 15% of the searched best: {} of {} rows ({:.1f}%)\n", within, compared,
                      compared ? 100.0 * within / compared : 0.0);
 }
 
 int Validate(const std::string& csv, const std::string& json, const std::string& calibration, bool quiet,
-             bool compare_search, std::ostream& out, std::ostream& err) {
+             bool compare_search, const std::string& explain_row, std::ostream& out, std::ostream& err) {
   auto cat = LoadCatalog(calibration);
   if (!cat.ok()) return Fail(err, cat.status());
   auto table = config::ReadCsvFile(csv);
   if (!table.ok()) return Fail(err, table.status());
   auto rows = config::ReadValidationRows(*table, *cat);
   if (!rows.ok()) return Fail(err, rows.status());
+  if (!explain_row.empty()) {
+    auto it = std::find_if(rows->begin(), rows->end(), [&](const train::ValidationRow& r) { return r.row_id == explain_row; });
+    if (it == rows->end()) return Fail(err, InvalidArgument(fmt::format("{}: no row with row_id '{}'", csv, explain_row)));
+    train::EvaluateRow(*it);
+    if (!it->ok) return Fail(err, InvalidArgument(fmt::format("{}: row {} is not predicted: {}", csv, explain_row, it->reason)));
+    out << fmt::format("row {}: {} measured {:.4g}, predicted {:.4g} ({:+.1f}%)\n", it->row_id, it->metric, *it->measured,
+                       it->predicted, 100.0 * (it->predicted - *it->measured) / *it->measured);
+    CompareSearch(*rows, explain_row, out);
+    return 0;
+  }
   for (auto& r : *rows) train::EvaluateRow(r);
   train::ValidationSummary summary = train::Summarize(*rows);
   if (!quiet) {
@@ -309,7 +330,7 @@ int Validate(const std::string& csv, const std::string& json, const std::string&
   };
   for (const auto& [acc, s] : summary.by_accelerator) line(acc, s);
   line("all", summary.all);
-  if (compare_search) CompareSearch(*rows, out);
+  if (compare_search) CompareSearch(*rows, "", out);
   if (!json.empty()) {
     Status s = WriteFileAtomic(json, report::ValidationJson(*rows, summary));
     if (!s.ok()) return Fail(err, s);
@@ -416,6 +437,9 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   bool compare_search = false;
   validate->add_flag("--compare-search", compare_search,
                      "Also search each row's plans and compare the published plan with the best found");
+  std::string explain_row;
+  validate->add_option("--explain", explain_row,
+                       "Only this row_id: where the published plan's and the searched best's time and memory go");
 
   // One configuration from flags.
   EstimateOptions est_opt;
@@ -470,7 +494,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, run_rank_by, out, err);
   if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, plan_rank_by, out, err);
-  if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, out, err);
+  if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, explain_row, out, err);
   if (cat_cmd->parsed()) {
     if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));
     return Catalog(catalog_what, catalog_id, out, err);

@@ -130,5 +130,37 @@ TEST_F(ScenarioFiles, ScenarioKeyTypoSuggestsTheNearestChoice) {
                                     "(did you mean 'cost'?)"));
 }
 
+// Two measured runs of Llama 3 8B on 8 H100: one gives its micro-batch, one does not.
+constexpr const char* kRuns =
+    "row_id,model_id,accelerator_id,gpus,seq_len,tp,pp,dp,global_batch,micro_batch,dtype,metric,measured\n"
+    "a,llama3-8b,h100-sxm,8,8192,1,1,8,128,1,bf16,tokens_per_s_per_gpu,9000\n"
+    "b,llama3-8b,h100-sxm,8,8192,1,1,8,128,,bf16,tokens_per_s_per_gpu,9000\n";
+
+TEST_F(ScenarioFiles, CompareSearchSkipsRowsWithoutAFullPlan) {
+  const std::string csv = (dir_ / "runs.csv").string();
+  std::ofstream(csv) << kRuns;
+  Output o = Aifactory({"validate", csv, "--quiet", "--compare-search"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "b        h100-sxm       llama3-8b        not compared: the row states no micro-batch"));
+  EXPECT_TRUE(HasText(o.out, "published plan within 15% of the searched best: 1 of 1 rows")) << o.out;
+}
+
+TEST_F(ScenarioFiles, ValidateExplainsOneRow) {
+  const std::string csv = (dir_ / "runs.csv").string();
+  std::ofstream(csv) << kRuns;
+  Output o = Aifactory({"validate", csv, "--explain", "a"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "row a: tokens_per_s_per_gpu measured 9000, predicted")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "published plan tp1 pp1 dp8 mbs1 zero1 recompute=selective:\nstep time")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "searched best tp")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "memory per GPU")) << o.out;
+  EXPECT_FALSE(HasText(o.out, "published plan within 15%")) << o.out;
+
+  Output missing = Aifactory({"validate", csv, "--explain", "zz"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_TRUE(HasText(missing.err, "runs.csv: no row with row_id 'zz'")) << missing.err;
+  EXPECT_EQ(missing.out, "");
+}
+
 }  // namespace
 }  // namespace aif::cli

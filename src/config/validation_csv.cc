@@ -190,6 +190,7 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
     p.micro_batch = static_cast<int>(std::max(1LL, c.job.global_batch / (1LL * ga * p.dp)));
   } else {
     out->assumptions.push_back("micro_batch=1 (not stated)");
+    c.micro_batch_given = false;
   }
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());

@@ -123,6 +123,8 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   out.searched_step_s = r.best.front().estimate.step_time.value();
   out.gain_pct = 100.0 * (out.published_step_s / out.searched_step_s - 1);
   out.published_host_pct = 100.0 * published.at(TimeComponent::kHostLaunch).value() / out.published_step_s;
+  out.published_estimate = published;
+  out.searched_estimate = r.best.front().estimate;
   return out;
 }
 

@@ -27,6 +27,9 @@ struct ValidationCase {
   Cluster cluster;
   ParallelPlan plan;
   bool recompute_given = false;  // else the lightest mode that fits is used
+  // The row states its micro-batch (or gradient accumulation); else 1 is assumed, and the row
+  // does not give a full plan to compare the search with.
+  bool micro_batch_given = true;
 };
 
 // One row of the result; `status` is "ok" or "skipped" (with the reason).
@@ -69,6 +72,7 @@ struct SearchComparison {
   double searched_step_s = 0;
   double gain_pct = 0;  // 100 * (published / searched - 1): > 0 when the search finds faster
   double published_host_pct = 0;  // share of the published plan's step spent waiting on kernel launches
+  StepEstimate published_estimate, searched_estimate;
 };
 Result<SearchComparison> CompareWithSearch(const ValidationCase& c);
 
