@@ -62,6 +62,18 @@ Status Model::Validate() const {
       return InvalidArgument(fmt::format("model '{}': moe.top_k ({}) exceeds moe.experts ({})", id,
                                          moe->top_k, moe->experts));
     }
+    if (moe->groups < 1 || moe->experts % moe->groups != 0) {
+      return InvalidArgument(fmt::format("model '{}': moe.groups ({}) must divide moe.experts ({})", id, moe->groups,
+                                         moe->experts));
+    }
+    if (moe->groups_per_token < 1 || moe->groups_per_token > moe->groups) {
+      return InvalidArgument(fmt::format("model '{}': moe.groups_per_token ({}) must be in [1, moe.groups = {}]", id,
+                                         moe->groups_per_token, moe->groups));
+    }
+    if (moe->top_k > moe->groups_per_token * (moe->experts / moe->groups)) {
+      return InvalidArgument(fmt::format("model '{}': moe.top_k ({}) exceeds the experts of moe.groups_per_token ({}) groups",
+                                         id, moe->top_k, moe->groups_per_token));
+    }
     if (moe->dense_layers < 0 || moe->dense_layers > layers) {
       return InvalidArgument(fmt::format("model '{}': moe.dense_layers must be in [0, layers]", id));
     }

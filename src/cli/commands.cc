@@ -373,6 +373,10 @@ int Catalog(const std::string& what, const std::string& id, std::ostream& out, s
       out << fmt::format("  moe: {} experts top-{} size {}, {} shared of {}, {} dense layers, every {} layer(s)\n",
                          x.moe->experts, x.moe->top_k, x.moe->expert_ffn_hidden, x.moe->shared_experts,
                          x.moe->shared_expert_ffn_hidden, x.moe->dense_layers, x.moe->layer_freq);
+      if (x.moe->groups > 1) {
+        out << fmt::format("  routing limited to {} of {} expert groups per token\n", x.moe->groups_per_token,
+                           x.moe->groups);
+      }
     }
     out << "  sources:\n";
     for (const auto& [k, v] : x.sources) out << "    " << k << ": " << v << "\n";

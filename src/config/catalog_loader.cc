@@ -162,7 +162,8 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
   if (const YAML::Node moe = n["moe"]) {
     std::string p = JoinPath(path, "moe");
     AIF_RETURN_IF_ERROR(doc.CheckKeys(moe, p, {"experts", "top_k", "expert_ffn_hidden", "shared_experts",
-                                               "shared_expert_ffn_hidden", "dense_layers", "layer_freq"}));
+                                               "shared_expert_ffn_hidden", "dense_layers", "layer_freq", "groups",
+                                               "groups_per_token"}));
     catalog::MoeSpec e;
     AIF_RETURN_IF_ERROR(integer(moe, p, "experts", &e.experts, true));
     AIF_RETURN_IF_ERROR(integer(moe, p, "top_k", &e.top_k, true));
@@ -172,6 +173,10 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
     AIF_RETURN_IF_ERROR(integer(moe, p, "dense_layers", &e.dense_layers, false));
     AIF_RETURN_IF_ERROR(integer(moe, p, "layer_freq", &e.layer_freq, false));
     if (e.layer_freq == 0) e.layer_freq = 1;
+    AIF_RETURN_IF_ERROR(integer(moe, p, "groups", &e.groups, false));
+    AIF_RETURN_IF_ERROR(integer(moe, p, "groups_per_token", &e.groups_per_token, false));
+    if (e.groups == 0) e.groups = 1;
+    if (e.groups_per_token == 0) e.groups_per_token = e.groups;
     m.moe = e;
   }
   if (const YAML::Node mla = n["mla"]) {

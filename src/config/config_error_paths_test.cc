@@ -271,6 +271,17 @@ TEST(ConfigErrorPaths, InlineModel) {
        "model.sources", "no source for 'params_b'"},
       {"inconsistent shape", replace("  heads: 4\n", "  heads: 6\n  kv_heads: 4\n"), "5:3", "model",
        "model 'tiny': heads (6) must be a multiple of kv_heads (4)"},
+      {"expert groups that do not divide the experts",
+       replace("  vocab: 100\n", "  vocab: 100\n  moe: {experts: 8, top_k: 2, expert_ffn_hidden: 4, groups: 3}\n"),
+       "5:3", "model", "model 'tiny': moe.groups (3) must divide moe.experts (8)"},
+      {"more groups per token than groups",
+       replace("  vocab: 100\n",
+               "  vocab: 100\n  moe: {experts: 8, top_k: 2, expert_ffn_hidden: 4, groups: 4, groups_per_token: 5}\n"),
+       "5:3", "model", "model 'tiny': moe.groups_per_token (5) must be in [1, moe.groups = 4]"},
+      {"top_k beyond the experts of the token's groups",
+       replace("  vocab: 100\n",
+               "  vocab: 100\n  moe: {experts: 8, top_k: 3, expert_ffn_hidden: 4, groups: 4, groups_per_token: 1}\n"),
+       "5:3", "model", "model 'tiny': moe.top_k (3) exceeds the experts of moe.groups_per_token (1) groups"},
   });
 }
 

@@ -117,25 +117,60 @@ Seconds AllToAllTime(const CommGroup& g, Bytes bytes) {
   return Seconds(latency + std::max({inside, outside, wan}));
 }
 
-double RemoteDomainsPerToken(int domains, int experts, int top_k) {
-  if (domains <= 1 || experts <= 0 || top_k <= 0) return 0;
-  const double per_domain = 1.0 * experts / domains;
-  const double others = experts - per_domain;  // experts outside one given remote domain
-  // C(others, k) / C(E, k) = prod_{i<k} (others - i) / (E - i): none of the token's experts there.
+namespace {
+
+// C(n - m, k) / C(n, k): none of k distinct picks out of n lands among m given ones.
+double NoneAmong(double n, double m, int k) {
   double none = 1;
-  for (int i = 0; i < top_k; ++i) none *= std::max(0.0, others - i) / (experts - i);
-  return (domains - 1) * (1 - none);
+  for (int i = 0; i < k; ++i) none *= std::max(0.0, n - m - i) / (n - i);
+  return none;
 }
 
-Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes) {
+// C(n, k) in floating point (n up to a few thousand groups).
+double Choose(int n, int k) {
+  if (k < 0 || k > n) return 0;
+  return std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0));
+}
+
+}  // namespace
+
+double RemoteDomainsPerToken(int domains, int experts, int top_k, int groups, int groups_per_token) {
+  if (domains <= 1 || experts <= 0 || top_k <= 0) return 0;
+  const double per_domain = 1.0 * experts / domains;
+  // Probability that one given remote domain holds none of the token's experts.
+  double miss = NoneAmong(experts, per_domain, top_k);
+  const bool grouped = groups > 1 && groups_per_token < groups && experts % groups == 0;
+  if (grouped && experts % domains == 0) {
+    const int per_group = experts / groups, held = experts / domains;
+    const double pool = 1.0 * groups_per_token * per_group;  // the experts the token picks among
+    if (held % per_group == 0) {
+      // The domain holds h whole groups; j of them are among the token's (hypergeometric).
+      const int h = held / per_group;
+      miss = 0;
+      for (int j = 0; j <= std::min(h, groups_per_token); ++j) {
+        const double p = Choose(h, j) * Choose(groups - h, groups_per_token - j) / Choose(groups, groups_per_token);
+        miss += p * NoneAmong(pool, 1.0 * j * per_group, top_k);
+      }
+    } else if (per_group % held == 0) {
+      // The domain lies inside one group: missed when that group is not picked, or picked and no
+      // expert of the domain drawn.
+      const double picked = 1.0 * groups_per_token / groups;
+      miss = (1 - picked) + picked * NoneAmong(pool, held, top_k);
+    }
+  }
+  return (domains - 1) * (1 - miss);
+}
+
+Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes, int groups,
+                        int groups_per_token) {
   const double pairs = tokens * top_k;
   if (!g.spans_domains() || g.spans_sites()) return AllToAllTime(g, Bytes(pairs * token_bytes));
   const int r = std::min(g.size, std::max(1, g.ranks_per_domain));
   const int domains = (g.size + r - 1) / r;
   // Scale-out: one copy per remote domain reached. NVLink: every pair that lands on another GPU
   // of the domain it arrives in (forwarded from the rail GPU), (r - 1) / r of them.
-  const double outside =
-      tokens * RemoteDomainsPerToken(domains, experts, top_k) * token_bytes / g.scale_out.bandwidth.value();
+  const double outside = tokens * RemoteDomainsPerToken(domains, experts, top_k, groups, groups_per_token) *
+                         token_bytes / g.scale_out.bandwidth.value();
   const double inside = pairs * token_bytes * (r - 1) / r / g.scale_up.bandwidth.value();
   return Seconds(g.scale_out.latency.value() + std::max(inside, outside));
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "aifactory/catalog/hardware.h"
 #include "aifactory/catalog/precision.h"
@@ -130,6 +131,60 @@ TEST(MoeDispatch, RemoteDomainsPerTokenCountsDistinctDomains) {
     EXPECT_GT(r, 0);
     EXPECT_LE(r, std::min(d - 1, 8));
   }
+}
+
+// Expected remote domains by enumeration: every sending domain, every choice of the token's
+// groups, every choice of its experts among theirs, all equally likely.
+double EnumeratedRemoteDomains(int domains, int experts, int top_k, int groups, int per_token) {
+  const int per_group = experts / groups, per_domain = experts / domains;
+  double sum = 0, cases = 0;
+  for (int origin = 0; origin < domains; ++origin) {
+    for (unsigned gs = 0; gs < (1u << groups); ++gs) {
+      if (__builtin_popcount(gs) != per_token) continue;
+      std::vector<int> pool;
+      for (int e = 0; e < experts; ++e) {
+        if (gs >> (e / per_group) & 1) pool.push_back(e);
+      }
+      const unsigned n = static_cast<unsigned>(pool.size());
+      for (unsigned pick = 0; pick < (1u << n); ++pick) {
+        if (__builtin_popcount(pick) != top_k) continue;
+        unsigned reached = 0;
+        for (unsigned i = 0; i < n; ++i) {
+          if (pick >> i & 1) reached |= 1u << (pool[i] / per_domain);
+        }
+        reached &= ~(1u << origin);
+        sum += __builtin_popcount(reached);
+        cases += 1;
+      }
+    }
+  }
+  return sum / cases;
+}
+
+TEST(MoeDispatch, GroupLimitedRoutingMatchesEnumeration) {
+  // 16 experts in 8 groups of 2; a token picks 2 experts from 3 groups. Domains of 8 (4 groups
+  // each), of 4 (2 groups), of 2 (one group) and of 1 (half a group) nest with the groups.
+  for (int domains : {2, 4, 8, 16}) {
+    EXPECT_NEAR(RemoteDomainsPerToken(domains, 16, 2, 8, 3), EnumeratedRemoteDomains(domains, 16, 2, 8, 3), 1e-12)
+        << domains;
+  }
+  // One group: plain routing.
+  EXPECT_NEAR(RemoteDomainsPerToken(4, 16, 3, 1, 1), EnumeratedRemoteDomains(4, 16, 3, 1, 1), 1e-12);
+  EXPECT_DOUBLE_EQ(RemoteDomainsPerToken(4, 16, 3, 1, 1), RemoteDomainsPerToken(4, 16, 3));
+}
+
+TEST(MoeDispatch, DeepSeekV3NodeLimitedRoutingReachesAtMostFourNodes) {
+  // 256 experts over 8 nodes of 32 (one group each), 8 experts from 4 of 8 groups (DeepSeek-V3):
+  // a token reaches at most 4 nodes, so at most 4 remote ones, and fewer than unlimited routing.
+  const double limited = RemoteDomainsPerToken(8, 256, 8, 8, 4);
+  const double unlimited = RemoteDomainsPerToken(8, 256, 8);
+  EXPECT_LE(limited, 4);
+  EXPECT_LT(limited, unlimited);
+  // Half the time the sender's own node is among the 4 groups: 3.5 groups elsewhere, each reached
+  // unless none of the 8 experts falls in its 32 of the 128.
+  double none = 1;
+  for (int i = 0; i < 8; ++i) none *= (96.0 - i) / (128 - i);
+  EXPECT_NEAR(limited, 3.5 * (1 - none), 1e-12);
 }
 
 TEST(MoeDispatch, InsideOneDomainItIsTheAllToAll) {

@@ -20,6 +20,10 @@ struct MoeSpec {
   int shared_expert_ffn_hidden = 0;  // size of each shared expert
   int dense_layers = 0;            // leading layers with the dense MLP
   int layer_freq = 1;              // every Nth layer (after the dense ones) is MoE
+  // Group-limited routing (DeepSeek-V3's n_group / topk_group): the experts form `groups` equal
+  // groups of consecutive experts, and a token's top_k experts come from `groups_per_token` of them.
+  int groups = 1;
+  int groups_per_token = 1;
 };
 
 struct MlaSpec {

@@ -61,10 +61,16 @@ ScatterGatherScheme ChooseScatterGather(const CommGroup& g, Bytes bytes);
 // (DeepSeek-V3 tech report, arXiv 2412.19437, Sec. 3.2.2; github.com/deepseek-ai/DeepEP,
 // "internode" kernels): a token crosses the scale-out network once per remote domain that holds
 // any of its experts, to the GPU of the same rail there, which forwards it over NVLink to the
-// experts of that domain.
-Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes);
+// experts of that domain. With group-limited routing (`groups`, `groups_per_token`) a token's
+// experts lie in fewer domains.
+Seconds MoeDispatchTime(const CommGroup& g, double tokens, int experts, int top_k, double token_bytes, int groups = 1,
+                        int groups_per_token = 1);
 // Expected number of domains, other than the sender's, that hold at least one of a token's
-// experts: (D - 1) * (1 - C(E - E/D, k) / C(E, k)) for D domains of E/D experts each.
-double RemoteDomainsPerToken(int domains, int experts, int top_k);
+// experts: (D - 1) * (1 - C(E - E/D, k) / C(E, k)) for D domains of E/D experts each. With
+// group-limited routing the token first picks `groups_per_token` of `groups` groups of consecutive
+// experts, then its k experts among theirs; where groups and domains nest (a domain holds whole
+// groups, or a group whole domains) the miss probability sums over how many of the domain's
+// experts the chosen groups hold; otherwise groups are ignored (an upper bound).
+double RemoteDomainsPerToken(int domains, int experts, int top_k, int groups = 1, int groups_per_token = 1);
 
 }  // namespace aif::perf
