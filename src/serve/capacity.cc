@@ -80,6 +80,46 @@ size_t PoolIndex(const ServeScenario& s, const std::string& name) {
   return s.pools.size();
 }
 
+// Tries every plan for the pool at `index` of `base`, its engine built by factory(pool, plan):
+// per plan the smallest count that meets the targets (`not_met` notes a plan that none meets).
+// Keeps in `pc` the plan that meets them on the fewest GPUs and returns its engine, or null.
+Result<std::shared_ptr<const EngineModel>> TryPlans(const ServeScenario& base, size_t index, size_t pool,
+                                                    const std::vector<InstancePlan>& plans,
+                                                    const EngineFactory& factory, const CapacityOptions& options,
+                                                    const std::string& not_met, PoolCapacity* pc) {
+  std::shared_ptr<const EngineModel> best;
+  for (const InstancePlan& plan : plans) {
+    PlanTrial trial;
+    trial.plan = plan;
+    auto engine = factory(pool, plan);
+    if (!engine.ok()) {
+      trial.note = engine.status().message();
+      pc->trials.push_back(trial);
+      continue;
+    }
+    ServeScenario trial_scenario = base;
+    trial_scenario.pools[index].engine = *engine;
+    auto meets = [&](int n) -> Result<bool> {
+      trial_scenario.pools[index].instances = n;
+      AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
+      return MeetsTargets(trial_scenario, r, options.percentile);
+    };
+    AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
+    trial.instances = n;
+    trial.gpus = n * plan.gpus();
+    if (n == 0) trial.note = not_met;
+    if (n > 0 && (!pc->met || trial.gpus < pc->gpus)) {
+      pc->met = true;
+      pc->plan = plan;
+      pc->instances = n;
+      pc->gpus = trial.gpus;
+      best = *engine;
+    }
+    pc->trials.push_back(trial);
+  }
+  return best;
+}
+
 // Sizes the disaggregated pair of prefill pool `p` (scenario index) and its decode pool, and
 // writes the chosen plans and counts into `out->sized`. First the prefill pool, on the TTFT
 // targets alone (a request's first token comes from the prefill pool, before its KV leaves, so
@@ -117,36 +157,10 @@ Status SizePair(const ServeScenario& scenario, size_t p, const EngineFactory& fa
   // 1. The prefill pool on the TTFT targets.
   ServeScenario ttft_only = sub;
   for (TaskClass& t : ttft_only.tasks) t.targets.tpot = t.targets.e2e = Seconds(0);
-  std::shared_ptr<const EngineModel> prefill_engine;
-  for (const InstancePlan& plan : plans.empty() ? std::vector{prefill.engine->plan()} : plans) {
-    PlanTrial trial;
-    trial.plan = plan;
-    auto engine = factory(p, plan);
-    if (!engine.ok()) {
-      trial.note = engine.status().message();
-      pc_prefill.trials.push_back(trial);
-      continue;
-    }
-    ServeScenario trial_scenario = ttft_only;
-    trial_scenario.pools[sp].engine = *engine;
-    auto meets = [&](int n) -> Result<bool> {
-      trial_scenario.pools[sp].instances = n;
-      AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
-      return MeetsTargets(trial_scenario, r, options.percentile);
-    };
-    AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
-    trial.instances = n;
-    trial.gpus = n * plan.gpus();
-    if (n == 0) trial.note = fmt::format("TTFT not met with {} instances", options.max_instances);
-    if (n > 0 && (!pc_prefill.met || trial.gpus < pc_prefill.gpus)) {
-      pc_prefill.met = true;
-      pc_prefill.plan = plan;
-      pc_prefill.instances = n;
-      pc_prefill.gpus = trial.gpus;
-      prefill_engine = *engine;
-    }
-    pc_prefill.trials.push_back(trial);
-  }
+  AIF_ASSIGN_OR_RETURN(std::shared_ptr<const EngineModel> prefill_engine,
+                       TryPlans(ttft_only, sp, p, plans.empty() ? std::vector{prefill.engine->plan()} : plans, factory,
+                                options, fmt::format("TTFT not met with {} instances", options.max_instances),
+                                &pc_prefill));
   if (!pc_prefill.met) {
     out->pools.push_back(pc_prefill);
     return Status::Ok();
@@ -159,39 +173,12 @@ Status SizePair(const ServeScenario& scenario, size_t p, const EngineFactory& fa
     sub.pools[sp].instances = pc_prefill.instances;
     pc_decode.trials.clear();
     const LlmPool& decode = scenario.pools[d];
-    for (const InstancePlan& plan : plans.empty() ? std::vector{decode.engine->plan()} : plans) {
-      PlanTrial trial;
-      trial.plan = plan;
-      auto engine = factory(d, plan);
-      if (!engine.ok()) {
-        trial.note = engine.status().message();
-        pc_decode.trials.push_back(trial);
-        continue;
-      }
-      ServeScenario trial_scenario = sub;
-      trial_scenario.pools[sd].engine = *engine;
-      auto meets = [&](int n) -> Result<bool> {
-        trial_scenario.pools[sd].instances = n;
-        AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
-        return MeetsTargets(trial_scenario, r, options.percentile);
-      };
-      AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
-      trial.instances = n;
-      trial.gpus = n * plan.gpus();
-      if (n == 0) {
-        trial.note = fmt::format("targets not met with {} instances (prefill {} x{})",
-                                 options.max_instances, pc_prefill.plan.ToString(),
-                                 pc_prefill.instances);
-      }
-      if (n > 0 && (!pc_decode.met || trial.gpus < pc_decode.gpus)) {
-        pc_decode.met = true;
-        pc_decode.plan = plan;
-        pc_decode.instances = n;
-        pc_decode.gpus = trial.gpus;
-        decode_engine = *engine;
-      }
-      pc_decode.trials.push_back(trial);
-    }
+    AIF_ASSIGN_OR_RETURN(decode_engine,
+                         TryPlans(sub, sd, d, plans.empty() ? std::vector{decode.engine->plan()} : plans, factory,
+                                  options,
+                                  fmt::format("targets not met with {} instances (prefill {} x{})",
+                                              options.max_instances, pc_prefill.plan.ToString(), pc_prefill.instances),
+                                  &pc_decode));
     if (pc_decode.met || pc_prefill.instances >= options.max_instances) break;
     pc_prefill.instances = std::min(options.max_instances, 2 * pc_prefill.instances);
     pc_prefill.gpus = pc_prefill.instances * pc_prefill.plan.gpus();
@@ -243,37 +230,9 @@ Result<CapacityResult> FindCapacity(const ServeScenario& scenario, const EngineF
     pc.kind = "llm";
     std::vector<InstancePlan> plans = options.plans;
     if (plans.empty()) plans.push_back(pool.engine->plan());
-    std::shared_ptr<const EngineModel> best_engine;
-    for (const InstancePlan& plan : plans) {
-      PlanTrial trial;
-      trial.plan = plan;
-      auto engine = factory(p, plan);
-      if (!engine.ok()) {
-        trial.note = engine.status().message();
-        pc.trials.push_back(trial);
-        continue;
-      }
-      ServeScenario trial_scenario = sub;
-      trial_scenario.pools.front().engine = *engine;
-      auto meets = [&](int n) -> Result<bool> {
-        trial_scenario.pools.front().instances = n;
-        AIF_ASSIGN_OR_RETURN(ServeResult r, Simulate(trial_scenario));
-        return MeetsTargets(trial_scenario, r, options.percentile);
-      };
-      AIF_ASSIGN_OR_RETURN(int n, SmallestCount(options.max_instances, meets, &trial.simulations));
-      trial.instances = n;
-      trial.gpus = n * plan.gpus();
-      if (n == 0)
-        trial.note = fmt::format("targets not met with {} instances", options.max_instances);
-      if (n > 0 && (!pc.met || trial.gpus < pc.gpus)) {
-        pc.met = true;
-        pc.plan = plan;
-        pc.instances = n;
-        pc.gpus = trial.gpus;
-        best_engine = *engine;
-      }
-      pc.trials.push_back(trial);
-    }
+    AIF_ASSIGN_OR_RETURN(std::shared_ptr<const EngineModel> best_engine,
+                         TryPlans(sub, 0, p, plans, factory, options,
+                                  fmt::format("targets not met with {} instances", options.max_instances), &pc));
     if (pc.met) {
       out.sized.pools[p].engine = best_engine;
       out.sized.pools[p].instances = pc.instances;
