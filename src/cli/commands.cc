@@ -274,10 +274,10 @@ void CompareSearch(const std::vector<train::ValidationRow>& rows, const std::str
       continue;
     }
     ++compared;
-    if (c->gain_pct <= 15) ++within;
+    if (c->GainPct() <= 15) ++within;
     out << fmt::format("{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7.1f} {:>7.1f}\n", r.row_id, r.accelerator_id,
-                       r.input->job.model.id, c->published.ToString(), c->searched.ToString(), c->gain_pct,
-                       c->published_host_pct);
+                       r.input->job.model.id, c->published.ToString(), c->searched.ToString(), c->GainPct(),
+                       c->PublishedHostPct());
     if (!explain_row.empty()) {
       out << "\npublished plan " << c->published.ToString() << ":\n" << train::ExplainStep(c->published_estimate);
       out << "\nsearched best " << c->searched.ToString() << ":\n" << train::ExplainStep(c->searched_estimate);

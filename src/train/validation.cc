@@ -119,10 +119,6 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   out.published.recompute_layers = published.recompute_layers;
   out.published.offload_layers = published.offload_layers;
   out.searched = r.best.front().plan;
-  out.published_step_s = published.step_time.value();
-  out.searched_step_s = r.best.front().estimate.step_time.value();
-  out.gain_pct = 100.0 * (out.published_step_s / out.searched_step_s - 1);
-  out.published_host_pct = 100.0 * published.at(TimeComponent::kHostLaunch).value() / out.published_step_s;
   out.published_estimate = published;
   out.searched_estimate = r.best.front().estimate;
   return out;

@@ -68,11 +68,16 @@ ValidationSummary Summarize(const std::vector<ValidationRow>& rows);
 struct SearchComparison {
   ParallelPlan published;
   ParallelPlan searched;
-  double published_step_s = 0;
-  double searched_step_s = 0;
-  double gain_pct = 0;  // 100 * (published / searched - 1): > 0 when the search finds faster
-  double published_host_pct = 0;  // share of the published plan's step spent waiting on kernel launches
   StepEstimate published_estimate, searched_estimate;
+
+  // 100 * (published / searched step time - 1): > 0 when the search finds faster.
+  double GainPct() const {
+    return 100.0 * (published_estimate.step_time.value() / searched_estimate.step_time.value() - 1);
+  }
+  // Share of the published plan's step spent waiting on kernel launches, in percent.
+  double PublishedHostPct() const {
+    return 100.0 * published_estimate.at(TimeComponent::kHostLaunch).value() / published_estimate.step_time.value();
+  }
 };
 Result<SearchComparison> CompareWithSearch(const ValidationCase& c);
 
