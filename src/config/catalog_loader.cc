@@ -174,8 +174,10 @@ Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, 
     AIF_RETURN_IF_ERROR(integer(moe, p, "layer_freq", &e.layer_freq, false));
     if (e.layer_freq == 0) e.layer_freq = 1;
     AIF_RETURN_IF_ERROR(integer(moe, p, "groups", &e.groups, false));
-    AIF_RETURN_IF_ERROR(integer(moe, p, "groups_per_token", &e.groups_per_token, false));
     if (e.groups == 0) e.groups = 1;
+    // Without groups_per_token a token may draw from every group: no limit.
+    e.groups_per_token = 0;
+    AIF_RETURN_IF_ERROR(integer(moe, p, "groups_per_token", &e.groups_per_token, false));
     if (e.groups_per_token == 0) e.groups_per_token = e.groups;
     m.moe = e;
   }

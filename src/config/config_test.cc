@@ -171,6 +171,28 @@ TEST(CatalogYaml, ValidEntryLoads) {
   EXPECT_EQ((*m)->head_dim, 16);  // defaults to hidden / heads
 }
 
+TEST(CatalogYaml, ExpertGroupsWithoutAPerTokenCountLimitNothing) {
+  catalog::Catalog c;
+  const char kText[] = R"(models:
+  - {id: free, layers: 2, hidden: 64, heads: 4, vocab: 100, sources: {architecture: "test"},
+     moe: {experts: 16, top_k: 4, expert_ffn_hidden: 32, groups: 4}}
+  - {id: limited, layers: 2, hidden: 64, heads: 4, vocab: 100, sources: {architecture: "test"},
+     moe: {experts: 16, top_k: 4, expert_ffn_hidden: 32, groups: 4, groups_per_token: 2}}
+  - {id: plain, layers: 2, hidden: 64, heads: 4, vocab: 100, sources: {architecture: "test"},
+     moe: {experts: 16, top_k: 4, expert_ffn_hidden: 32}}
+)";
+  Status s = LoadCatalogText(kText, "t.yaml", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto groups = [&](const char* id) {
+    auto m = c.FindModel(id);
+    EXPECT_TRUE(m.ok()) << id;
+    return std::pair{(*m)->moe->groups, (*m)->moe->groups_per_token};
+  };
+  EXPECT_EQ(groups("free"), (std::pair{4, 4}));
+  EXPECT_EQ(groups("limited"), (std::pair{4, 2}));
+  EXPECT_EQ(groups("plain"), (std::pair{1, 1}));
+}
+
 TEST(CatalogYaml, UnknownKeySuggestsTheNearest) {
   std::string e = CatalogError(R"(models:
   - id: tiny
