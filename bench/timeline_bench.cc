@@ -3,7 +3,8 @@
 //    global batch 2304 on GB300 NVL72 racks) on 1,152 / 4,608 / 16,128 / 110,592 GPUs with the
 //    best plan the search finds there; MODE 0: the full factory on its network (every replica,
 //    every flow), 1: --replicate (one pipeline replica and one DP group per stage), 2: the
-//    step model's communication times (no network). Counters: simulated iteration, the analytic
+//    step model's communication times (no network), 3: the full factory with static ECMP
+//    instead of adaptive routing. Counters: simulated iteration, the analytic
 //    step, des events, flows, peak RSS of the process (getrusage; run one size per process for a
 //    clean figure, e.g. --benchmark_filter='BM_TimelineIteration/110592/0').
 //  - BM_ScenarioAgreement/I: every built-in scenario's best plan, timeline with the step model's
@@ -76,6 +77,7 @@ void BM_TimelineIteration(benchmark::State& state) {
   aif::timeline::IterationOptions o;
   o.network = mode != 2;
   o.replicate = mode == 1;
+  o.routing = mode == 3 ? aif::net::RoutingPolicy::kEcmp : aif::net::RoutingPolicy::kAdaptive;
   aif::timeline::IterationResult r;
   for (auto _ : state) {
     r = OrDie(aif::timeline::SimulateIteration(s.scenario.job, s.scenario.cluster, s.plan, o));
@@ -92,7 +94,7 @@ void BM_TimelineIteration(benchmark::State& state) {
   state.counters["peak_rss_MB"] = PeakRssMb();
 }
 BENCHMARK(BM_TimelineIteration)
-    ->ArgsProduct({{1152, 4608, 16128, 110592}, {0, 1, 2}})
+    ->ArgsProduct({{1152, 4608, 16128, 110592}, {0, 1, 2, 3}})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 

@@ -35,6 +35,7 @@ struct TimelineOptions {
   int threads = 1;
   std::vector<int> failed_links;
   double wan_scale = 1;
+  std::string routing = "adaptive";
 };
 
 // "3:1.2" -> stage 3, factor 1.2.
@@ -92,10 +93,10 @@ void PrintDetails(const timeline::IterationResult& r, std::ostream& out) {
   if (!r.network) return;
   const auto& n = *r.network;
   out << fmt::format(
-      "network: {} GPUs, {} nodes, {} links, {}-tier rail-optimized fat-tree of radix {}; "
-      "{} flows, {} rate recomputations ({} flow-rate updates), {} des events; {} of {} replicas "
+      "network: {} GPUs, {} nodes, {} links, {}-tier rail-optimized fat-tree of radix {}, {} "
+      "routing; {} flows, {} rate recomputations ({} flow-rate updates), {} des events; {} of {} replicas "
       "simulated{}\n",
-      n.gpus, n.nodes, n.links, n.tiers, n.radix, n.flows, n.recomputations, n.flow_rate_updates,
+      n.gpus, n.nodes, n.links, n.tiers, n.radix, net::RoutingPolicyName(n.routing), n.flows, n.recomputations, n.flow_rate_updates,
       r.des_events, n.replicas_simulated, n.replicas,
       n.replicas_simulated < n.replicas
           ? " (--replicate: one pipeline replica and one DP group per stage, the rest taken "
@@ -155,6 +156,7 @@ int RunTimeline(const TimelineOptions& o, std::ostream& out, std::ostream& err) 
   options.switch_radix = o.radix;
   options.failed_links = o.failed_links;
   options.wan_capacity_scale = o.wan_scale;
+  options.routing = o.routing == "ecmp" ? net::RoutingPolicy::kEcmp : net::RoutingPolicy::kAdaptive;
 
   if (!scenario->name.empty()) out << scenario->name << "\n";
   out << fmt::format("{} on {} x {} ({}), seq {} gbs {}\n", job.model.id, cluster.gpus,
@@ -230,6 +232,10 @@ Subcommand AddTimelineCommand(CLI::App& app) {
   cmd->add_option("--wan-scale", o->wan_scale,
                   "Network: usable share of every WAN link's bandwidth (a degraded WAN, e.g. 0.5)")
       ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--routing", o->routing,
+                  "Network: how flows pick among equal-cost paths: adaptive (by the flows on the "
+                  "links, as InfiniBand's adaptive routing; default) or ecmp (static hashing)")
+      ->check(CLI::IsMember({"adaptive", "ecmp"}));
   cmd->add_option("--threads", o->threads, "Worker threads for the plan search")
       ->check(CLI::Range(1, 256));
   return {cmd, [o](std::ostream& out, std::ostream& err) { return RunTimeline(*o, out, err); }};

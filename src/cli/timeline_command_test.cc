@@ -74,6 +74,18 @@ TEST_F(TimelineCommand, ReplicateIsReported) {
   EXPECT_NE(o.out.find("1 of 4 replicas simulated (--replicate"), std::string::npos) << o.out;
 }
 
+TEST_F(TimelineCommand, RoutingPolicyIsAnOptionAndReported) {
+  Output adaptive = Aifactory({"timeline", scenario_, "--replicate"});
+  Output ecmp = Aifactory({"timeline", scenario_, "--replicate", "--routing", "ecmp"});
+  ASSERT_EQ(adaptive.code, 0) << adaptive.err;
+  ASSERT_EQ(ecmp.code, 0) << ecmp.err;
+  EXPECT_NE(adaptive.out.find("adaptive routing;"), std::string::npos) << adaptive.out;
+  EXPECT_NE(ecmp.out.find("ecmp routing;"), std::string::npos) << ecmp.out;
+  Output bad = Aifactory({"timeline", scenario_, "--routing", "random"});
+  EXPECT_EQ(bad.code, 2);  // a usage error
+  EXPECT_NE(bad.err.find("--routing"), std::string::npos) << bad.err;
+}
+
 TEST_F(TimelineCommand, StragglerSlowsTheIteration) {
   Output base = Aifactory({"timeline", scenario_, "--no-network"});
   Output slow = Aifactory({"timeline", scenario_, "--no-network", "--straggler", "1:1.5"});

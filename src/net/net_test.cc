@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <cmath>
 #include <set>
 #include <string>
@@ -401,6 +402,100 @@ TEST(netFlows, EcmpCollisionsShareAnUplink) {
   }
 }
 
+// Every GPU of pod 0 sends 1 GB to the GPU of the same rail and slot 64 GPUs on (another pod):
+// 16 flows up through the 4 spines of the pod and the 16 cores. Returns the most flows any
+// leaf-spine or spine-core link carried and the time of the last completion.
+std::pair<int, double> CrossPodRun(RoutingPolicy routing) {
+  auto t = BuildRailFatTree(SmallFatTree(128, 2, 3, 8));
+  AIF_CHECK(t.ok());
+  const SiteLayout s = t->sites()[0];
+  des::Simulator sim;
+  Network net(&sim, std::move(t).value(), NetworkOptions{.routing = routing});
+  std::vector<FlowId> flows;
+  for (NodeId g = 0; g < 16; ++g) flows.push_back(*net.StartFlow(g, g + 64, Bytes(1 * kGB), nullptr));
+  std::map<LinkId, int> on_link;
+  for (FlowId f : flows) {
+    for (LinkId l : net.FlowPath(f)) on_link[l] += l >= s.first_leaf_spine;
+  }
+  int most = 0;
+  for (const auto& [l, n] : on_link) most = std::max(most, n);
+  net.RunUntilIdle();
+  double last = 0;
+  for (FlowId f : flows) last = std::max(last, net.flow(f).finish.ToSeconds().value());
+  return {most, last};
+}
+
+TEST(netRouting, AdaptiveRoutingTakesTheLeastLoadedAlternative) {
+  auto t = BuildRailFatTree(SmallFatTree(8, 1, 2, 8));
+  ASSERT_TRUE(t.ok());
+  const SiteLayout& s = t->sites()[0];
+  // Every uplink of leaf 0 carries 5 flows but spine 2's, which carries 1; every downlink to
+  // leaf 1 carries 1 but spine 3's, which carries 9.
+  struct Fake : LinkLoad {
+    LinkId quiet_up, busy_down;
+    std::int64_t FlowsOn(LinkId l) const override {
+      if (l == quiet_up) return 1;
+      if (l == busy_down) return 9;
+      return l % 2 == 0 ? 5 : 1;
+    }
+  } load;
+  load.quiet_up = s.first_leaf_spine + 2 * 2;
+  load.busy_down = s.first_leaf_spine + 2 * (1 * s.half_radix + 3) + 1;
+  Router router(&*t);
+  router.SetAdaptive(&load);
+  for (std::uint64_t e = 0; e < 20; ++e) {
+    Path p = *router.Route(0, 4, e);
+    EXPECT_TRUE(IsPath(*t, p, 0, 4));
+    EXPECT_EQ(p[1], load.quiet_up) << "entropy " << e;
+  }
+  // Failed links are skipped even when idle.
+  t->SetLinkUp(load.quiet_up, false);
+  for (std::uint64_t e = 0; e < 20; ++e) {
+    Path p = *router.Route(0, 4, e);
+    EXPECT_TRUE(IsPath(*t, p, 0, 4));
+    EXPECT_NE(p[1], load.quiet_up);
+    EXPECT_NE(p[2], load.busy_down);
+  }
+}
+
+TEST(netFlows, AdaptiveRoutingSpreadsFlowsThatEcmpCollides) {
+  // Full bisection: with one flow per link every flow runs at its NIC's 50 GB/s (1 GB in 20 ms
+  // plus 6 hops of 1 us). Static hashing puts two or more on some uplink or core link.
+  auto [adaptive_most, adaptive_last] = CrossPodRun(RoutingPolicy::kAdaptive);
+  auto [ecmp_most, ecmp_last] = CrossPodRun(RoutingPolicy::kEcmp);
+  EXPECT_EQ(adaptive_most, 1);
+  EXPECT_NEAR(adaptive_last, 0.020 + 6e-6, 1e-9);
+  EXPECT_GE(ecmp_most, 2);
+  EXPECT_GE(ecmp_last, 2 * 0.020);
+  // Deterministic.
+  EXPECT_EQ(CrossPodRun(RoutingPolicy::kAdaptive), std::make_pair(adaptive_most, adaptive_last));
+}
+
+TEST(netRouting, AdaptiveRoutingFindsTheOnlyLiveCoreAcrossPods) {
+  // Every spine-core link of pod 0 is down but those of spine 3 to core group 3: the leaf's
+  // first pick of spine reaches no core, and the route falls back to every (spine, core) pair.
+  auto t = BuildRailFatTree(SmallFatTree(128, 2, 3, 8));
+  ASSERT_TRUE(t.ok());
+  const SiteLayout& s = t->sites()[0];
+  const std::int64_t h = s.half_radix;
+  for (std::int64_t j = 0; j < h; ++j) {
+    for (std::int64_t c = 0; c < h; ++c) {
+      if (j != 3) t->SetLinkUp(static_cast<LinkId>(s.first_spine_core + 2 * (j * h + c)), false);
+    }
+  }
+  struct Idle : LinkLoad {
+    std::int64_t FlowsOn(LinkId) const override { return 0; }
+  } idle;
+  Router router(&*t);
+  router.SetAdaptive(&idle);
+  for (std::uint64_t e = 0; e < 20; ++e) {
+    auto p = router.Route(0, 100, e);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_TRUE(IsPath(*t, *p, 0, 100));
+    for (LinkId l : *p) EXPECT_TRUE(t->link(l).up) << t->LinkName(l);
+  }
+}
+
 TEST(netFlows, FailedLinkReroutesRunningFlows) {
   auto t = BuildRailFatTree(SmallFatTree(8, 1, 2, 8));
   ASSERT_TRUE(t.ok());
@@ -565,7 +660,8 @@ struct RandomRun {
 // Random flows on a 3-tier 2:1 fat-tree with NVLink domains, started at random times, some
 // started by completions, and a spine uplink failing mid-run.
 // With keep_completed_flows off, everything is read through the completion callbacks.
-RandomRun RunRandom(std::uint64_t seed, bool keep_completed_flows = true) {
+RandomRun RunRandom(std::uint64_t seed, bool keep_completed_flows = true,
+                    RoutingPolicy routing = RoutingPolicy::kEcmp) {
   FatTreeSpec spec = SmallFatTree(128, 2, 3, 8, 2);
   spec.nvlink_domain = 4;
   spec.nvlink_bandwidth = GBps(200);
@@ -574,7 +670,8 @@ RandomRun RunRandom(std::uint64_t seed, bool keep_completed_flows = true) {
   AIF_CHECK(t.ok());
   const SiteLayout site = t->sites()[0];
   des::Simulator sim;
-  Network net(&sim, std::move(t).value(), NetworkOptions{.keep_completed_flows = keep_completed_flows});
+  Network net(&sim, std::move(t).value(),
+              NetworkOptions{.keep_completed_flows = keep_completed_flows, .routing = routing});
   RandomRun run;
   std::vector<std::int64_t> finish(700, -1);
   net.SetRecomputeObserver([&] {
@@ -660,6 +757,17 @@ TEST(netProperties, NoLinkAboveCapacityBytesConservedDeterministic) {
   EXPECT_EQ(a.stats.recomputations, b.stats.recomputations);
   RandomRun c = RunRandom(8);
   EXPECT_NE(a.finish_ns, c.finish_ns);
+}
+
+TEST(netProperties, AdaptiveRoutingKeepsCapacityBytesAndDeterminism) {
+  // The same random run with flows (and reroutes after the failure) placed by load.
+  RandomRun a = RunRandom(7, false, RoutingPolicy::kAdaptive);
+  EXPECT_EQ(a.capacity_violations, 0) << a.first_violation;
+  EXPECT_EQ(a.stats.flows_completed, 700u);
+  EXPECT_GT(a.stats.reroutes, 0u);
+  EXPECT_EQ(a.stats.bytes_delivered.value(), a.stats.bytes_started.value());
+  EXPECT_EQ(a.finish_ns, RunRandom(7, false, RoutingPolicy::kAdaptive).finish_ns);
+  EXPECT_NE(a.finish_ns, RunRandom(7, false, RoutingPolicy::kEcmp).finish_ns);
 }
 
 // Recycling completed flows' state (what the timeline does) changes nothing but memory: the same

@@ -26,6 +26,7 @@ Network::Network(des::Simulator* simulator, Topology topology, NetworkOptions op
     links_[static_cast<std::size_t>(l)].capacity = topology_.link(l).usable_capacity().value();
     links_[static_cast<std::size_t>(l)].latency = topology_.link(l).latency;
   }
+  if (options_.routing == RoutingPolicy::kAdaptive) router_.SetAdaptive(&flows_per_link_);
 }
 
 Result<FlowId> Network::StartFlow(NodeId src, NodeId dst, Bytes bytes,

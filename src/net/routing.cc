@@ -1,5 +1,6 @@
 #include "aifactory/net/routing.h"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
@@ -49,6 +50,47 @@ bool AppendAlternative(const Topology& t, std::uint64_t hash, std::int64_t count
   return true;
 }
 
+// The alternative of least score, scanning `count` of them from the hashed one on (so that ties
+// fall as ECMP's would); a negative score marks an alternative unusable. -1 when none is usable.
+// Stops at the first score of zero: nothing is less loaded than an idle path.
+template <typename Score>
+std::int64_t LeastScored(std::uint64_t hash, std::int64_t count, Score score) {
+  std::int64_t i = static_cast<std::int64_t>(hash % static_cast<std::uint64_t>(count));
+  std::int64_t best = -1;
+  std::int64_t best_score = 0;
+  for (std::int64_t k = 0; k < count; ++k, i = i + 1 == count ? 0 : i + 1) {
+    const std::int64_t s = score(i);
+    if (s < 0 || (best >= 0 && s >= best_score)) continue;
+    best = i;
+    best_score = s;
+    if (s == 0) break;
+  }
+  return best;
+}
+
+std::int64_t BusiestLoad(const LinkLoad& load, const Path& path, std::size_t from) {
+  std::int64_t worst = 0;
+  for (std::size_t i = from; i < path.size(); ++i) worst = std::max(worst, load.FlowsOn(path[i]));
+  return worst;
+}
+
+// Adaptive routing's counterpart of AppendAlternative: the live alternative whose busiest link
+// carries the fewest flows.
+template <typename Append>
+bool AppendLeastLoaded(const Topology& t, const LinkLoad& load, std::uint64_t hash,
+                       std::int64_t count, Append append, Path* path) {
+  const std::size_t base = path->size();
+  const std::int64_t best = LeastScored(hash, count, [&](std::int64_t i) -> std::int64_t {
+    append(i, path);
+    const std::int64_t s = AllUp(t, *path, base) ? BusiestLoad(load, *path, base) : -1;
+    path->resize(base);
+    return s;
+  });
+  if (best < 0) return false;
+  append(best, path);
+  return true;
+}
+
 LinkId Up(LinkId first, std::int64_t element) { return static_cast<LinkId>(first + 2 * element); }
 LinkId Down(LinkId first, std::int64_t element) { return static_cast<LinkId>(first + 2 * element + 1); }
 
@@ -63,6 +105,10 @@ int SiteOf(const Topology& t, NodeId n) {
 }
 
 }  // namespace
+
+const char* RoutingPolicyName(RoutingPolicy policy) {
+  return policy == RoutingPolicy::kAdaptive ? "adaptive" : "ecmp";
+}
 
 std::uint64_t EcmpHash(NodeId src, NodeId dst, std::uint64_t entropy) {
   return Mix(Mix(Mix(static_cast<std::uint64_t>(src)) ^ static_cast<std::uint64_t>(dst)) ^ entropy);
@@ -108,6 +154,11 @@ Status Router::RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, s
     return Unsupported(fmt::format("no path from {} to {}: {}", t.NodeName(src), t.NodeName(dst), why));
   };
 
+  // One equal-cost choice, by the router's policy.
+  auto choose = [&](std::uint64_t choice_hash, std::int64_t count, auto append) {
+    return load_ != nullptr ? AppendLeastLoaded(t, *load_, choice_hash, count, append, out)
+                            : AppendAlternative(t, choice_hash, count, append, out);
+  };
   Path& path = *out;
   if (site_a == site_b && a.nvlink_domain > 1 && ga / a.nvlink_domain == gb / a.nvlink_domain) {
     path = {Up(a.first_nvlink, ga), Down(a.first_nvlink, gb)};
@@ -130,19 +181,20 @@ Status Router::RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, s
     if (leaf_a != leaf_b) {
       bool found = false;
       if (a.tiers == 2 || pod_a == pod_b) {
-        found = AppendAlternative(t, hash, h, [&](std::int64_t j, Path* p) {
+        found = choose(hash, h, [&](std::int64_t j, Path* p) {
           p->push_back(Up(a.first_leaf_spine, leaf_a * h + j));
           p->push_back(Down(a.first_leaf_spine, leaf_b * h + j));
-        }, &path);
+        });
       } else {
-        found = AppendAlternative(t, hash, h * h, [&](std::int64_t i, Path* p) {
+        found = load_ != nullptr && AppendAcrossPods(a, leaf_a, leaf_b, pod_a, pod_b, hash, out);
+        if (!found) found = choose(hash, h * h, [&](std::int64_t i, Path* p) {
           std::int64_t j = i / h;
           std::int64_t c = i % h;
           p->push_back(Up(a.first_leaf_spine, leaf_a * h + j));
           p->push_back(Up(a.first_spine_core, (pod_a * h + j) * h + c));
           p->push_back(Down(a.first_spine_core, (pod_b * h + j) * h + c));
           p->push_back(Down(a.first_leaf_spine, leaf_b * h + j));
-        }, &path);
+        });
       }
       if (!found) return no_path("every equal-cost path crosses a failed link");
     }
@@ -158,7 +210,7 @@ Status Router::RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, s
       }
       p->push_back(Up(a.first_gateway, i));
     };
-    if (!AppendAlternative(t, ChoiceHash(hash, 1), a.top_switches(), up, &path)) {
+    if (!choose(ChoiceHash(hash, 1), a.top_switches(), up)) {
       return no_path("every path to its site gateway crosses a failed link");
     }
     AIF_ASSIGN_OR_RETURN(Path wan, RouteSearch(a.gateway, b.gateway, ChoiceHash(hash, 2)));
@@ -174,13 +226,43 @@ Status Router::RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, s
         p->push_back(Down(b.first_leaf_spine, leaf_b * hb + j));
       }
     };
-    if (!AppendAlternative(t, ChoiceHash(hash, 3), b.top_switches(), down, &path)) {
+    if (!choose(ChoiceHash(hash, 3), b.top_switches(), down)) {
       return no_path("every path from the destination site's gateway crosses a failed link");
     }
   }
   path.push_back(Down(b.first_nic, gb));
   if (!t.link(path.back()).up) return no_path("the destination's NIC link is down");
   return Status::Ok();
+}
+
+bool Router::AppendAcrossPods(const SiteLayout& a, int leaf_a, int leaf_b, int pod_a, int pod_b,
+                              std::uint64_t hash, Path* path) const {
+  // As a switch does: the leaf picks its spine j, then spine j of pod a picks the core, each by
+  // the load of the links it would commit the flow to (the leaf-spine pair, the spine-core
+  // pair). 2 x radix/2 looks instead of (radix/2)^2. False, with nothing appended, when the
+  // chosen spine reaches no live core: the caller then searches every (spine, core) pair.
+  const Topology& t = *topology_;
+  const std::int64_t h = a.half_radix;
+  auto live = [&](LinkId l) { return t.link(l).up; };
+  const std::int64_t j = LeastScored(hash, h, [&](std::int64_t k) -> std::int64_t {
+    const LinkId up = Up(a.first_leaf_spine, leaf_a * h + k);
+    const LinkId down = Down(a.first_leaf_spine, leaf_b * h + k);
+    if (!live(up) || !live(down)) return -1;
+    return std::max(load_->FlowsOn(up), load_->FlowsOn(down));
+  });
+  if (j < 0) return false;
+  const std::int64_t c = LeastScored(ChoiceHash(hash, 4), h, [&](std::int64_t k) -> std::int64_t {
+    const LinkId up = Up(a.first_spine_core, (pod_a * h + j) * h + k);
+    const LinkId down = Down(a.first_spine_core, (pod_b * h + j) * h + k);
+    if (!live(up) || !live(down)) return -1;
+    return std::max(load_->FlowsOn(up), load_->FlowsOn(down));
+  });
+  if (c < 0) return false;
+  path->push_back(Up(a.first_leaf_spine, leaf_a * h + j));
+  path->push_back(Up(a.first_spine_core, (pod_a * h + j) * h + c));
+  path->push_back(Down(a.first_spine_core, (pod_b * h + j) * h + c));
+  path->push_back(Down(a.first_leaf_spine, leaf_b * h + j));
+  return true;
 }
 
 void Router::BuildAdjacency() const {

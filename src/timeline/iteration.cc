@@ -1116,7 +1116,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     }
     // Millions of flows start over an iteration of a whole factory; only those in progress are
     // kept (the engine reads each through its completion callback).
-    net::Network network(&sim, std::move(topo), net::NetworkOptions{.keep_completed_flows = false});
+    net::Network network(&sim, std::move(topo), net::NetworkOptions{.keep_completed_flows = false,
+                                                              .routing = options.routing});
     std::vector<std::string> failed;
     for (int l : options.failed_links) {
       AIF_RETURN_IF_ERROR(network.FailLink(l).WithContext("timeline: "));
@@ -1155,6 +1156,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     ns.links = t.link_count();
     ns.tiers = tiers;
     ns.radix = radix;
+    ns.routing = options.routing;
     const net::NetworkStats& st = network.stats();
     ns.flows = static_cast<std::int64_t>(st.flows_started);
     ns.recomputations = static_cast<std::int64_t>(st.recomputations);

@@ -77,6 +77,9 @@ struct NetworkOptions {
   // memory follows the flows in progress rather than every flow ever started (the timeline of a
   // whole factory starts millions); flow(), FlowPath() then answer only for flows in progress.
   bool keep_completed_flows = true;
+  // How a flow's path is chosen among the equal-cost ones (net/routing.h): hashed, or by the
+  // flows on the links when the flow starts (or is rerouted).
+  RoutingPolicy routing = RoutingPolicy::kEcmp;
 };
 
 class Network {
@@ -220,6 +223,18 @@ class Network {
   Topology topology_;
   Router router_;
   NetworkOptions options_;
+  // What adaptive routing reads: the flows on each link.
+  class FlowsPerLink final : public LinkLoad {
+   public:
+    explicit FlowsPerLink(const Network* network) : network_(network) {}
+    std::int64_t FlowsOn(LinkId link) const override {
+      return static_cast<std::int64_t>(network_->links_[static_cast<std::size_t>(link)].flows.size());
+    }
+
+   private:
+    const Network* network_;
+  };
+  FlowsPerLink flows_per_link_{this};
   Path route_scratch_;
 
   std::vector<std::int32_t> slot_of_;  // per flow id: its slot, -1 once recycled

@@ -1,6 +1,11 @@
-// Routing: shortest paths with ECMP. A flow is pinned to one path, chosen among the equal-cost
-// ones by a deterministic hash of (src, dst, entropy); the entropy is the flow id unless the
-// caller gives one (a queue pair or source port, say).
+// Routing: shortest paths. A flow is pinned to one path, chosen among the equal-cost ones by one
+// of two policies:
+// - ECMP (static hashing): a deterministic hash of (src, dst, entropy); the entropy is the flow
+//   id unless the caller gives one (a queue pair or source port, say). Flows collide.
+// - Adaptive: at each choice the alternative whose busiest link carries the fewest flows now
+//   (ties: the first from the hashed one on), read through a LinkLoad. This is the flow-level
+//   stand-in for InfiniBand adaptive routing, where a switch picks the output port among the
+//   minimal-hop ones by the ports' load (the subnet manager's ar_updn engine, the default).
 //
 // Builder topologies are routed structurally, in time proportional to the path length (plus the
 // number of equal-cost choices when a failed link must be avoided): GPU -> leaf -> spine ->
@@ -20,6 +25,16 @@
 namespace aif::net {
 
 using Path = std::vector<LinkId>;
+
+enum class RoutingPolicy : std::uint8_t { kEcmp, kAdaptive };
+const char* RoutingPolicyName(RoutingPolicy policy);  // "ecmp", "adaptive"
+
+// What adaptive routing reads: the flows crossing a link now.
+class LinkLoad {
+ public:
+  virtual ~LinkLoad() = default;
+  virtual std::int64_t FlowsOn(LinkId link) const = 0;
+};
 
 // splitmix64 of the three values; the same inputs give the same hash on every platform.
 std::uint64_t EcmpHash(NodeId src, NodeId dst, std::uint64_t entropy);
@@ -41,14 +56,22 @@ class Router {
   // Drops cached search results; call after a link goes down or comes back.
   void InvalidateCache();
 
+  // Adaptive routing reads `load` (which must outlive the router) at each equal-cost choice of a
+  // builder topology; nullptr (the default) is ECMP. The search routes of hand-built graphs and
+  // the WAN hop between gateways stay hashed.
+  void SetAdaptive(const LinkLoad* load) { load_ = load; }
+
  private:
   Status RouteStructured(NodeId src, NodeId dst, int site_a, int site_b, std::uint64_t hash,
                          Path* out) const;
+  bool AppendAcrossPods(const SiteLayout& a, int leaf_a, int leaf_b, int pod_a, int pod_b,
+                        std::uint64_t hash, Path* path) const;
   Result<Path> RouteSearch(NodeId src, NodeId dst, std::uint64_t hash) const;
   const std::vector<std::int32_t>& DistancesTo(NodeId dst) const;
   void BuildAdjacency() const;
 
   const Topology* topology_;
+  const LinkLoad* load_ = nullptr;
   // Lazily built: out-links of each node in CSR form, for the search.
   mutable std::vector<std::int32_t> out_begin_;
   mutable std::vector<LinkId> out_links_;

@@ -39,6 +39,7 @@
 
 #include "aifactory/core/status.h"
 #include "aifactory/core/units.h"
+#include "aifactory/net/routing.h"
 #include "aifactory/net/topology.h"
 #include "aifactory/train/job.h"
 #include "aifactory/train/step_model.h"
@@ -94,6 +95,11 @@ struct IterationOptions {
   // link's usable capacity scaled (a degraded WAN: 0.5 = half its bandwidth).
   std::vector<int> failed_links;  // net::LinkId of the built topology
   double wan_capacity_scale = 1;
+  // Network mode: how flows pick among equal-cost paths. Adaptive by default, as InfiniBand
+  // fabrics run (the subnet manager's default engine, ar_updn, has the switches pick output
+  // ports by load: NVIDIA InfiniBand Cluster Bring-up Procedure, "Adaptive Routing"); ECMP
+  // shows what static hashing's collisions cost.
+  net::RoutingPolicy routing = net::RoutingPolicy::kAdaptive;
 };
 
 // Time of each kind of task on the critical path.
@@ -118,6 +124,7 @@ struct NetworkSummary {
   int links = 0;
   int tiers = 0;
   int radix = 0;
+  net::RoutingPolicy routing = net::RoutingPolicy::kAdaptive;
   std::int64_t flows = 0;
   std::int64_t recomputations = 0;
   std::int64_t flow_rate_updates = 0;
