@@ -20,8 +20,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from calibration_priors import (DERATE_FROM, FAMILY, HOST_KERNEL_US, OVERLAP_SLOWDOWN, PRIORS,  # noqa: E402
-                                SCALE_UP_LATENCY)
+from calibration_priors import (DERATE_FROM, FAMILY, HOST_FROM, HOST_KERNEL_US, OVERLAP_SLOWDOWN,  # noqa: E402
+                                PRIORS, SCALE_UP_LATENCY)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "attention", "memory", "scale_up", "scale_out"]
@@ -35,6 +35,9 @@ BORROW = {
     "gemm_4bit": ["gb200"],
 }
 BORROWED = set()  # accelerators whose derating comes from DERATE_FROM
+# Families that share one host time per kernel (HOST_FROM: follower -> leader), fitted once on the
+# fit rows of all of them.
+HOST_GROUPS = {}  # leader -> [leader, followers...]
 # Fitted multipliers of the measured start values stay within [MULT_MIN, MULT_MAX]: a tuned
 # training framework runs its GEMMs at no less than half the best-shape microbenchmark rate
 # (Megatron-LM reaches 52% of peak end to end, Narayanan et al. SC'21 Table 1), so a fit that wants
@@ -126,9 +129,13 @@ def apply(table, priors, mult):
                      f"fitted for {DERATE_FROM[acc]} (same die, no runs of {acc}) on the odd row_id rows")
             cap = float("inf") if f == "host_kernel" else 1.0
             what = "framework dispatch beyond the launch" if f == "host_kernel" else "training derating"
+            fitted = f"{whose} of shared/validation/training_runs.csv"
+            group = next((g for g in HOST_GROUPS.values() if fam in g), None)
+            if f == "host_kernel" and group is not None:
+                fitted = (f"fitted jointly for {' and '.join(group)}, whose hosts and software are of the same "
+                          f"kind, on their odd row_id rows of shared/validation/training_runs.csv")
             table[acc][f] = (min(cap, v0 * k), src0 if k == 1.0 else
-                             f"{v0:.3g} x {k:.3f} ({what} {whose} of "
-                             f"shared/validation/training_runs.csv); start value: {src0}")
+                             f"{v0:.3g} x {k:.3f} ({what} {fitted}); start value: {src0}")
 
 
 def percentile(xs, q):
@@ -142,9 +149,10 @@ def percentile(xs, q):
 
 
 def family_score(rows, fam):
-    """Objective on the fit rows of one family (or accelerator): the median APE plus a quarter of
-    the p90 APE, so that a fit does not buy a lower median with a long tail."""
-    errs = [r["ape_pct"] for r in rows if r["status"] == "ok" and FAMILY.get(r["accelerator_id"]) == fam
+    """Objective on the fit rows of one family (or accelerator), or of a list of them: the median
+    APE plus a quarter of the p90 APE, so that a fit does not buy a lower median with a long tail."""
+    fams = set(fam) if isinstance(fam, list) else {fam}
+    errs = [r["ape_pct"] for r in rows if r["status"] == "ok" and FAMILY.get(r["accelerator_id"]) in fams
             and is_fit_row(r["row_id"])]
     return median(errs) + 0.25 * percentile(errs, 0.9), len(errs)
 
@@ -153,23 +161,35 @@ def fit(binary, csv_path, table, passes=3):
     priors = {acc: {f: table[acc][f] for f in FIT_FIELDS} for acc in table}
     families = sorted(set(FAMILY[a] for a in table))
     mult = {(fam, f): 1.0 for fam in families for f in FIT_FIELDS}
+    host_from = {FAMILY[a]: FAMILY[b] for a, b in HOST_FROM.items() if a in FAMILY and b in FAMILY}
+    HOST_GROUPS.clear()
+    for follower, leader in sorted(host_from.items()):
+        HOST_GROUPS.setdefault(leader, [leader]).append(follower)
     for _ in range(passes):
         for fam in families:
             for f in FIT_FIELDS:
+                # A shared host time is fitted once, on the rows of the whole group, at the turn of
+                # its last member (so that every member's GEMMs of this pass are fitted first).
+                group = next((g for g in HOST_GROUPS.values() if fam in g), None) if f == "host_kernel" else None
+                if group and fam != max(group):
+                    continue
+                scored = group if group else fam
                 apply(table, priors, mult)
-                best = (family_score(evaluate(binary, csv_path, table), fam)[0], mult[(fam, f)])
+                best = (family_score(evaluate(binary, csv_path, table), scored)[0], mult[(fam, f)])
                 lo, hi = BOUNDS.get(f, (MULT_MIN, MULT_MAX))
                 for step in STEPS.get(f, (0.1, 0.02, 0.005)):
                     center = best[1]
                     for k in [center + i * step for i in range(-5, 6)]:
                         if not lo <= k <= hi:
                             continue
-                        mult[(fam, f)] = k
+                        for member in group or [fam]:
+                            mult[(member, f)] = k
                         apply(table, priors, mult)
-                        sc = family_score(evaluate(binary, csv_path, table), fam)[0]
+                        sc = family_score(evaluate(binary, csv_path, table), scored)[0]
                         if sc < best[0] - 1e-9:
                             best = (sc, k)
-                mult[(fam, f)] = best[1]
+                for member in group or [fam]:
+                    mult[(member, f)] = best[1]
                 print(f"{fam:16s} {f:12s} x{best[1]:.3f}  fit-row median {best[0]:.1f}%", file=sys.stderr)
     # Families without any fit row borrow the derating of a same-die accelerator.
     rows = evaluate(binary, csv_path, table)

@@ -36,17 +36,37 @@ double SwitchPhase(int n, double bytes, const LinkTier& link) {
 // Reduce-scatter (or all-gather, by symmetry). Inside a domain: the switch phase. Across domains:
 // the cheapest of a flat ring at the slowest tier, rail rings and two levels (inside each domain,
 // then a ring across domains on 1/r of the data); across sites, a flat ring or three levels.
+// Besides the time, the time each tier is busy: the phases of the levels, both tiers for rail
+// rings (NVLink and NICs carry the ring at once), the slowest tier for a flat ring.
 struct Scheme {
   ScatterGatherScheme kind = ScatterGatherScheme::kNone;
   double seconds = 0;
+  double up = 0, out = 0, site = 0;  // busy time of the scale-up, scale-out and cross-site tiers
 };
+
+// The tier a flat ring is limited by: the one of least bandwidth among those the group crosses.
+Scheme OnBottleneck(const CommGroup& g, ScatterGatherScheme kind, double seconds) {
+  Scheme s{kind, seconds};
+  double bw = g.scale_out.bandwidth.value();
+  double* tier = &s.out;
+  if (g.scale_up.bandwidth.value() < bw) {
+    bw = g.scale_up.bandwidth.value();
+    tier = &s.up;
+  }
+  if (g.spans_sites() && g.cross_site.bandwidth.value() < bw) tier = &s.site;
+  *tier = seconds;
+  return s;
+}
 
 Scheme ScatterOrGatherScheme(const CommGroup& g, double bytes) {
   if (g.size <= 1 || bytes <= 0) return {};
-  if (!g.spans_domains()) return {ScatterGatherScheme::kSwitch, SwitchPhase(g.size, bytes, g.scale_up)};
-  Scheme best{ScatterGatherScheme::kFlatRing, RingPhase(g.size, bytes, Bottleneck(g))};
-  auto consider = [&best](ScatterGatherScheme kind, double seconds) {
-    if (seconds < best.seconds) best = Scheme{kind, seconds};
+  if (!g.spans_domains()) {
+    const double t = SwitchPhase(g.size, bytes, g.scale_up);
+    return {ScatterGatherScheme::kSwitch, t, t};
+  }
+  Scheme best = OnBottleneck(g, ScatterGatherScheme::kFlatRing, RingPhase(g.size, bytes, Bottleneck(g)));
+  auto consider = [&best](const Scheme& s) {
+    if (s.seconds < best.seconds) best = s;
   };
   int r = std::max(1, g.ranks_per_domain);
   if (!g.spans_sites()) {
@@ -58,9 +78,11 @@ Scheme ScatterOrGatherScheme(const CommGroup& g, double bytes) {
     LinkTier rails;
     rails.bandwidth = BytesPerSecond(std::min(g.scale_up.bandwidth.value(), r * g.scale_out.bandwidth.value()));
     rails.latency = std::max(g.scale_up.latency, g.scale_out.latency);
-    consider(ScatterGatherScheme::kRailRings, RingPhase(g.size, bytes, rails));
-    consider(ScatterGatherScheme::kTwoLevel,
-             SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains, bytes / r, g.scale_out));
+    const double rail = RingPhase(g.size, bytes, rails);
+    consider({ScatterGatherScheme::kRailRings, rail, rail, rail});
+    const double inside = SwitchPhase(r, bytes, g.scale_up);
+    const double across = RingPhase(domains, bytes / r, g.scale_out);
+    consider({ScatterGatherScheme::kTwoLevel, inside + across, inside, across});
     return best;
   }
   // Three levels: inside the domain, across the site's domains, then across sites on what each
@@ -68,10 +90,32 @@ Scheme ScatterOrGatherScheme(const CommGroup& g, double bytes) {
   int per_site = std::max(r, g.ranks_per_site);
   int domains_per_site = std::max(1, per_site / r);
   int sites = (g.size + per_site - 1) / per_site;
-  consider(ScatterGatherScheme::kThreeLevel,
-           SwitchPhase(r, bytes, g.scale_up) + RingPhase(domains_per_site, bytes / r, g.scale_out) +
-               RingPhase(sites, bytes / per_site, g.cross_site));
+  const double inside = SwitchPhase(r, bytes, g.scale_up);
+  const double in_site = RingPhase(domains_per_site, bytes / r, g.scale_out);
+  const double wan = RingPhase(sites, bytes / per_site, g.cross_site);
+  consider({ScatterGatherScheme::kThreeLevel, inside + in_site + wan, inside, in_site, wan});
   return best;
+}
+
+// Two collectives at once: neither ends before it would alone, and each tier carries the busy
+// time of both.
+double AtOnce(const Scheme& a, const Scheme& b) {
+  return std::max({a.seconds, b.seconds, a.up + b.up, a.out + b.out, a.site + b.site});
+}
+
+// All-reduce: a ring (reduce-scatter then all-gather) or, for small messages, a tree of
+// 2 log2(n) steps on the slowest tier.
+Scheme AllReduceScheme(const CommGroup& g, double bytes) {
+  if (g.size <= 1) return {};
+  Scheme ring = ScatterOrGatherScheme(g, bytes);
+  ring.seconds *= 2;
+  ring.up *= 2;
+  ring.out *= 2;
+  ring.site *= 2;
+  LinkTier b = Bottleneck(g);
+  double tree = 2 * std::ceil(std::log2(g.size)) * b.latency.value() + 2 * bytes / b.bandwidth.value();
+  if (tree < ring.seconds) return OnBottleneck(g, ring.kind, tree);
+  return ring;
 }
 
 double ScatterOrGather(const CommGroup& g, double bytes) { return ScatterOrGatherScheme(g, bytes).seconds; }
@@ -93,12 +137,15 @@ ScatterGatherScheme ChooseScatterGather(const CommGroup& g, Bytes bytes) {
 }
 
 Seconds AllReduceTime(const CommGroup& g, Bytes bytes) {
-  if (g.size <= 1) return Seconds(0);
-  // Ring all-reduce = reduce-scatter + all-gather. Small messages take a tree: 2 log2(n) steps.
-  double ring = 2 * ScatterOrGather(g, bytes.value());
-  LinkTier b = Bottleneck(g);
-  double tree = 2 * std::ceil(std::log2(g.size)) * b.latency.value() + 2 * bytes.value() / b.bandwidth.value();
-  return Seconds(std::min(ring, tree));
+  return Seconds(AllReduceScheme(g, bytes.value()).seconds);
+}
+
+Seconds ConcurrentScatterGatherTime(const CommGroup& a, Bytes a_bytes, const CommGroup& b, Bytes b_bytes) {
+  return Seconds(AtOnce(ScatterOrGatherScheme(a, a_bytes.value()), ScatterOrGatherScheme(b, b_bytes.value())));
+}
+
+Seconds ConcurrentAllReduceTime(const CommGroup& a, Bytes a_bytes, const CommGroup& b, Bytes b_bytes) {
+  return Seconds(AtOnce(AllReduceScheme(a, a_bytes.value()), AllReduceScheme(b, b_bytes.value())));
 }
 
 Seconds AllToAllTime(const CommGroup& g, Bytes bytes) {

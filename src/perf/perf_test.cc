@@ -14,6 +14,8 @@ namespace {
 using catalog::Precision;
 
 // Relative comparison for times computed by hand.
+#define ASSERT_REL_NEAR(actual, expected, rel) \
+  ASSERT_NEAR((actual), (expected), (rel)*std::fabs(expected))
 #define EXPECT_REL_NEAR(actual, expected, rel) \
   EXPECT_NEAR((actual), (expected), (rel)*std::fabs(expected))
 
@@ -115,6 +117,40 @@ TEST(Collective, TwoLevelChosenAcrossManyDomains) {
   CommGroup g = Group(1024, 8);
   EXPECT_REL_NEAR(ReduceScatterTime(g, Bytes(1e8)).value(), two_level, 1e-12);
   EXPECT_EQ(ChooseScatterGather(g, Bytes(1e8)), ScatterGatherScheme::kTwoLevel);
+}
+
+TEST(Collective, ConcurrentCollectivesAddUpOnlyOnTheTiersTheyShare) {
+  // Dense: 1024 ranks, two levels (NVLink phase, then a ring across 128 domains on the NICs).
+  // Experts: 128 ranks one per domain, a ring on the NICs alone.
+  const CommGroup dense = Group(1024, 8);
+  const CommGroup experts = Group(128, 1);
+  const double inside = Switch(8, 1e8, kUp);
+  const double across = 127 * 5e-6 + 1.25e7 * 127 / 128 / 50e9;
+  const double ring = 127 * 5e-6 + 4e8 * 127 / 128 / 50e9;
+  ASSERT_EQ(ChooseScatterGather(dense, Bytes(1e8)), ScatterGatherScheme::kTwoLevel);
+  ASSERT_REL_NEAR(ReduceScatterTime(dense, Bytes(1e8)).value(), inside + across, 1e-12);
+  ASSERT_REL_NEAR(ReduceScatterTime(experts, Bytes(4e8)).value(), ring, 1e-12);
+  // Both on the NICs: the NICs carry the dense ring and the experts' ring, one after the other.
+  EXPECT_REL_NEAR(ConcurrentScatterGatherTime(dense, Bytes(1e8), experts, Bytes(4e8)).value(),
+                  across + ring, 1e-12);
+  // Symmetric, and a missing second collective changes nothing.
+  EXPECT_DOUBLE_EQ(ConcurrentScatterGatherTime(experts, Bytes(4e8), dense, Bytes(1e8)).value(),
+                   ConcurrentScatterGatherTime(dense, Bytes(1e8), experts, Bytes(4e8)).value());
+  EXPECT_DOUBLE_EQ(ConcurrentScatterGatherTime(dense, Bytes(1e8), experts, Bytes(0)).value(),
+                   ReduceScatterTime(dense, Bytes(1e8)).value());
+  // Different tiers: one group inside its domain (NVLink only), the other across domains with
+  // one rank each (NICs only): they run side by side and the slower one sets the time.
+  const CommGroup local = Group(8, 8);
+  const double nvlink = Switch(8, 8e9, kUp);
+  ASSERT_GT(nvlink, ring);
+  EXPECT_REL_NEAR(ConcurrentScatterGatherTime(local, Bytes(8e9), experts, Bytes(4e8)).value(), nvlink, 1e-12);
+  // All-reduce: a ring is twice the reduce-scatter's busy time per tier; the experts' 128 ranks
+  // take the tree (14 steps, 2 x bytes over the NIC), also on the NICs.
+  const double tree = 14 * 5e-6 + 2 * 4e8 / 50e9;
+  ASSERT_REL_NEAR(AllReduceTime(experts, Bytes(4e8)).value(), tree, 1e-12);
+  EXPECT_REL_NEAR(ConcurrentAllReduceTime(dense, Bytes(1e8), experts, Bytes(4e8)).value(),
+                  2 * across + tree, 1e-12);
+  EXPECT_REL_NEAR(ConcurrentAllReduceTime(local, Bytes(8e9), experts, Bytes(4e8)).value(), 2 * nvlink, 1e-12);
 }
 
 TEST(MoeDispatch, RemoteDomainsPerTokenCountsDistinctDomains) {

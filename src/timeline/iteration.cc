@@ -1007,8 +1007,11 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
   const double recompute = e.at(TimeComponent::kRecompute).value() / m;
   const double f = (per_mb - recompute) / 3;
   const double b = 2 * (per_mb - recompute) / 3 + recompute;
+  // The sends the step model puts on the critical path: vp x pp - 1 each way in the first
+  // forward and the last backward, plus those of the steady state.
+  const double sends = 2.0 * (vp * pp - 1) + train::PipelineSteadyStateSends(pp, vp, m);
   const double send = options.send_time ? options.send_time->value()
-                      : pp > 1          ? e.at(TimeComponent::kPpComm).value() / (2.0 * (vp * pp - 1))
+                      : pp > 1          ? e.at(TimeComponent::kPpComm).value() / sends
                                         : 0.0;
 
   IterationResult r;

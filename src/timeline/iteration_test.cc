@@ -10,6 +10,7 @@
 
 #include "aifactory/perf/collective.h"
 #include "aifactory/train/flops.h"
+#include "aifactory/train/step_model.h"
 #include "aifactory_test/train_fixtures.h"
 
 namespace aif::timeline {
@@ -50,12 +51,10 @@ TEST(Timeline, SingleStageMatchesStepModel) {
 }
 
 // (2) pp = 4, m = 8. The step model charges (m + pp - 1)(f + b) for compute and bubble plus
-// 2 (pp - 1) sends (the first forward and the last backward cross every boundary). Without
-// send time the simulated 1F1B pipeline is exactly (m + pp - 1)(f + b). With sends, the
-// simulation also exposes sends in the steady state (a stage waits one send for its
-// neighbour's gradient; here about one send per micro-batch more), which the step model
-// treats as hidden, so it is slightly longer:
-// still within 3% because a send is small next to f + b.
+// 2 (pp - 1) sends (the first forward and the last backward cross every boundary) and the
+// sends the steady state exposes (a stage waits a send for its neighbour's gradient:
+// 2 (m (pp - 1) / pp - 1) more). Without send time the simulated 1F1B pipeline is exactly
+// (m + pp - 1)(f + b); with sends it matches the step model.
 TEST(Timeline, OneFOneBMatchesStepModelFormula) {
   const auto job = Job(8);
   const auto cluster = H100Cluster(32);
@@ -505,6 +504,25 @@ TEST(TimelineNetwork, CrossDomainContextParallelRunsAsFlows) {
   // all-gather ring of 2 flows per group and stage.
   EXPECT_EQ(n->network->flows, 2LL * 8 * 1 * 16 + 2LL * 8 * 2 * 16 + 2 * 2 * 8 * 2);
   EXPECT_NEAR(n->iteration_time.value(), a->iteration_time.value(), 0.02 * a->iteration_time.value());
+}
+
+
+// Without interleaving the simulated 1F1B exposes 2 (pp - 1) / pp sends per micro-batch in the
+// steady state beyond the first forward's and the last backward's, and the step model charges
+// exactly that (train::PipelineSteadyStateSends) whenever m >= pp.
+TEST(Timeline, SteadyStateSendsOfOneFOneBMatchTheStepModel) {
+  for (int pp : {2, 4, 8}) {
+    for (int m : {8, 16, 64}) {
+      auto r = SimulateIteration(Job(m), H100Cluster(8 * pp), Plan(pp));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_GT(r->send_time.value(), 0);
+      EXPECT_NEAR(r->iteration_time.value(), r->estimate.step_time.value(), 1e-6 * r->iteration_time.value())
+          << "pp " << pp << " m " << m;
+      EXPECT_DOUBLE_EQ(train::PipelineSteadyStateSends(pp, 1, m), 2.0 * (1.0 * m * (pp - 1) / pp - 1));
+    }
+  }
+  EXPECT_EQ(train::PipelineSteadyStateSends(4, 2, 64), 0);  // interleaved: covered by other chunks
+  EXPECT_EQ(train::PipelineSteadyStateSends(1, 1, 64), 0);
 }
 
 }  // namespace

@@ -473,6 +473,8 @@ StepEstimate StepModel::Run() {
     const int wan_sends = cross > 0 ? vp * cross + wraps : 0;
     const int local_sends = vp * pp - 1 - wan_sends;
     pp_comm += 2.0 * (local_sends * msg + wan_sends * msg_wan);
+    // Without interleaving the steady state exposes sends too (PipelineSteadyStateSends).
+    pp_comm += PipelineSteadyStateSends(pp, vp, m) * std::max(msg, msg_wan);
   }
 
   // Parameters held by one GPU (the heaviest stage carries the embedding).
@@ -491,13 +493,14 @@ StepEstimate StepModel::Run() {
   // optimizer), overlapped with the last micro-batch's backward and the first one's forward.
   double dp_exposed = 0;
   if (!lora_) {
-    double grad_rs = perf::ReduceScatterTime(dp_group_, Bytes(dense_local * kGradBytes)).value() +
-                     perf::ReduceScatterTime(expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
-    double param_ag = perf::AllGatherTime(dp_group_, Bytes(dense_local * kBf16)).value() +
-                      perf::AllGatherTime(expert_dp_group_, Bytes(expert_local * kBf16)).value();
+    // The dense and the expert gradients are reduced on their own communicators at once.
+    double grad_rs = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * kGradBytes),
+                                                       expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
+    double param_ag = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * kBf16),
+                                                        expert_dp_group_, Bytes(expert_local * kBf16)).value();
     if (p_.zero_stage == 0) {
-      double ar = perf::AllReduceTime(dp_group_, Bytes(dense_local * kGradBytes)).value() +
-                  perf::AllReduceTime(expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
+      double ar = perf::ConcurrentAllReduceTime(dp_group_, Bytes(dense_local * kGradBytes),
+                                                expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
       dp_exposed = Overlap(ar, b);
     } else if (p_.zero_stage == 3) {
       // FSDP: parameters gathered for forward and again for backward, gradients scattered, on
@@ -607,6 +610,11 @@ const char* MemoryComponentName(MemoryComponent c) {
     case MemoryComponent::kCount: break;
   }
   return "?";
+}
+
+double PipelineSteadyStateSends(int pp, int vp, int micro_batches) {
+  if (pp <= 1 || vp > 1) return 0;
+  return std::max(0.0, 2.0 * (1.0 * micro_batches * (pp - 1) / pp - 1));
 }
 
 perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride) {

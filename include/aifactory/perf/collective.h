@@ -42,6 +42,17 @@ Seconds AllGatherTime(const CommGroup& g, Bytes bytes);
 Seconds AllToAllTime(const CommGroup& g, Bytes bytes);
 Seconds SendRecvTime(const LinkTier& link, Bytes bytes);
 
+// Two reduce-scatters (or all-gathers, or all-reduces) on separate communicators at once, as a
+// MoE job's dense and expert gradients are: Megatron-Core's DDP keeps the expert parameters in
+// their own bucket groups on the expert data-parallel group and starts each bucket group's
+// collective asynchronously on its own process group (megatron/core/distributed/
+// distributed_data_parallel.py), so the two run side by side. Neither ends before it would
+// alone, and each tier (NVLink, scale-out, WAN) carries the busy time of both: the max of the
+// two times and of each tier's sum. Equal to the slower one when they use different tiers, and
+// to their sum when both are limited by the same one.
+Seconds ConcurrentScatterGatherTime(const CommGroup& a, Bytes a_bytes, const CommGroup& b, Bytes b_bytes);
+Seconds ConcurrentAllReduceTime(const CommGroup& a, Bytes a_bytes, const CommGroup& b, Bytes b_bytes);
+
 // The algorithm ReduceScatterTime and AllGatherTime price (the cheapest), for simulators that
 // run the same one step by step.
 enum class ScatterGatherScheme {

@@ -60,6 +60,15 @@ struct StepEstimate {
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
 
+// Stage-to-stage sends (both directions) that the steady state of the pipeline schedule puts on
+// the critical path, beyond the first forward's and the last backward's. Without interleaving a
+// stage's next forward waits for its input and its backward for its gradient: a micro-batch's
+// round trip through the pp stages carries 2 (pp - 1) sends and pp micro-batches are in flight,
+// so each micro-batch exposes 2 (pp - 1) / pp of them, 2 (m (pp - 1) / pp - 1) in all (the
+// iteration timeline's 1F1B finds exactly this for m >= pp). With vp > 1 the other chunks in
+// flight cover them: none.
+double PipelineSteadyStateSends(int pp, int vp, int micro_batches);
+
 // The communicator the step model prices for `size` ranks `stride` apart in a job laid out
 // domain by domain on `cluster` (a DP group: dp x cp ranks of stride tp), for simulators that
 // must choose the same collective algorithm.
