@@ -55,6 +55,10 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
   for (int tp : Divisors(cluster.gpus, max_tp)) {
     if (m.heads % tp != 0) { reject("attention heads not divisible by tp"); continue; }
     if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0) { reject("kv heads and tp do not divide"); continue; }
+    // Ranks are laid out domain by domain: a tensor-parallel size that does not divide the
+    // NVLink domain (16 in a rack of 72) puts some groups across two domains, whose every layer's
+    // collectives then cross the scale-out network and hold back the whole job.
+    if (cluster.system.nvlink_domain % tp != 0) { reject("tp groups would straddle NVLink domains"); continue; }
     for (int pp : Divisors(cluster.gpus / tp, m.layers + 2)) {
       for (int cp : options.context_parallel) {
         if ((cluster.gpus / tp / pp) % cp != 0) continue;

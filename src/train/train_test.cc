@@ -715,6 +715,25 @@ TEST(PlanSearch, SameResultForAnyThreadCount) {
   }
 }
 
+TEST(PlanSearch, TensorParallelGroupsStayInsideTheirNvlinkDomain) {
+  // A domain of 72 (an NVL72 rack): tp 16 would put the fifth group of every rack across two
+  // racks (GPUs 64-79), so it is rejected; tp 8 divides 72 and stays.
+  Cluster cluster = H100Cluster(144);
+  cluster.system.nvlink_domain = 72;
+  SearchOptions o;
+  o.top = 1000;
+  Result<SearchResult> r = SearchPlans(Job(Llama3_405B(), 8192, 144), cluster, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(r->best.empty());
+  EXPECT_GT(r->rejected.at("tp groups would straddle NVLink domains"), 0);
+  bool tp8 = false;
+  for (const auto& p : r->best) {
+    EXPECT_EQ(72 % p.plan.tp, 0) << p.plan.ToString();
+    tp8 = tp8 || p.plan.tp == 8;
+  }
+  EXPECT_TRUE(tp8);
+}
+
 TEST(PlanSearch, ModelTooLargeForTheClusterHasNoFeasiblePlan) {
   Result<SearchResult> r = SearchPlans(Job(Llama3_405B(), 8192, 8), H100Cluster(8), SearchOptions{});
   ASSERT_TRUE(r.ok());

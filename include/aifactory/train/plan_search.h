@@ -1,5 +1,7 @@
 // Plan search: every parallel plan (TP, PP, VP, CP, EP, DP, micro-batch, ZeRO stage, recompute)
-// of a job on a cluster, estimated, ranked, and the rejected ones counted by reason.
+// of a job on a cluster, estimated, ranked, and the rejected ones counted by reason. TP sizes
+// run up to the NVLink domain and must divide it (so that no tensor-parallel group straddles two
+// domains), heads must divide by TP, a pipeline stage must not straddle two sites.
 #pragma once
 
 #include <map>
