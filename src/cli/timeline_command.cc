@@ -35,7 +35,7 @@ struct TimelineOptions {
   int threads = 1;
   std::vector<int> failed_links;
   double wan_scale = 1;
-  std::string routing = "adaptive";
+  std::string routing;  // empty: the scenario's cluster.routing
 };
 
 // "3:1.2" -> stage 3, factor 1.2.
@@ -156,7 +156,8 @@ int RunTimeline(const TimelineOptions& o, std::ostream& out, std::ostream& err) 
   options.switch_radix = o.radix;
   options.failed_links = o.failed_links;
   options.wan_capacity_scale = o.wan_scale;
-  options.routing = o.routing == "ecmp" ? net::RoutingPolicy::kEcmp : net::RoutingPolicy::kAdaptive;
+  const bool adaptive = o.routing.empty() ? cluster.adaptive_routing : o.routing == "adaptive";
+  options.routing = adaptive ? net::RoutingPolicy::kAdaptive : net::RoutingPolicy::kEcmp;
 
   if (!scenario->name.empty()) out << scenario->name << "\n";
   out << fmt::format("{} on {} x {} ({}), seq {} gbs {}\n", job.model.id, cluster.gpus,
@@ -234,7 +235,8 @@ Subcommand AddTimelineCommand(CLI::App& app) {
       ->check(CLI::Range(1e-6, 1.0));
   cmd->add_option("--routing", o->routing,
                   "Network: how flows pick among equal-cost paths: adaptive (by the flows on the "
-                  "links, as InfiniBand's adaptive routing; default) or ecmp (static hashing)")
+                  "links, as InfiniBand's adaptive routing) or ecmp (static hashing); default: "
+                  "the scenario's cluster.routing, else adaptive")
       ->check(CLI::IsMember({"adaptive", "ecmp"}));
   cmd->add_option("--threads", o->threads, "Worker threads for the plan search")
       ->check(CLI::Range(1, 256));

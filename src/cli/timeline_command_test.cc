@@ -83,6 +83,17 @@ TEST_F(TimelineCommand, RoutingPolicyIsAnOptionAndReported) {
   EXPECT_NE(ecmp.out.find("ecmp routing;"), std::string::npos) << ecmp.out;
   Output bad = Aifactory({"timeline", scenario_, "--routing", "random"});
   EXPECT_EQ(bad.code, 2);  // a usage error
+  // The scenario's cluster.routing is the default; the option overrides it.
+  std::string text = kScenario;
+  text.replace(text.find("gpus: 64}"), 9, "gpus: 64, routing: ecmp}");
+  const std::string ecmp_scenario = (dir_ / "ecmp.yaml").string();
+  std::ofstream(ecmp_scenario) << text;
+  Output from_scenario = Aifactory({"timeline", ecmp_scenario, "--replicate"});
+  ASSERT_EQ(from_scenario.code, 0) << from_scenario.err;
+  EXPECT_NE(from_scenario.out.find("ecmp routing;"), std::string::npos) << from_scenario.out;
+  Output overridden = Aifactory({"timeline", ecmp_scenario, "--replicate", "--routing", "adaptive"});
+  ASSERT_EQ(overridden.code, 0) << overridden.err;
+  EXPECT_NE(overridden.out.find("adaptive routing;"), std::string::npos) << overridden.out;
   EXPECT_NE(bad.err.find("--routing"), std::string::npos) << bad.err;
 }
 

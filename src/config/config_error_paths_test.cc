@@ -170,6 +170,10 @@ TEST(ConfigErrorPaths, Cluster) {
        "4:21", "cluster.oversubscription", "expected a number"},
       {"oversubscription out of range", kCluster + "  oversubscription: 0.5\n" + kModel + kTraining,
        "4:21", "cluster.oversubscription", "expected a ratio between 1 (non-blocking) and 64"},
+      {"routing unknown", kCluster + "  routing: random\n" + kModel + kTraining, "4:12",
+       "cluster.routing", "expected 'adaptive' (by load, InfiniBand's default) or 'ecmp' (static hashing), got 'random'"},
+      {"routing not a string", kCluster + "  routing: [ecmp]\n" + kModel + kTraining, "4:12",
+       "cluster.routing", "expected a string"},
   });
 }
 

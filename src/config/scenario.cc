@@ -40,7 +40,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription", "sites", "wan"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription", "routing", "sites", "wan"}));
   AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster, "system", "cluster.system"));
   AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster, "gpus", "cluster.gpus", 1, 100000000));
   auto c = train::MakeCluster(cat, system, static_cast<int>(gpus));
@@ -53,6 +53,15 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       return doc.Error(cluster["oversubscription"], "cluster.oversubscription",
                        "expected a ratio between 1 (non-blocking) and 64");
     }
+  }
+  if (cluster["routing"]) {
+    AIF_ASSIGN_OR_RETURN(std::string routing, doc.String(cluster, "routing", "cluster.routing"));
+    if (routing != "adaptive" && routing != "ecmp") {
+      return doc.Error(cluster["routing"], "cluster.routing",
+                       "expected 'adaptive' (by load, InfiniBand's default) or 'ecmp' (static hashing), got '" +
+                           routing + "'");
+    }
+    s.cluster.adaptive_routing = routing == "adaptive";
   }
   if (cluster["sites"]) {
     AIF_ASSIGN_OR_RETURN(long long sites, doc.Integer(cluster, "sites", "cluster.sites", 1, 1000));

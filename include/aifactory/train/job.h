@@ -35,6 +35,10 @@ struct Cluster {
   // module's job), traffic leaving an NVLink domain is taken to cross the oversubscribed tier:
   // its bandwidth is divided by this ratio, an upper bound on the slowdown.
   double scale_out_oversubscription = 1;
+  // How the scale-out fabric spreads flows over equal-cost paths, for the simulators that route
+  // them (the timeline's network): adaptively by load (InfiniBand's default) or by static ECMP
+  // hashing. The step model assumes perfect balance either way.
+  bool adaptive_routing = true;
   // Sites the job spans (1: one site): its GPUs split evenly, whole NVLink domains per site,
   // joined by a WAN of `wan_bandwidth` per site (each direction) with one-way `wan_latency`.
   int sites = 1;
