@@ -243,19 +243,17 @@ bool Router::AppendAcrossPods(const SiteLayout& a, int leaf_a, int leaf_b, int p
   // chosen spine reaches no live core: the caller then searches every (spine, core) pair.
   const Topology& t = *topology_;
   const std::int64_t h = a.half_radix;
-  auto live = [&](LinkId l) { return t.link(l).up; };
-  const std::int64_t j = LeastScored(hash, h, [&](std::int64_t k) -> std::int64_t {
-    const LinkId up = Up(a.first_leaf_spine, leaf_a * h + k);
-    const LinkId down = Down(a.first_leaf_spine, leaf_b * h + k);
-    if (!live(up) || !live(down)) return -1;
+  // A hop up and its counterpart down: the busier of the two, -1 when either is down.
+  auto pair = [&](LinkId up, LinkId down) -> std::int64_t {
+    if (!t.link(up).up || !t.link(down).up) return -1;
     return std::max(load_->FlowsOn(up), load_->FlowsOn(down));
+  };
+  const std::int64_t j = LeastScored(hash, h, [&](std::int64_t k) {
+    return pair(Up(a.first_leaf_spine, leaf_a * h + k), Down(a.first_leaf_spine, leaf_b * h + k));
   });
   if (j < 0) return false;
-  const std::int64_t c = LeastScored(ChoiceHash(hash, 4), h, [&](std::int64_t k) -> std::int64_t {
-    const LinkId up = Up(a.first_spine_core, (pod_a * h + j) * h + k);
-    const LinkId down = Down(a.first_spine_core, (pod_b * h + j) * h + k);
-    if (!live(up) || !live(down)) return -1;
-    return std::max(load_->FlowsOn(up), load_->FlowsOn(down));
+  const std::int64_t c = LeastScored(ChoiceHash(hash, 4), h, [&](std::int64_t k) {
+    return pair(Up(a.first_spine_core, (pod_a * h + j) * h + k), Down(a.first_spine_core, (pod_b * h + j) * h + k));
   });
   if (c < 0) return false;
   path->push_back(Up(a.first_leaf_spine, leaf_a * h + j));
