@@ -77,7 +77,7 @@ void BM_TimelineIteration(benchmark::State& state) {
   aif::timeline::IterationOptions o;
   o.network = mode != 2;
   o.replicate = mode == 1;
-  o.routing = mode == 3 ? aif::net::RoutingPolicy::kEcmp : aif::net::RoutingPolicy::kAdaptive;
+  if (mode == 3) o.routing = aif::net::RoutingPolicy::kEcmp;
   aif::timeline::IterationResult r;
   for (auto _ : state) {
     r = OrDie(aif::timeline::SimulateIteration(s.scenario.job, s.scenario.cluster, s.plan, o));

@@ -156,8 +156,9 @@ int RunTimeline(const TimelineOptions& o, std::ostream& out, std::ostream& err) 
   options.switch_radix = o.radix;
   options.failed_links = o.failed_links;
   options.wan_capacity_scale = o.wan_scale;
-  const bool adaptive = o.routing.empty() ? cluster.adaptive_routing : o.routing == "adaptive";
-  options.routing = adaptive ? net::RoutingPolicy::kAdaptive : net::RoutingPolicy::kEcmp;
+  if (!o.routing.empty()) {
+    options.routing = o.routing == "adaptive" ? net::RoutingPolicy::kAdaptive : net::RoutingPolicy::kEcmp;
+  }
 
   if (!scenario->name.empty()) out << scenario->name << "\n";
   out << fmt::format("{} on {} x {} ({}), seq {} gbs {}\n", job.model.id, cluster.gpus,

@@ -1119,8 +1119,10 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     }
     // Millions of flows start over an iteration of a whole factory; only those in progress are
     // kept (the engine reads each through its completion callback).
-    net::Network network(&sim, std::move(topo), net::NetworkOptions{.keep_completed_flows = false,
-                                                              .routing = options.routing});
+    const net::RoutingPolicy routing = options.routing.value_or(
+        cluster.adaptive_routing ? net::RoutingPolicy::kAdaptive : net::RoutingPolicy::kEcmp);
+    net::Network network(&sim, std::move(topo),
+                         net::NetworkOptions{.keep_completed_flows = false, .routing = routing});
     std::vector<std::string> failed;
     for (int l : options.failed_links) {
       AIF_RETURN_IF_ERROR(network.FailLink(l).WithContext("timeline: "));
@@ -1159,7 +1161,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     ns.links = t.link_count();
     ns.tiers = tiers;
     ns.radix = radix;
-    ns.routing = options.routing;
+    ns.routing = routing;
     const net::NetworkStats& st = network.stats();
     ns.flows = static_cast<std::int64_t>(st.flows_started);
     ns.recomputations = static_cast<std::int64_t>(st.recomputations);

@@ -95,11 +95,12 @@ struct IterationOptions {
   // link's usable capacity scaled (a degraded WAN: 0.5 = half its bandwidth).
   std::vector<int> failed_links;  // net::LinkId of the built topology
   double wan_capacity_scale = 1;
-  // Network mode: how flows pick among equal-cost paths. Adaptive by default, as InfiniBand
-  // fabrics run (the subnet manager's default engine, ar_updn, has the switches pick output
-  // ports by load: NVIDIA InfiniBand Cluster Bring-up Procedure, "Adaptive Routing"); ECMP
-  // shows what static hashing's collisions cost.
-  net::RoutingPolicy routing = net::RoutingPolicy::kAdaptive;
+  // Network mode: how flows pick among equal-cost paths, when it should differ from the
+  // cluster's (Cluster::adaptive_routing: adaptive unless the scenario says ecmp, as InfiniBand
+  // fabrics run; the subnet manager's default engine, ar_updn, has the switches pick output ports
+  // by load: NVIDIA InfiniBand Cluster Bring-up Procedure, "Adaptive Routing"). ECMP shows what
+  // static hashing's collisions cost.
+  std::optional<net::RoutingPolicy> routing;
 };
 
 // Time of each kind of task on the critical path.
