@@ -8,9 +8,11 @@ Usage: tools/search_quality_report.py [--aifactory build/release/aifactory] [--c
 import argparse
 import collections
 import csv
+import json
 import os
 import re
 import subprocess
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,17 +29,34 @@ def without(plan, *keys):
     return " ".join(re.sub(r"offload=\d+ layers/stage", "", plan).split())
 
 
-def reason(published, searched, host_pct, model):
-    """What the search changed, and what that says about the gain."""
+# The one measured micro-batch pair of a launch-bound run: qwen3-30b-a3b on 8 B200, micro-batch 1
+# (NeMo 26.02) and 4 (26.02.01). PAIR holds the measured and predicted ratios once main() has them.
+PAIR_ROWS = ("438", "401")
+PAIR = {"measured": float("nan"), "predicted": float("nan")}
+
+
+def reason(published, searched, host_pct, model, accelerator):
+    """What the search changed, and what that says about the gain. The evidence is graded: 'real
+    gain' (a measurement of the same change in one release, or a published study of it), 'likely
+    real gain' (the same model and accelerators measured in two point releases) or anything else
+    (plausible or a blind spot), which the ceiling below does not count."""
     if host_pct >= 20 and degree(searched, "mbs") > degree(published, "mbs"):
-        return ("published micro-batch leaves the GPU waiting on kernel launches; the search takes larger "
-                "micro-batches that amortize them (real gain: qwen3-30b-a3b on 8 B200 measures 2.8x more "
-                "tokens/s at micro-batch 4 than at 1, rows 401 and 438)")
+        what = ("published micro-batch leaves the GPU waiting on kernel launches; the search takes larger "
+                "micro-batches that amortize them")
+        if model == "qwen3-30b-a3b" and accelerator == "b200":
+            return what + (" (likely real gain: qwen3-30b-a3b on 8 B200 measures 2.8x more tokens/s at micro-batch 4 "
+                           "in NeMo 26.02.01, row 401, than at micro-batch 1 in 26.02, row 438, a point release apart; "
+                           f"the model predicts {PAIR['predicted']:.1f}x)").replace("2.8x", f"{PAIR['measured']:.1f}x")
+        return what + (" (plausible gain, extrapolated: the only measured pair is qwen3-30b-a3b on 8 B200, rows 438 "
+                       f"and 401, a point release apart, where the model predicts {PAIR['predicted']:.1f}x against "
+                       f"{PAIR['measured']:.1f}x measured)")
     if degree(searched, "mbs") > degree(published, "mbs") and without(searched, "mbs") == without(published, "mbs"):
         if model == "qwen3-30b-a3b":
             return ("search takes a larger micro-batch and changes nothing else but activation offload to fit it "
-                    "(real gain: qwen3-30b-a3b on 8 GB300, the same model and software on the same Grace tray, "
-                    "measures 56% more tokens/s at micro-batch 8 than at 4, rows 258 and 452)")
+                    "(no measurement of both micro-batches on one accelerator in one release; NVIDIA's recipe takes "
+                    "micro-batch 8 on GB300 and B300, 288 and 270 GB of HBM, and 4 on GB200 and B200, 186 and 180 GB, "
+                    "NVIDIA-NeMo/Megatron-Bridge scripts/performance/configs/qwen/qwen3_workload_base_configs.py "
+                    "@01b2977e518f; a blind spot where the model over-prices the launches at micro-batch 4)")
         return ("search takes a larger micro-batch and changes nothing else but activation offload to fit it "
                 "(plausible gain: larger GEMMs and fewer launches per token; no measurement of this model)")
     if re.search(r"recompute=full(\s|$)", published) and "recompute=full" not in searched:
@@ -56,9 +75,10 @@ def reason(published, searched, host_pct, model):
                 "scale-out network once per remote domain holding its experts (DeepEP-style dispatch), exposed, at "
                 "the NICs' bus bandwidth (blind spot where the run overlaps dispatch with compute, else a real gain)")
     if degree(searched, "ep") > degree(published, "ep"):
-        return ("search grows expert parallelism beyond one NVLink domain (real gain: NVIDIA's B200 "
+        return ("search grows expert parallelism beyond one NVLink domain (plausible gain: NVIDIA's B200 "
                 "DeepSeek-V3 recipe went from EP 8 / PP 16 in NeMo 26.04, row 348, 2,815 tokens/s/GPU, to EP 32 / "
-                "PP 8 in 26.04.01, row 302, 3,328 tokens/s/GPU: 18% faster)")
+                "PP 8 in 26.04.01, row 302, 3,328 tokens/s/GPU: 18% faster, but for another model and across a "
+                "release)")
     if "fsdp" in searched and "fsdp" not in published:
         return ("search replaces pipeline stages or replicas by FSDP: no bubble, gathers hidden "
                 "behind compute in the model (plausible gain; FSDP overheads are not modelled)")
@@ -67,7 +87,7 @@ def reason(published, searched, host_pct, model):
 
 PLAN_COLUMNS = ["tp", "pp", "vp", "cp", "ep", "fsdp", "micro_batch"]
 SAME_RUN_COLUMNS = ["model_id", "model", "accelerator_id", "gpus", "dtype", "seq_len", "global_batch", "task_kind",
-                    "metric"]
+                    "metric", "framework"]
 
 
 def plan_of(r):
@@ -78,9 +98,10 @@ def plan_of(r):
 def measured_faster_plan(rows, row_id):
     """Evidence in the data itself that the published plan is not within 15% of the best: another
     run of the same model on the same accelerators (count, precision, sequence, global batch, task
-    and metric) whose different plan measured more than 15% better than the best measurement of the
-    published plan in any release (so that a newer release of the same plan is not taken for a
-    better plan)."""
+    and metric) in the same software release, whose different plan measured more than 15% better.
+    Releases differ by tens of percent on one plan (qwen3-30b-a3b on 8 GB200 at micro-batch 4:
+    23,766 tokens/s/GPU in 25.11, 26,084 in 26.02, 40,706 in 26.06), so runs of two releases
+    compare software as much as plans."""
     me = rows.get(row_id)
     if me is None:
         return None
@@ -129,24 +150,34 @@ def main():
         if m and m.group(1) != "row_id" and ("tp" in m.group(4)):
             rows.append(m.groups())
     summary = text.strip().splitlines()[-1]
+    with tempfile.TemporaryDirectory() as d:
+        out_json = os.path.join(d, "v.json")
+        subprocess.run([args.aifactory, "validate", args.csv, "--quiet", "--json", out_json], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(out_json) as f:
+            predicted = {r["row_id"]: r for r in json.load(f)["rows"]}
+    small, large = (predicted[r] for r in PAIR_ROWS)
+    PAIR["measured"] = large["measured"] / small["measured"]
+    PAIR["predicted"] = large["predicted"] / small["predicted"]
     with open(args.csv, newline="") as f:
         csv_rows = {r["row_id"]: r for r in csv.DictReader(f)}
     big = [r for r in rows if float(r[5]) > 15]
     by_reason = collections.defaultdict(list)
     evidence = {}
     for r in big:
-        why = reason(r[3].strip(), r[4].strip(), float(r[6]), r[2].strip())
+        why = reason(r[3].strip(), r[4].strip(), float(r[6]), r[2].strip(), r[1].strip())
         faster = measured_faster_plan(csv_rows, r[0])
         if faster is not None:
             other, ratio = faster
             evidence[r[0]] = f"row {other['row_id']}: {plan_text(other)}, {100 * (ratio - 1):.0f}% better"
-            if "real gain:" not in why:
-                why = ("measured real gain: another run in the data, same model, accelerators, precision, sequence "
-                       "and batch, measured a different plan more than 15% better (" + why.split(" (")[0] + ")")
+            if "(real gain:" not in why:
+                why = ("measured real gain: another run in the data, same model, accelerators, precision, sequence, "
+                       "batch and release, measured a different plan more than 15% better (" + why.split(" (")[0] + ")")
         by_reason[why].append(r)
     not_compared = sum(1 for line in text.splitlines() if "not compared:" in line)
     compared = len(rows)
-    real = sum(len(v) for k, v in by_reason.items() if "real gain:" in k)
+    real = sum(len(v) for k, v in by_reason.items() if "(real gain:" in k or k.startswith("measured real gain"))
+    likely = sum(len(v) for k, v in by_reason.items() if "(likely real gain:" in k)
     out = ["# Plan search against published plans", "",
            "Generated by `tools/search_quality_report.py` from `aifactory validate "
            "../shared/validation/training_runs.csv --compare-search`; do not edit by hand.", "",
@@ -155,15 +186,18 @@ def main():
            f"**{summary}** (bar: 90%).", "",
            f"{not_compared} predicted rows are not compared: they state no micro-batch, so they give no full plan.", "",
            f"{len(evidence)} of the rows where the search is more than 15% faster have a measured run in the data "
-           "itself, same model, accelerators, precision, sequence and global batch, whose different plan measured more "
-           "than 15% better than the best measurement of the published plan (column 'measured faster plan').", "",
-           f"Of the {len(big)} rows where the search is more than 15% faster, "
-           f"{real} are measured real "
-           "gains (the published run is slower than a plan the search finds, by evidence cited below); the "
-           "rest point at blind spots of the model, each named with its category.", "",
-           f"So even a model without blind spots could place at most {compared - real} of {compared} published plans "
-           f"({100 * (compared - real) / compared:.1f}%) within 15% of its searched best: where a faster plan was "
-           "measured, a search that finds it is right, and the bar would need the model to predict the gain away.", "",
+           "itself, same model, accelerators, precision, sequence, global batch and software release, whose different "
+           "plan measured more than 15% better (column 'measured faster plan').", "",
+           f"Of the {len(big)} rows where the search is more than 15% faster, {real} are real gains by cited "
+           f"evidence (a measurement of the same change in one release, or a published study of it) and {likely} "
+           "more are likely real gains (the same model and accelerators measured in two point releases); the rest "
+           "are plausible gains without such evidence, or point at blind spots of the model, each named with its "
+           "category.", "",
+           f"So a model without blind spots could place at most {compared - real} of {compared} published plans "
+           f"({100 * (compared - real) / compared:.1f}%) within 15% of its searched best, or {compared - real - likely} "
+           f"({100 * (compared - real - likely) / compared:.1f}%) counting the likely gains too: where a faster plan "
+           "was measured, a search that finds it is right. The bar is therefore not out of reach by evidence; what "
+           "stands between it and the model are the rows below without such evidence.", "",
            "## Rows where the search is more than 15% faster, by what it changed", ""]
     for why, rs in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
         out += [f"### {why} ({len(rs)} rows)", "",
