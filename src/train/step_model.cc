@@ -130,9 +130,9 @@ class StepModel {
   double BackwardGemmFactor() const { return lora_ ? 1.0 : 2.0; }
   double MlpInputMultiplier() const { return m_.mlp == MlpKind::kSwiGlu ? 2.0 : 1.0; }
   double CastBytesPerElement() const {
-    // FP8 recipes quantize each GEMM input: read BF16, write the low-precision copy and its
-    // transpose for the weight gradient.
-    return catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : kBf16 + 2 * catalog::OperandBytes(prec_);
+    // Low-precision recipes quantize each GEMM input (scales, rowwise and columnwise copies);
+    // the measured cost per element is in catalog::QuantizeBytesPerElement.
+    return catalog::QuantizeBytesPerElement(prec_);
   }
 
   LayerCost Layer(int layer) const;

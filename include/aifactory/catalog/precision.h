@@ -20,4 +20,12 @@ Result<Precision> ParsePrecision(std::string_view name);
 // block scales: 1 byte per 16 elements).
 double OperandBytes(Precision p);
 
+// What Transformer Engine's dynamic quantization of one GEMM input element costs in a training
+// step, as HBM bytes at the memory bandwidth (0 for 16-bit formats): the element is read, its
+// scales computed (an extra amax pass for per-tensor and NVFP4 scaling), and rowwise and
+// columnwise low-precision copies written (with a Hadamard transform of the weight-gradient
+// operands for NVFP4). Measured, not derived from the formats' sizes: see precision.cc.
+// The step model counts the forward GEMMs' input elements and charges the backward twice theirs.
+double QuantizeBytesPerElement(Precision p);
+
 }  // namespace aif::catalog
