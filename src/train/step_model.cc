@@ -554,7 +554,10 @@ StepEstimate StepModel::Run() {
   }
   double in_flight = pp > 1 ? std::min<double>(m, pp) * (1.0 + (pp - 1.0) / (pp * vp)) : 1.0;
   double activations = act_per_stage_layers / pp * in_flight * (1 - offload_share);
-  double buffers = std::max(t_ * m_.hidden * kBf16, t_ * m_.vocab / p_.tp * kFp32);
+  // Transient: the micro-batch's BF16 logits, which the fused cross-entropy overwrites with their
+  // gradient (Transformer Engine's parallel_cross_entropy, cross_entropy_fusion_impl "te" in
+  // Megatron-Bridge's model providers), so no FP32 copy; or a hidden-sized buffer if larger.
+  double buffers = std::max(t_ * m_.hidden * kBf16, t_ * m_.vocab / p_.tp * kBf16);
   e.at(MemoryComponent::kWeights) = Bytes(weights);
   e.at(MemoryComponent::kGradients) = Bytes(grads);
   e.at(MemoryComponent::kOptimizer) = Bytes(optim);

@@ -484,7 +484,7 @@ TEST(StepModel, BlockRecomputeTradesTimeForMemoryLayerByLayer) {
 TEST(StepModel, LightestRecomputeRecomputesTheFewestLayersThatFit) {
   const TrainingJob job = Job(Llama3_8B(), 8192, 64);
   const Cluster cluster = H100Cluster(8);
-  ParallelPlan plan = Plan(2, 1, 4, 4);
+  ParallelPlan plan = Plan(2, 1, 4, 8);
   auto best = EstimateStepLightestRecompute(job, cluster, plan);
   ASSERT_TRUE(best.ok()) << best.status().ToString();
   ASSERT_EQ(best->recompute, Recompute::kFull);
@@ -594,7 +594,7 @@ TEST(StepModel, ActivationOffloadFreesMemoryAndCostsOnlyWhatTheLinkCannotHide) {
 
   // Where nothing lighter fits, the lightest choice on a fast link is offload, not recompute.
   cluster.system.host_link_bandwidth = BytesPerSecond(225e9);
-  auto lightest = EstimateStepLightestRecompute(job, cluster, Plan(2, 1, 4, 4));
+  auto lightest = EstimateStepLightestRecompute(job, cluster, Plan(2, 1, 4, 8));
   ASSERT_TRUE(lightest.ok()) << lightest.status().ToString();
   EXPECT_TRUE(lightest->fits_in_memory);
   EXPECT_EQ(lightest->recompute, Recompute::kNone);
