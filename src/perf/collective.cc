@@ -44,9 +44,14 @@ struct Scheme {
   double up = 0, out = 0, site = 0;  // busy time of the scale-up, scale-out and cross-site tiers
 };
 
-// The tier a flat ring is limited by: the one of least bandwidth among those the group crosses.
+// The tier a flat ring is limited by: the one of least bandwidth among those the group crosses
+// (the tier Bottleneck prices).
 Scheme OnBottleneck(const CommGroup& g, ScatterGatherScheme kind, double seconds) {
   Scheme s{kind, seconds};
+  if (!g.spans_domains()) {
+    s.up = seconds;
+    return s;
+  }
   double bw = g.scale_out.bandwidth.value();
   double* tier = &s.out;
   if (g.scale_up.bandwidth.value() < bw) {
