@@ -116,6 +116,9 @@ def is_fit_row(row_id):
         return False
 
 
+def host_group(fam):
+    """The families sharing fam's host time per kernel, or None when it has its own."""
+    return next((g for g in HOST_GROUPS.values() if fam in g), None)
 
 
 def apply(table, priors, mult):
@@ -130,7 +133,7 @@ def apply(table, priors, mult):
             cap = float("inf") if f == "host_kernel" else 1.0
             what = "framework dispatch beyond the launch" if f == "host_kernel" else "training derating"
             fitted = f"{whose} of shared/validation/training_runs.csv"
-            group = next((g for g in HOST_GROUPS.values() if fam in g), None)
+            group = host_group(fam)
             if f == "host_kernel" and group is not None:
                 fitted = (f"fitted jointly for {' and '.join(group)}, whose hosts and software are of the same "
                           f"kind, on their odd row_id rows of shared/validation/training_runs.csv")
@@ -170,7 +173,7 @@ def fit(binary, csv_path, table, passes=3):
             for f in FIT_FIELDS:
                 # A shared host time is fitted once, on the rows of the whole group, at the turn of
                 # its last member (so that every member's GEMMs of this pass are fitted first).
-                group = next((g for g in HOST_GROUPS.values() if fam in g), None) if f == "host_kernel" else None
+                group = host_group(fam) if f == "host_kernel" else None
                 if group and fam != max(group):
                     continue
                 scored = group if group else fam
