@@ -42,6 +42,13 @@ Result<FlopsPerSecond> Accelerator::Peak(Precision p) const {
   return peak;
 }
 
+Precision Accelerator::UsualTrainingPrecision(std::string_view framework) const {
+  for (const auto& [name, precision] : usual_training_precision_in) {
+    if (framework.find(name) != std::string_view::npos) return precision;
+  }
+  return usual_training_precision;
+}
+
 Status Catalog::Add(Accelerator a) { std::string id = a.id; return Insert(accelerators_, id, std::move(a), "accelerator"); }
 Status Catalog::Add(Fabric f) { std::string id = f.id; return Insert(fabrics_, id, std::move(f), "fabric"); }
 Status Catalog::Add(System s) { std::string id = s.id; return Insert(systems_, id, std::move(s), "system"); }

@@ -10,7 +10,8 @@ namespace {
 
 Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
-                                              "scale_up_bandwidth", "tdp", "usual_training_precision", "sources", "notes"}));
+                                              "scale_up_bandwidth", "tdp", "usual_training_precision",
+                                              "usual_training_precision_in", "sources", "notes"}));
   catalog::Accelerator a;
   std::vector<std::string> present;
   AIF_ASSIGN_OR_RETURN(a.id, doc.String(n, "id", JoinPath(path, "id")));
@@ -49,6 +50,19 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     if (!precision.ok()) return doc.Error(n["usual_training_precision"], p, precision.status().message());
     a.usual_training_precision = *precision;
     present.push_back("usual_training_precision");
+  }
+  if (const YAML::Node in = n["usual_training_precision_in"]) {
+    std::string p = JoinPath(path, "usual_training_precision_in");
+    AIF_RETURN_IF_ERROR(doc.ExpectMap(in, p));
+    for (const auto& kv : in) {
+      if (!kv.first.IsScalar() || kv.first.Scalar().empty()) return doc.Error(kv.first, p, "keys must be framework names");
+      const std::string framework = kv.first.Scalar();
+      AIF_ASSIGN_OR_RETURN(std::string text, doc.String(kv.second, JoinPath(p, framework)));
+      auto precision = catalog::ParsePrecision(text);
+      if (!precision.ok()) return doc.Error(kv.second, JoinPath(p, framework), precision.status().message());
+      a.usual_training_precision_in.emplace_back(framework, *precision);
+      present.push_back("usual_training_precision_in." + framework);
+    }
   }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &a.sources));
   Status s = cat->Add(std::move(a));

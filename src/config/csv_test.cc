@@ -177,6 +177,29 @@ TEST(ValidationRows, ValidRowsArePredicted) {
   EXPECT_TRUE(recompute_assumed);
 }
 
+// An unstated dtype takes the accelerator's usual format, or the one its catalog entry gives for
+// the run's framework (H100 under Megatron-Bridge: FP8), and says which it chose.
+TEST(ValidationRows, UnstatedPrecisionFollowsTheRunsFramework) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,micro_batch,framework\n";
+  std::vector<train::ValidationRow> rows = Rows(header +
+                                                "a,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,1,Megatron-Core r0.8.0\n"
+                                                "b,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,1,\"Megatron-Bridge / Megatron-Core, NeMo container 25.09\"\n"
+                                                "c,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,1,\n");
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& row : rows) ASSERT_TRUE(row.input.has_value()) << row.reason;
+  EXPECT_EQ(rows[0].input->job.precision, catalog::Precision::kBf16);
+  EXPECT_EQ(rows[1].input->job.precision, catalog::Precision::kFp8);
+  EXPECT_EQ(rows[2].input->job.precision, catalog::Precision::kBf16);
+  auto said = [](const train::ValidationRow& row, const std::string& text) {
+    for (const auto& a : row.assumptions) {
+      if (a == text) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(said(rows[0], "dtype=bf16 (the accelerator's usual training precision)"));
+  EXPECT_TRUE(said(rows[1], "dtype=fp8 (the accelerator's usual training precision in the run's framework)"));
+}
+
 TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
   Result<CsvTable> t = ParseCsv(
       "row_id,model_id,accelerator_id,metric\nr1,llama3-8b,h100-sxm,"

@@ -134,9 +134,12 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   AIF_ASSIGN_OR_RETURN(c.job.global_batch, r.Count("global_batch", 0));
   Cell dtype = r.Get("dtype");
   if (dtype.text.empty()) {
-    c.job.precision = (*acc)->usual_training_precision;
-    out->assumptions.push_back(fmt::format("dtype={} (the accelerator's usual training precision)",
-                                           catalog::PrecisionName(c.job.precision)));
+    const std::string framework = r.Get("framework").text;
+    c.job.precision = (*acc)->UsualTrainingPrecision(framework);
+    const bool by_framework = c.job.precision != (*acc)->usual_training_precision;
+    out->assumptions.push_back(fmt::format("dtype={} (the accelerator's usual training precision{})",
+                                           catalog::PrecisionName(c.job.precision),
+                                           by_framework ? " in the run's framework" : ""));
   } else {
     auto p = catalog::ParsePrecision(dtype.text);
     if (!p.ok()) return r.Error(dtype, p.status().message());

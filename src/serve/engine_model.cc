@@ -28,10 +28,10 @@ ServingCalibration DefaultServingCalibration() {
   // search on the median errors, ServeValidation.DISABLED_FitCalibration); the other half is held
   // out and docs/validation-serving.md reports its errors as the estimate for unseen measurements.
   ServingCalibration c;
-  c.gemm_scale = 1.3;
-  c.iteration_overhead = Seconds(2.5e-3);
-  c.all_reduce_overhead = Seconds(30e-6);
-  c.kernel_overhead = Seconds(0);
+  c.gemm_scale = 1.4;
+  c.iteration_overhead = Seconds(2.0e-3);
+  c.all_reduce_overhead = Seconds(20e-6);
+  c.kernel_overhead = Seconds(2e-6);
   return c;
 }
 

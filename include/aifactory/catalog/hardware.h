@@ -3,6 +3,9 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "aifactory/catalog/precision.h"
 #include "aifactory/core/units.h"
@@ -25,7 +28,13 @@ struct Accelerator {
   Watts tdp;
   // The format published training recipes use on this accelerator, for inputs that do not say.
   Precision usual_training_precision = Precision::kBf16;
+  // Where one framework's published recipes use another format on this accelerator: framework
+  // name (matched as a substring of a run's framework text) and its format, in catalog order.
+  std::vector<std::pair<std::string, Precision>> usual_training_precision_in;
   Sources sources;
+
+  // The usual training format of a run made with `framework` (free text; may be empty).
+  Precision UsualTrainingPrecision(std::string_view framework) const;
 
   // The dense peak a GEMM in this precision runs at; an error names what is missing.
   Result<FlopsPerSecond> Peak(Precision p) const;
