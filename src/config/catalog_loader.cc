@@ -44,11 +44,8 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     present.push_back("tdp");
   }
   if (n["usual_training_precision"]) {
-    std::string p = JoinPath(path, "usual_training_precision");
-    AIF_ASSIGN_OR_RETURN(std::string text, doc.String(n, "usual_training_precision", p));
-    auto precision = catalog::ParsePrecision(text);
-    if (!precision.ok()) return doc.Error(n["usual_training_precision"], p, precision.status().message());
-    a.usual_training_precision = *precision;
+    AIF_ASSIGN_OR_RETURN(a.usual_training_precision,
+                         ReadPrecision(doc, n["usual_training_precision"], JoinPath(path, "usual_training_precision")));
     present.push_back("usual_training_precision");
   }
   if (const YAML::Node in = n["usual_training_precision_in"]) {
@@ -57,10 +54,8 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     for (const auto& kv : in) {
       if (!kv.first.IsScalar() || kv.first.Scalar().empty()) return doc.Error(kv.first, p, "keys must be framework names");
       const std::string framework = kv.first.Scalar();
-      AIF_ASSIGN_OR_RETURN(std::string text, doc.String(kv.second, JoinPath(p, framework)));
-      auto precision = catalog::ParsePrecision(text);
-      if (!precision.ok()) return doc.Error(kv.second, JoinPath(p, framework), precision.status().message());
-      a.usual_training_precision_in.emplace_back(framework, *precision);
+      AIF_ASSIGN_OR_RETURN(catalog::Precision precision, ReadPrecision(doc, kv.second, JoinPath(p, framework)));
+      a.usual_training_precision_in.emplace_back(framework, precision);
       present.push_back("usual_training_precision_in." + framework);
     }
   }
@@ -126,6 +121,13 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
 }
 
 }  // namespace
+
+Result<catalog::Precision> ReadPrecision(const YamlDocument& doc, const YAML::Node& node, const std::string& path) {
+  AIF_ASSIGN_OR_RETURN(std::string text, doc.String(node, path));
+  auto precision = catalog::ParsePrecision(text);
+  if (!precision.ok()) return doc.Error(node, path, precision.status().message());
+  return *precision;
+}
 
 Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& n, const std::string& path) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "layers", "hidden", "heads", "kv_heads", "head_dim",

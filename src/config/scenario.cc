@@ -108,10 +108,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   s.job.global_batch = static_cast<int>(gbs);
   s.job.precision = s.cluster.accelerator.usual_training_precision;
   if (training["precision"]) {
-    AIF_ASSIGN_OR_RETURN(std::string p, doc.String(training, "precision", "training.precision"));
-    auto prec = catalog::ParsePrecision(p);
-    if (!prec.ok()) return doc.Error(training["precision"], "training.precision", prec.status().message());
-    s.job.precision = *prec;
+    AIF_ASSIGN_OR_RETURN(s.job.precision, ReadPrecision(doc, training["precision"], "training.precision"));
   }
   if (training["task"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/serve_traces.h"
 #include "aifactory/config/yaml_reader.h"
 #include "aifactory/core/file.h"
@@ -323,11 +324,7 @@ Result<LoadedServeScenario> ParseServeScenario(std::string_view text, const std:
         pool.instances = static_cast<int>(v);
       }
       if (n["precision"]) {
-        AIF_ASSIGN_OR_RETURN(std::string prec, doc.String(n, "precision", p));
-        auto pr = catalog::ParsePrecision(prec);
-        if (!pr.ok())
-          return doc.Error(n["precision"], JoinPath(p, "precision"), pr.status().message());
-        spec.options.weight_precision = *pr;
+        AIF_ASSIGN_OR_RETURN(spec.options.weight_precision, ReadPrecision(doc, n["precision"], JoinPath(p, "precision")));
       }
       if (n["kv_cache"]) {
         AIF_ASSIGN_OR_RETURN(std::string kv, doc.String(n, "kv_cache", p));

@@ -17,6 +17,9 @@ Status LoadCatalogText(std::string_view text, const std::string& file, catalog::
 // in a scenario. Every value needs its source, as in the catalog.
 Result<catalog::Model> ParseModel(const YamlDocument& doc, const YAML::Node& node, const std::string& path);
 
+// A precision name at `node` (bf16, fp16, fp8, mxfp8, nvfp4); an error there names `path`.
+Result<catalog::Precision> ReadPrecision(const YamlDocument& doc, const YAML::Node& node, const std::string& path);
+
 // The built-in catalog (data/catalog/*.yaml, embedded at build time), cross-checked.
 Result<catalog::Catalog> LoadBuiltinCatalog();
 
