@@ -214,7 +214,7 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   auto scenario = LoadScenario(path);
   if (!scenario.ok()) return Fail(err, scenario.status());
   const bool by_cost = ResolveRankBy(rank_by, scenario->rank_by) == train::RankBy::kCost;
-  train::SearchOptions options;
+  train::SearchOptions options = scenario->search;
   options.threads = threads;
   options.top = top;
   auto result = train::SearchPlans(scenario->job, scenario->cluster, options);
@@ -222,7 +222,15 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   const auto& job = scenario->job;
   out << JobHeader(job, scenario->cluster);
   // Wall time goes to stderr: standard output is byte-identical for the same input.
-  out << fmt::format("searched {} plans; {} fit in memory\n\n", result->evaluated, result->feasible);
+  out << fmt::format("searched {} plans; {} fit in memory\n", result->evaluated, result->feasible);
+  if (std::string limits = train::SearchLimits(options); !limits.empty()) {
+    out << "limited by the scenario: " << limits << "\n";
+  }
+  if (scenario->cluster.memory_reserve.value() > 0) {
+    out << fmt::format("{:.1f} GB of each GPU's HBM held in reserve (cluster.memory_reserve)\n",
+                       scenario->cluster.memory_reserve.value() / 1e9);
+  }
+  out << "\n";
   err << fmt::format("search took {:.3f} s ({:.0f} plans/s, {} threads)\n", result->seconds,
                      result->evaluated / std::max(result->seconds, 1e-9), threads);
   double steps = scenario->tokens > 0 ? scenario->tokens / (1.0 * job.global_batch * job.seq_len) : 0;

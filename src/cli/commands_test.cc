@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -128,6 +129,48 @@ TEST_F(ScenarioFiles, ScenarioKeyTypoSuggestsTheNearestChoice) {
   EXPECT_EQ(o.code, 1);
   EXPECT_TRUE(HasText(o.err, path + ":16:10: rank_by: unknown ranking 'costs', expected time or cost "
                                     "(did you mean 'cost'?)"));
+}
+
+TEST_F(ScenarioFiles, SearchSectionLimitsPlanAndRunAndSaysSo) {
+  const std::string path = Write("s.yaml", "search: {micro_batches: [1], offload: false, max_tp: 2}\n");
+  Output plan = Aifactory({"plan", path, "--top", "1000"});
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  EXPECT_TRUE(HasText(plan.out, "limited by the scenario: micro-batches 1; no activation offload; tp at most 2\n"));
+  // Every listed plan keeps to the limits (plan text "tpT ... mbsM ...").
+  std::istringstream lines(plan.out);
+  int listed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" mbs") == std::string::npos) continue;
+    ++listed;
+    EXPECT_TRUE(HasText(line, " mbs1 ")) << line;
+    EXPECT_TRUE(HasText(line, "  tp1 ") || HasText(line, "  tp2 ")) << line;
+    EXPECT_FALSE(HasText(line, "offload")) << line;
+  }
+  EXPECT_GT(listed, 0);
+  Output run = Aifactory({"run", path});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(HasText(run.out, "note: plan searches were limited by the scenario: micro-batches 1; no activation offload; tp at most 2"));
+  // Without the section neither says anything of limits.
+  Output plain = Aifactory({"plan", Write("t.yaml", "")});
+  EXPECT_FALSE(HasText(plain.out, "limited by the scenario"));
+}
+
+TEST_F(ScenarioFiles, MemoryReserveIsHeldBackAndReported) {
+  const std::string path = Write("s.yaml", "");
+  std::string text;
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string reserved = (dir_ / "r.yaml").string();
+  std::ofstream(reserved) << std::string(text).replace(text.find("gpus: 32}"), 9, "gpus: 32, memory_reserve: \"10 GB\"}");
+  Output o = Aifactory({"plan", reserved, "--top", "1000"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "10.0 GB of each GPU's HBM held in reserve (cluster.memory_reserve)\n"));
+  Output run = Aifactory({"run", reserved, "--explain"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(HasText(run.out, "of 70.0 GB (10.0 GB of HBM held in reserve)"));
+  EXPECT_TRUE(HasText(run.out, "note: plans leave 10.0 GB of each GPU's HBM free (cluster.memory_reserve)"));
 }
 
 // Two measured runs of Llama 3 8B on 8 H100: one gives its micro-batch, one does not.

@@ -88,11 +88,15 @@ std::string InlineModel(const std::string& lines) {
 // kBase with a plan on line 8 (`plan: {...}`; the map starts at column 7).
 std::string Plan(const std::string& plan) { return kBase + "plan: " + plan + "\n"; }
 
+// kBase with a search section on line 8 (`search: {...}`; the map starts at column 9).
+std::string Search(const std::string& search) { return kBase + "search: " + search + "\n"; }
+
 TEST(ConfigErrorPaths, BaseTextsAreValid) {
   const catalog::Catalog& cat = ::aif::testing::BuiltinCatalog();
   for (const std::string& text :
        {kBase, kBase + kReliability, Costs("pue", "1.2"), InlineModel(kTinyModel),
-        Plan("{tp: 2, pp: 2}"), kBase + "scaling: [8, 16]\nfind_min_gpus: true\n"}) {
+        Plan("{tp: 2, pp: 2}"), kBase + "scaling: [8, 16]\nfind_min_gpus: true\n",
+        Search("{micro_batches: [1, 2], recompute: [none], offload: false, max_tp: 4}")}) {
     Result<Scenario> s = ParseScenario(text, "s.yaml", cat);
     EXPECT_TRUE(s.ok()) << text << "\n" << s.status().ToString();
   }
@@ -456,6 +460,44 @@ TEST(ConfigErrorPaths, Plan) {
        "unknown recompute mode 'sometimes', expected none, selective or full"},
       {"recompute_layers out of range", Plan("{recompute: full, recompute_layers: -1}"), "8:43",
        "plan.recompute_layers", "-1 is out of range"},
+  });
+}
+
+TEST(ConfigErrorPaths, Search) {
+  std::string many = "{micro_batches: [1";
+  for (int i = 2; i <= 65; ++i) many += ", " + std::to_string(i);
+  ExpectScenarioErrors({
+      {"search not a mapping", Search("fast"), "8:9", "search", "expected a mapping of keys to values"},
+      {"misspelt search key", Search("{micro_batch: [1]}"), "8:10", "search.micro_batch",
+       "unknown key (did you mean 'micro_batches'?)"},
+      {"candidates not a list", Search("{micro_batches: 2}"), "8:25", "search.micro_batches", "expected a list"},
+      {"candidates empty", Search("{micro_batches: []}"), "8:25", "search.micro_batches",
+       "expected at least one value"},
+      {"too many candidates", Search(many + "]}"), "8:25", "search.micro_batches", "at most 64 values"},
+      {"candidate out of range", Search("{micro_batches: [1, 0]}"), "8:29", "search.micro_batches[1]",
+       "0 is out of range"},
+      {"candidate not an integer", Search("{virtual_stages: [1, two]}"), "8:30", "search.virtual_stages[1]",
+       "expected an integer, got 'two'"},
+      {"candidate listed twice", Search("{micro_batches: [2, 2]}"), "8:29", "search.micro_batches[1]",
+       "2 is listed twice"},
+      {"zero stage out of range", Search("{zero_stages: [4]}"), "8:24", "search.zero_stages[0]",
+       "4 is out of range [0, 3]"},
+      {"recompute not a list", Search("{recompute: full}"), "8:21", "search.recompute", "expected a list"},
+      {"recompute empty", Search("{recompute: []}"), "8:21", "search.recompute",
+       "expected at least one of none, selective, full"},
+      {"recompute unknown", Search("{recompute: [none, sometimes]}"), "8:28", "search.recompute[1]",
+       "unknown recompute mode 'sometimes', expected none, selective or full"},
+      {"recompute listed twice", Search("{recompute: [full, full]}"), "8:28", "search.recompute[1]",
+       "'full' is listed twice"},
+      {"recompute not a string", Search("{recompute: [[full]]}"), "8:22", "search.recompute[0]",
+       "expected a string"},
+      {"offload not a bool", Search("{offload: maybe}"), "8:19", "search.offload", "expected true or false"},
+      {"max_tp out of range", Search("{max_tp: 0}"), "8:18", "search.max_tp", "0 is out of range"},
+      {"max_ep on a dense model", Search("{max_ep: 8}"), "8:18", "search.max_ep", "the model has no experts"},
+      {"memory_reserve without unit", kCluster + "  memory_reserve: 4\n" + kModel + kTraining, "4:19",
+       "cluster.memory_reserve", "(the unit is missing)"},
+      {"memory_reserve as large as the HBM", kCluster + "  memory_reserve: \"80 GB\"\n" + kModel + kTraining,
+       "4:19", "cluster.memory_reserve", "expected 0 up to less than the accelerator's 80 GB of HBM"},
   });
 }
 

@@ -1,5 +1,6 @@
 #include "aifactory/config/scenario.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -29,10 +30,87 @@ Result<double> ParseCount(std::string_view text) {
   return v * scale;
 }
 
+namespace {
+
+// A list of distinct integers in [min, max], at most 64 of them, in the order given.
+Result<std::vector<int>> IntegerList(const YamlDocument& doc, const YAML::Node& parent, const char* key,
+                                     const std::string& path, long long min, long long max) {
+  const YAML::Node list = parent[key];
+  AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, path));
+  if (list.size() == 0) return doc.Error(list, path, "expected at least one value");
+  if (list.size() > 64) return doc.Error(list, path, "at most 64 values");
+  std::vector<int> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(list[i], JoinPath(path, i), min, max));
+    if (std::find(out.begin(), out.end(), static_cast<int>(v)) != out.end()) {
+      return doc.Error(list[i], JoinPath(path, i), fmt::format("{} is listed twice", v));
+    }
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+// `search:` narrows the plan search to what the user's framework and cluster will run.
+Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const YAML::Node& search,
+                                                const catalog::Model& model) {
+  AIF_RETURN_IF_ERROR(doc.ExpectMap(search, "search"));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(search, "search", {"micro_batches", "virtual_stages", "context_parallel",
+                                                       "zero_stages", "recompute", "offload", "max_tp", "max_pp",
+                                                       "max_ep"}));
+  train::SearchOptions o;
+  if (search["micro_batches"]) {
+    AIF_ASSIGN_OR_RETURN(o.micro_batches, IntegerList(doc, search, "micro_batches", "search.micro_batches", 1, 1 << 16));
+  }
+  if (search["virtual_stages"]) {
+    AIF_ASSIGN_OR_RETURN(o.virtual_stages, IntegerList(doc, search, "virtual_stages", "search.virtual_stages", 1, 1 << 10));
+  }
+  if (search["context_parallel"]) {
+    AIF_ASSIGN_OR_RETURN(o.context_parallel,
+                         IntegerList(doc, search, "context_parallel", "search.context_parallel", 1, 1 << 16));
+  }
+  if (search["zero_stages"]) {
+    AIF_ASSIGN_OR_RETURN(o.zero_stages, IntegerList(doc, search, "zero_stages", "search.zero_stages", 0, 3));
+  }
+  if (search["recompute"]) {
+    const YAML::Node list = search["recompute"];
+    AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, "search.recompute"));
+    if (list.size() == 0) return doc.Error(list, "search.recompute", "expected at least one of none, selective, full");
+    if (list.size() > 3) return doc.Error(list, "search.recompute", "at most the three modes none, selective, full");
+    std::vector<train::Recompute> modes;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string path = JoinPath("search.recompute", i);
+      AIF_ASSIGN_OR_RETURN(std::string name, doc.String(list[i], path));
+      auto r = train::ParseRecompute(name);
+      if (!r.ok()) return doc.Error(list[i], path, r.status().message());
+      if (std::find(modes.begin(), modes.end(), *r) != modes.end()) {
+        return doc.Error(list[i], path, "'" + name + "' is listed twice");
+      }
+      modes.push_back(*r);
+    }
+    // Tried lightest first, whatever the order written.
+    std::sort(modes.begin(), modes.end());
+    o.recompute = modes;
+  }
+  if (search["offload"]) {
+    AIF_ASSIGN_OR_RETURN(o.offload, doc.Bool(search, "offload", "search.offload"));
+  }
+  for (auto [key, field] : {std::pair{"max_tp", &o.max_tp}, {"max_pp", &o.max_pp}, {"max_ep", &o.max_ep}}) {
+    if (!search[key]) continue;
+    AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(search, key, JoinPath("search", key), 1, 1 << 24));
+    *field = static_cast<int>(v);
+  }
+  if (search["max_ep"] && !model.is_moe()) {
+    return doc.Error(search["max_ep"], "search.max_ep", "the model has no experts");
+  }
+  return o;
+}
+
+}  // namespace
+
 Result<Scenario> ParseScenario(std::string_view text, const std::string& file, const catalog::Catalog& cat) {
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan",
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"name", "description", "cluster", "model", "training", "plan", "search",
                                               "reliability", "costs", "scaling", "find_min_gpus", "rank_by"}));
   Scenario s;
   if (root["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(root, "name", "name")); }
@@ -40,7 +118,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   const YAML::Node cluster = root["cluster"];
   if (!cluster) return doc.Error(root, "cluster", "missing required key");
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription", "routing", "sites", "wan"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(cluster, "cluster", {"system", "gpus", "oversubscription", "routing", "sites", "wan",
+                                                    "memory_reserve"}));
   AIF_ASSIGN_OR_RETURN(std::string system, doc.String(cluster, "system", "cluster.system"));
   AIF_ASSIGN_OR_RETURN(long long gpus, doc.Integer(cluster, "gpus", "cluster.gpus", 1, 100000000));
   auto c = train::MakeCluster(cat, system, static_cast<int>(gpus));
@@ -77,6 +156,15 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     if (lat < 0 || lat > 1) return doc.Error(wan["latency"], "cluster.wan.latency", "expected 0 to 1 s one way");
     s.cluster.wan_bandwidth = BytesPerSecond(bw);
     s.cluster.wan_latency = Seconds(lat);
+  }
+  if (cluster["memory_reserve"]) {
+    AIF_ASSIGN_OR_RETURN(double r, doc.Quantity(cluster, "memory_reserve", "cluster.memory_reserve", Dimension::kBytes));
+    if (r < 0 || r >= s.cluster.accelerator.hbm_capacity.value()) {
+      return doc.Error(cluster["memory_reserve"], "cluster.memory_reserve",
+                       fmt::format("expected 0 up to less than the accelerator's {:.0f} GB of HBM",
+                                   s.cluster.accelerator.hbm_capacity.value() / 1e9));
+    }
+    s.cluster.memory_reserve = Bytes(r);
   }
   if (s.cluster.sites > 1 && s.cluster.wan_bandwidth.value() <= 0) {
     return doc.Error(cluster["sites"], "cluster.sites", "a cluster over several sites needs cluster.wan (bandwidth, latency)");
@@ -229,6 +317,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     s.rank_by = *rank_by;
   }
 
+  if (const YAML::Node search = root["search"]) {
+    AIF_ASSIGN_OR_RETURN(s.search, ParseSearchOptions(doc, search, s.job.model));
+  }
+
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute",
                                                 "recompute_layers", "offload_layers"}));
@@ -276,6 +368,7 @@ train::FactoryRunInputs Scenario::RunInputs() const {
   in.cluster = cluster;
   in.tokens = tokens;
   in.fixed_plan = plan;
+  in.search = search;
   in.reliability = reliability;
   in.costs = costs;
   in.scaling_gpus = scaling_gpus;

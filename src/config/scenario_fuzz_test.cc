@@ -10,6 +10,7 @@
 #include "aifactory/config/scenario.h"
 #include "aifactory/core/file.h"
 #include "aifactory/core/random.h"
+#include "aifactory/train/plan_search.h"
 #include "aifactory/train/step_model.h"
 #include "aifactory_test/builtin_catalog.h"
 
@@ -111,6 +112,51 @@ TEST(ScenarioFuzz, MutatedBuiltinScenariosLoadOrFailWithALocatedMessage) {
   RecordProperty("loaded", loaded);
   RecordProperty("refused", refused);
   RecordProperty("evaluated", evaluated);
+}
+
+// The search limits and the memory reserve, mutated: the reader refuses with a located message or
+// hands the search options it accepts to a search that runs.
+TEST(ScenarioFuzz, MutatedSearchLimitsLoadAndSearchOrFailWithALocatedMessage) {
+  const catalog::Catalog& cat = ::aif::testing::BuiltinCatalog();
+  const std::string base = R"(cluster:
+  system: dgx-h100
+  gpus: 64
+  memory_reserve: "4 GB"
+model: qwen3-30b-a3b
+training: {seq_len: 4096, global_batch: 256}
+search:
+  micro_batches: [1, 2, 4]
+  virtual_stages: [1, 2]
+  context_parallel: [1, 2]
+  zero_stages: [1, 3]
+  recompute: [none, selective, full]
+  offload: false
+  max_tp: 8
+  max_pp: 4
+  max_ep: 8
+)";
+  ASSERT_TRUE(ParseScenario(base, "s.yaml", cat).ok()) << ParseScenario(base, "s.yaml", cat).status().ToString();
+  Rng rng(20261204);
+  int loaded = 0, refused = 0;
+  for (int iteration = 0; iteration < 600; ++iteration) {
+    std::string text = base;
+    const int mutations = 1 + static_cast<int>(rng.Below(2));
+    for (int i = 0; i < mutations; ++i) Mutate(text, rng);
+    Result<Scenario> s = ParseScenario(text, "s.yaml", cat);
+    if (!s.ok()) {
+      ++refused;
+      EXPECT_EQ(s.status().message().rfind("s.yaml:", 0), 0u) << s.status().message();
+      continue;
+    }
+    ++loaded;
+    train::SearchOptions o = s->search;
+    o.top = 1;
+    Result<train::SearchResult> r = train::SearchPlans(s->job, s->cluster, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& p : r->best) EXPECT_TRUE(p.estimate.fits_in_memory);
+  }
+  EXPECT_GT(loaded, 100);
+  EXPECT_GT(refused, 100);
 }
 
 }  // namespace

@@ -188,6 +188,15 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
     }
   }
   if (in.rank_by == RankBy::kCost) AddCostRankingNotes(in, &run.notes);
+  // The limits bound every search of the run: the best plan's, the scaling points', the smallest
+  // cluster's.
+  if (std::string limits = SearchLimits(in.search); !limits.empty()) {
+    run.notes.push_back("plan searches were limited by the scenario: " + limits);
+  }
+  if (in.cluster.memory_reserve.value() > 0) {
+    run.notes.push_back(fmt::format("plans leave {:.1f} GB of each GPU's HBM free (cluster.memory_reserve)",
+                                    in.cluster.memory_reserve.value() / 1e9));
+  }
 
   // Scaling curve: the same job on other GPU counts of the same system.
   FactoryRunInputs point_inputs = in;

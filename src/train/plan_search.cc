@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "aifactory/core/strings.h"
 
@@ -18,6 +19,28 @@ Result<RankBy> ParseRankBy(std::string_view name) {
   }
   return InvalidArgument(
       fmt::format("unknown ranking '{}', expected time or cost{}", name, DidYouMean(name, {"time", "cost"})));
+}
+
+std::string SearchLimits(const SearchOptions& o) {
+  const SearchOptions d;
+  std::vector<std::string> parts;
+  auto list = [&](const char* what, const std::vector<int>& v, const std::vector<int>& dv) {
+    if (v != dv) parts.push_back(fmt::format("{} {}", what, fmt::join(v, ", ")));
+  };
+  list("micro-batches", o.micro_batches, d.micro_batches);
+  list("virtual stages", o.virtual_stages, d.virtual_stages);
+  list("context parallel", o.context_parallel, d.context_parallel);
+  list("ZeRO stages", o.zero_stages, d.zero_stages);
+  if (o.recompute != d.recompute) {
+    std::vector<std::string> modes;
+    for (Recompute r : o.recompute) modes.push_back(RecomputeName(r));
+    parts.push_back(fmt::format("recompute {}", fmt::join(modes, ", ")));
+  }
+  if (!o.offload) parts.push_back("no activation offload");
+  if (o.max_tp > 0) parts.push_back(fmt::format("tp at most {}", o.max_tp));
+  if (o.max_pp > 0) parts.push_back(fmt::format("pp at most {}", o.max_pp));
+  if (o.max_ep > 0) parts.push_back(fmt::format("ep at most {}", o.max_ep));
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 namespace {
@@ -35,6 +58,13 @@ struct Outcome {
   std::map<std::string, long long> rejected;
   long long evaluated = 0;
 };
+
+std::string OutOfMemoryReason(bool full_recompute, bool offload) {
+  if (full_recompute && offload) return "out of memory (even with full recompute or activation offload)";
+  if (full_recompute) return "out of memory (even with full recompute)";
+  if (offload) return "out of memory (even with activation offload)";
+  return "out of memory (with the recompute modes allowed)";
+}
 
 bool Faster(const RankedPlan& a, const RankedPlan& b) {
   if (a.estimate.step_time != b.estimate.step_time) return a.estimate.step_time < b.estimate.step_time;
@@ -59,13 +89,14 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
     // NVLink domain (16 in a rack of 72) puts some groups across two domains, whose every layer's
     // collectives then cross the scale-out network and hold back the whole job.
     if (cluster.system.nvlink_domain % tp != 0) { reject("tp groups would straddle NVLink domains"); continue; }
-    for (int pp : Divisors(cluster.gpus / tp, m.layers + 2)) {
+    const int max_pp = options.max_pp > 0 ? std::min(options.max_pp, m.layers + 2) : m.layers + 2;
+    for (int pp : Divisors(cluster.gpus / tp, max_pp)) {
       for (int cp : options.context_parallel) {
         if ((cluster.gpus / tp / pp) % cp != 0) continue;
         if (job.seq_len % (2 * cp) != 0 && cp > 1) { reject("sequence not divisible by 2*cp"); continue; }
         int dp = cluster.gpus / (tp * pp * cp);
         std::vector<int> eps = {1};
-        if (m.is_moe()) eps = Divisors(m.moe->experts, tp * cp * dp);
+        if (m.is_moe()) eps = Divisors(m.moe->experts, options.max_ep > 0 ? std::min(options.max_ep, tp * cp * dp) : tp * cp * dp);
         for (int ep : eps) {
           if (m.is_moe() && (tp * cp * dp) % ep != 0) continue;
           for (int vp : options.virtual_stages) {
@@ -100,11 +131,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
       // heavier modes are not estimated once one fits.
       ParallelPlan plan = candidates[i];
       bool placed = false;
-      for (Recompute r : options.recompute) {
-        plan.recompute = r;
-        // Past selective recompute: full recompute or activation offload of the fewest layers.
-        Result<StepEstimate> e = r == Recompute::kFull ? EstimateStepLeastRecomputeOrOffload(job, cluster, plan)
-                                                       : EstimateStep(job, cluster, plan);
+      auto place = [&](Result<StepEstimate> e) {
         if (e.ok()) {
           plan.recompute = e->recompute;
           plan.recompute_layers = e->recompute_layers;
@@ -113,16 +140,29 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
         ++out.evaluated;
         if (!e.ok()) {
           ++out.rejected[e.status().message()];
-          placed = true;
-          break;
+          return true;
         }
-        if (e->fits_in_memory) {
-          out.feasible.push_back({plan, *e});
-          placed = true;
-          break;
-        }
+        if (!e->fits_in_memory) return false;
+        out.feasible.push_back({plan, *e});
+        return true;
+      };
+      bool full_tried = false;
+      for (Recompute r : options.recompute) {
+        plan.recompute = r;
+        // Past selective recompute: full recompute or activation offload of the fewest layers.
+        full_tried = full_tried || r == Recompute::kFull;
+        placed = place(r == Recompute::kFull
+                           ? EstimateStepLeastRecomputeOrOffload(job, cluster, plan, options.offload)
+                           : EstimateStep(job, cluster, plan));
+        if (placed) break;
       }
-      if (!placed) ++out.rejected["out of memory (even with full recompute or activation offload)"];
+      // Full recompute ruled out: offload alone, where allowed and the system has a host link.
+      if (!placed && !full_tried && options.offload && cluster.system.host_link_bandwidth.value() > 0) {
+        placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
+      }
+      if (!placed) {
+        ++out.rejected[OutOfMemoryReason(full_tried, options.offload && cluster.system.host_link_bandwidth.value() > 0)];
+      }
     }
   };
   if (threads == 1) {

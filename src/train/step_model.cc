@@ -566,8 +566,9 @@ StepEstimate StepModel::Run() {
   Bytes mem_total;
   for (Bytes b2 : e.memory) mem_total += b2;
   e.memory_total = mem_total;
-  e.memory_capacity = c_.accelerator.hbm_capacity;
-  e.fits_in_memory = mem_total <= c_.accelerator.hbm_capacity;
+  e.memory_reserve = c_.memory_reserve;
+  e.memory_capacity = Bytes(std::max(0.0, c_.accelerator.hbm_capacity.value() - c_.memory_reserve.value()));
+  e.fits_in_memory = mem_total <= e.memory_capacity;
 
   e.model_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, false);
   e.hardware_flops = e.model_flops + recompute_share * (MegatronStepFlops(m_, job_.seq_len, job_.global_batch,
@@ -679,9 +680,9 @@ Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, con
 }
 
 Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
-                                                         const ParallelPlan& plan) {
+                                                         const ParallelPlan& plan, bool allow_offload) {
   Result<StepEstimate> recompute = EstimateStepFewestRecomputeLayers(job, cluster, plan);
-  if (cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok()) return recompute;
+  if (!allow_offload || cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok()) return recompute;
   Result<StepEstimate> offload = EstimateStepFewestOffloadLayers(job, cluster, plan);
   if (!offload.ok() || !offload->fits_in_memory) return recompute;
   if (!recompute->fits_in_memory || offload->step_time < recompute->step_time) return offload;
@@ -709,8 +710,11 @@ std::string ExplainStep(const StepEstimate& e) {
     out += fmt::format("  {:<20} {:>10.4f} s  {:5.1f}%\n", TimeComponentName(static_cast<TimeComponent>(i)), s,
                        100 * s / e.step_time.value());
   }
-  out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}\n", e.memory_total.value() / 1e9,
-                     e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : "  (DOES NOT FIT)");
+  std::string reserve = e.memory_reserve.value() > 0
+                            ? fmt::format(" ({:.1f} GB of HBM held in reserve)", e.memory_reserve.value() / 1e9)
+                            : "";
+  out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}{}\n", e.memory_total.value() / 1e9,
+                     e.memory_capacity.value() / 1e9, reserve, e.fits_in_memory ? "" : "  (DOES NOT FIT)");
   for (size_t i = 0; i < e.memory.size(); ++i) {
     out += fmt::format("  {:<20} {:>10.2f} GB\n", MemoryComponentName(static_cast<MemoryComponent>(i)),
                        e.memory[i].value() / 1e9);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -735,10 +737,96 @@ TEST(PlanSearch, TensorParallelGroupsStayInsideTheirNvlinkDomain) {
 }
 
 TEST(PlanSearch, ModelTooLargeForTheClusterHasNoFeasiblePlan) {
+  // The hand-built cluster has no host link, so nothing is offloaded; with one, offload is tried too.
   Result<SearchResult> r = SearchPlans(Job(Llama3_405B(), 8192, 8), H100Cluster(8), SearchOptions{});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->best.empty());
+  EXPECT_GT(r->rejected.at("out of memory (even with full recompute)"), 0);
+  Cluster linked = H100Cluster(8);
+  linked.system.host_link_bandwidth = BytesPerSecond(63e9);
+  r = SearchPlans(Job(Llama3_405B(), 8192, 8), linked, SearchOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->best.empty());
   EXPECT_GT(r->rejected.at("out of memory (even with full recompute or activation offload)"), 0);
+}
+
+TEST(PlanSearch, CandidateSetsAndLimitsBoundEveryPlan) {
+  TrainingJob job = Job(SmallMoe(), 4096, 512);
+  Cluster cluster = H100Cluster(64);
+  SearchOptions all;
+  all.top = 1000000;
+  SearchOptions narrow = all;
+  narrow.micro_batches = {1, 2};
+  narrow.virtual_stages = {1};
+  narrow.context_parallel = {1};
+  narrow.zero_stages = {1};
+  narrow.max_tp = 2;
+  narrow.max_pp = 2;
+  narrow.max_ep = 4;
+  Result<SearchResult> a = SearchPlans(job, cluster, all);
+  Result<SearchResult> b = SearchPlans(job, cluster, narrow);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_FALSE(b->best.empty());
+  EXPECT_LT(b->evaluated, a->evaluated);
+  for (const auto& r : b->best) {
+    const ParallelPlan& p = r.plan;
+    EXPECT_LE(p.micro_batch, 2) << p.ToString();
+    EXPECT_EQ(p.vp, 1) << p.ToString();
+    EXPECT_EQ(p.cp, 1) << p.ToString();
+    EXPECT_EQ(p.zero_stage, 1) << p.ToString();
+    EXPECT_LE(p.tp, 2) << p.ToString();
+    EXPECT_LE(p.pp, 2) << p.ToString();
+    EXPECT_LE(p.ep, 4) << p.ToString();
+  }
+  // The narrow search's plans are among the full search's, so its best is no faster.
+  EXPECT_GE(b->best.front().estimate.step_time, a->best.front().estimate.step_time);
+}
+
+TEST(PlanSearch, OffloadOnlyWhereAllowed) {
+  // Llama 3 8B at 8K on one 8-GPU server without recompute: the larger micro-batches fit only by
+  // sending activations to host memory.
+  TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  Cluster cluster = H100Cluster(8);
+  cluster.system.host_link_bandwidth = BytesPerSecond(63e9);
+  SearchOptions o;
+  o.top = 1000000;
+  o.recompute = {Recompute::kNone};
+  Result<SearchResult> with = SearchPlans(job, cluster, o);
+  o.offload = false;
+  Result<SearchResult> without = SearchPlans(job, cluster, o);
+  ASSERT_TRUE(with.ok() && without.ok());
+  auto offloads = [](const SearchResult& r) {
+    return std::count_if(r.best.begin(), r.best.end(), [](const RankedPlan& p) { return p.plan.offload_layers > 0; });
+  };
+  EXPECT_GT(offloads(*with), 0);
+  EXPECT_EQ(offloads(*without), 0);
+  EXPECT_GT(without->rejected.at("out of memory (with the recompute modes allowed)"), 0);
+  EXPECT_EQ(with->feasible, without->feasible + offloads(*with));
+  for (const auto& p : with->best) EXPECT_EQ(p.plan.recompute, Recompute::kNone) << p.plan.ToString();
+}
+
+TEST(PlanSearch, MemoryReserveComesOffTheCapacity) {
+  TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  Cluster cluster = H100Cluster(8);
+  SearchOptions o;
+  o.top = 1000000;
+  Result<SearchResult> full = SearchPlans(job, cluster, o);
+  cluster.memory_reserve = Bytes(20e9);
+  Result<SearchResult> reserved = SearchPlans(job, cluster, o);
+  ASSERT_TRUE(full.ok() && reserved.ok());
+  ASSERT_FALSE(reserved->best.empty());
+  for (const auto& p : reserved->best) {
+    EXPECT_EQ(p.estimate.memory_capacity.value(), 60e9);
+    EXPECT_EQ(p.estimate.memory_reserve.value(), 20e9);
+    EXPECT_LE(p.estimate.memory_total.value(), 60e9) << p.plan.ToString();
+  }
+  // Some plan that fit in 80 GB needs more recompute, or does not fit, in 60.
+  bool squeezed = false;
+  for (const auto& p : full->best) squeezed = squeezed || p.estimate.memory_total.value() > 60e9;
+  EXPECT_TRUE(squeezed);
+  EXPECT_GE(reserved->best.front().estimate.step_time, full->best.front().estimate.step_time);
+  // The explanation says what is held back.
+  EXPECT_NE(ExplainStep(reserved->best.front().estimate).find("(20.0 GB of HBM held in reserve)"), std::string::npos);
 }
 
 }  // namespace

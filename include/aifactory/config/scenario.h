@@ -19,6 +19,9 @@ struct Scenario {
   train::TrainingJob job;
   double tokens = 0;  // tokens to train on
   std::optional<train::ParallelPlan> plan;
+  // The plan search's candidate sets and limits (`search:`); threads and the ranking length come
+  // from the command line.
+  train::SearchOptions search;
   train::ReliabilityInputs reliability;  // checkpoint write time from the model's size
   // Interruption rates by cause (name, per GPU-hour), when the scenario gives them; they add up
   // to reliability.interruptions_per_gpu_hour.

@@ -44,6 +44,11 @@ struct Cluster {
   int sites = 1;
   BytesPerSecond wan_bandwidth;
   Seconds wan_latency;
+  // GPU memory per GPU held back from the plan's state (CUDA context, communication buffers,
+  // allocator fragmentation, as the user knows them for their framework); a plan fits when its
+  // state fits in the HBM capacity less this. 0 by default: the step model's memory is then the
+  // whole footprint.
+  Bytes memory_reserve;
 
   int SiteSize() const { return gpus / std::max(1, sites); }
 

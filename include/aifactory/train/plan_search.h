@@ -30,7 +30,12 @@ struct SearchOptions {
   std::vector<int> zero_stages = {1, 3};
   // Tried in this order for each plan; the first that fits is kept (lightest first).
   std::vector<Recompute> recompute = {Recompute::kNone, Recompute::kSelective, Recompute::kFull};
+  // Where neither no nor selective recompute fits: also try offloading activations to host
+  // memory (and keep the faster of that and full recompute).
+  bool offload = true;
   int max_tp = 0;  // 0: up to the NVLink domain
+  int max_pp = 0;  // 0: no limit beyond the layers
+  int max_ep = 0;  // 0: no limit beyond the experts
 };
 
 struct RankedPlan {
@@ -45,6 +50,10 @@ struct SearchResult {
   std::map<std::string, long long> rejected;    // reason -> count (divisibility, memory, ...)
   double seconds = 0;                           // wall time of the search
 };
+
+// What `options` changed from the default search (candidate sets, limits, offload), in words,
+// "micro-batches 1, 2; no activation offload"; empty when nothing.
+std::string SearchLimits(const SearchOptions& options);
 
 // Enumerates and estimates every plan; deterministic for any thread count.
 Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster, const SearchOptions& options);

@@ -39,7 +39,8 @@ struct StepEstimate {
   std::array<Seconds, static_cast<size_t>(TimeComponent::kCount)> time{};
   std::array<Bytes, static_cast<size_t>(MemoryComponent::kCount)> memory{};  // per GPU, peak
   Bytes memory_total;
-  Bytes memory_capacity;
+  Bytes memory_capacity;  // what the plan may use: HBM capacity less the cluster's memory_reserve
+  Bytes memory_reserve;   // the cluster's memory_reserve
   bool fits_in_memory = true;
   int grad_accumulation = 1;
   Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
@@ -83,9 +84,9 @@ Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, con
 Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, const Cluster& cluster,
                                                        ParallelPlan plan);
 // The faster of full recompute and activation offload of the fewest layers that fit (offload only
-// where the system has a host link).
+// where the system has a host link and `allow_offload` is set).
 Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
-                                                         const ParallelPlan& plan);
+                                                         const ParallelPlan& plan, bool allow_offload = true);
 // Tries recompute none, then selective, then full recompute of as few layers per pipeline rank
 // as fit (block recompute), and returns the first that fits (or full recompute of every layer).
 Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const Cluster& cluster,
