@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Rewrites the generated tables of docs/validation-serving.md from `aifactory serve --validate`:
-the results table (median errors per half), the by-kind table, the count of rows beyond 15% and
+the results table (the median errors per half that the command prints), the by-kind table, the count of rows beyond 15% and
 the per-row table. The prose around them is written by hand and is left as it is; read it
 against the new figures after a refit.
 
@@ -39,22 +39,39 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def results_table(rows):
-    def cell(subset, throughput):
-        errs = [abs(r["err"]) for r in subset if (r["kind"] in THROUGHPUT_KINDS) == throughput]
-        return f"{median(errs):.1f}%", len(errs)
+SUMMARY = re.compile(r"^median \|error\| (held out|fit half|all rows)[^:]*: throughput ([\d.]+)% over (\d+) rows, "
+                     r"latency ([\d.]+)% over (\d+) rows$", re.M)
 
-    held = [r for r in rows if r["half"] == "held out"]
-    fit = [r for r in rows if r["half"] == "fit"]
-    (ht, nht), (hl, nhl) = cell(held, True), cell(held, False)
-    (ft, nft), (fl, nfl) = cell(fit, True), cell(fit, False)
-    (at, nat), (al, nal) = cell(rows, True), cell(rows, False)
+
+def summary_of(output):
+    """The medians `serve --validate` prints, from unrounded errors: {half: (thr, n, lat, n)}."""
+    found = {m.group(1): (m.group(2), int(m.group(3)), m.group(4), int(m.group(5)))
+             for m in SUMMARY.finditer(output)}
+    if set(found) != {"held out", "fit half", "all rows"}:
+        sys.exit(f"serve --validate printed summary lines for {sorted(found)}, expected held out, fit half, all rows")
+    return found
+
+
+def results_table(rows, summary):
+    """The medians as the command prints them; the row counts are checked against the per-row
+    table split by THROUGHPUT_KINDS, so a new kind on the C++ side that this list lacks fails here."""
+    def count(subset, throughput):
+        return sum((r["kind"] in THROUGHPUT_KINDS) == throughput for r in subset)
+
+    halves = {"held out": [r for r in rows if r["half"] == "held out"],
+              "fit half": [r for r in rows if r["half"] == "fit"], "all rows": rows}
+    for name, subset in halves.items():
+        thr, n_thr, lat, n_lat = summary[name]
+        if (n_thr, n_lat) != (count(subset, True), count(subset, False)):
+            sys.exit(f"{name}: serve --validate counts {n_thr} throughput and {n_lat} latency rows, the row table "
+                     f"{count(subset, True)} and {count(subset, False)}: update THROUGHPUT_KINDS")
+    h, f, a = summary["held out"], summary["fit half"], summary["all rows"]
     return [
         "| median absolute error | throughput | latency |",
         "|---|---|---|",
-        f"| **held out ({len(held)} rows outside the fit: the acceptance bar, at most 15%)** | **{ht}** ({nht} rows) | **{hl}** ({nhl} rows) |",
-        f"| fit half ({len(fit)} rows, in-sample) | {ft} ({nft} rows) | {fl} ({nfl} rows) |",
-        f"| all {len(rows)} rows | {at} ({nat} rows) | {al} ({nal} rows) |",
+        f"| **held out ({len(halves['held out'])} rows outside the fit: the acceptance bar, at most 15%)** | **{h[0]}%** ({h[1]} rows) | **{h[2]}%** ({h[3]} rows) |",
+        f"| fit half ({len(halves['fit half'])} rows, in-sample) | {f[0]}% ({f[1]} rows) | {f[2]}% ({f[3]} rows) |",
+        f"| all {len(rows)} rows | {a[0]}% ({a[1]} rows) | {a[2]}% ({a[3]} rows) |",
     ]
 
 
@@ -97,7 +114,7 @@ def main():
                             capture_output=True, text=True).stdout
     table, rows = rows_of(output)
     text = open(args.doc).read()
-    text = replace_table(text, "| median absolute error |", results_table(rows))
+    text = replace_table(text, "| median absolute error |", results_table(rows, summary_of(output)))
     text = replace_table(text, "| kind | rows (fit / held out) |", kind_table(rows))
     text = replace_table(text, "| id | kind | model |", table)
     beyond = [r for r in rows if abs(r["err"]) > 15]

@@ -169,7 +169,7 @@ TEST_F(ScenarioFiles, MemoryReserveIsHeldBackAndReported) {
   EXPECT_TRUE(HasText(o.out, "10.0 GB of each GPU's HBM held in reserve (cluster.memory_reserve)\n"));
   Output run = Aifactory({"run", reserved, "--explain"});
   ASSERT_EQ(run.code, 0) << run.err;
-  EXPECT_TRUE(HasText(run.out, "of 70.0 GB (10.0 GB of HBM held in reserve)"));
+  EXPECT_TRUE(HasText(run.out, "of 75.5 GB (10.0 GB of HBM held in reserve)"));  // 81559 MiB = 85.5 GB
   EXPECT_TRUE(HasText(run.out, "note: plans leave 10.0 GB of each GPU's HBM free (cluster.memory_reserve)"));
 }
 

@@ -496,8 +496,8 @@ TEST(ConfigErrorPaths, Search) {
       {"max_ep on a dense model", Search("{max_ep: 8}"), "8:18", "search.max_ep", "the model has no experts"},
       {"memory_reserve without unit", kCluster + "  memory_reserve: 4\n" + kModel + kTraining, "4:19",
        "cluster.memory_reserve", "(the unit is missing)"},
-      {"memory_reserve as large as the HBM", kCluster + "  memory_reserve: \"80 GB\"\n" + kModel + kTraining,
-       "4:19", "cluster.memory_reserve", "expected 0 up to less than the accelerator's 80 GB of HBM"},
+      {"memory_reserve as large as the HBM", kCluster + "  memory_reserve: \"86 GB\"\n" + kModel + kTraining,
+       "4:19", "cluster.memory_reserve", "expected 0 up to less than the accelerator's 86 GB of HBM"},
   });
 }
 

@@ -75,7 +75,11 @@ TEST(EngineModel, SeventyBInBf16DoesNotFitOneH100) {
   EngineOptions fp8;
   fp8.weight_precision = catalog::Precision::kFp8;
   EXPECT_TRUE(Engine("llama3-70b", "h100-sxm", InstancePlan{2, 1, 1}, fp8).ok());
-  EXPECT_FALSE(Engine("llama3-70b", "h100-sxm", InstancePlan{1, 1, 1}, fp8).ok());
+  // In FP8 on one H100 (81559 MiB visible) the 70.6 GB of weights leave room for only a few
+  // thousand tokens of KV cache: not one request at the model's 128K context.
+  auto one = Engine("llama3-70b", "h100-sxm", InstancePlan{1, 1, 1}, fp8);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_LT((*one)->kv_blocks() * 16, 32768);
 }
 
 TEST(EngineModel, PlanThatDoesNotSplitTheModelIsRejected) {
@@ -124,8 +128,9 @@ TEST(EngineModel, KvBlocksFollowFromFreeMemory) {
   // Llama 3 8B: 32 layers x 8 KV heads x 128 x (K, V) x 2 bytes = 128 KiB per token.
   EXPECT_DOUBLE_EQ(m->kv_bytes_per_token().value(), 32 * 8 * 128 * 2 * 2.0);
   const double blocks_bytes = m->kv_blocks() * 16 * m->kv_bytes_per_token_per_gpu().value();
-  EXPECT_LT(blocks_bytes + m->weight_bytes_per_gpu().value(), 0.9 * 80e9);
-  EXPECT_GT(blocks_bytes, 0.5 * 80e9);
+  const double hbm = m->accelerator().hbm_capacity.value();
+  EXPECT_LT(blocks_bytes + m->weight_bytes_per_gpu().value(), 0.9 * hbm);
+  EXPECT_GT(blocks_bytes, 0.5 * hbm);
 }
 
 TEST(Simulator, LittlesLawHolds) {

@@ -552,7 +552,16 @@ StepEstimate StepModel::Run() {
     double layer = (dense / m_.layers / p_.tp + experts / std::max(1, m_.layers) / p_.ep) * weight_bytes;
     weights = sharded * weight_bytes + 2 * layer;
   }
-  double in_flight = pp > 1 ? std::min<double>(m, pp) * (1.0 + (pp - 1.0) / (pp * vp)) : 1.0;
+  // Micro-batches whose activations the first stage holds at its peak, in units of one
+  // micro-batch through the stage's layers, from the warm-up forwards the first stage runs before
+  // its first backward (NVIDIA/Megatron-LM megatron/core/pipeline_parallel/schedules.py
+  // get_pp_rank_microbatches @d98e8a64ddf3). Without interleaving (1F1B) pp - 1: pp micro-batches
+  // in flight, the depth of the pipeline (Narayanan et al. 2021, sec. 2.2.1), the whole model's
+  // layers for one micro-batch. Interleaved, 2 (pp - 1) + (vp - 1) pp chunk forwards
+  // (microbatch_group_size_per_vp_stage = pp by default): pp vp + pp - 1 chunks of 1/vp of the
+  // stage's layers, 1 + (pp - 1) / (pp vp) times the memory of 1F1B.
+  double in_flight = 1.0;
+  if (pp > 1) in_flight = std::min<double>(m, pp) * (vp > 1 ? 1.0 + (pp - 1.0) / (pp * vp) : 1.0);
   double activations = act_per_stage_layers / pp * in_flight * (1 - offload_share);
   // Transient: the micro-batch's BF16 logits, which the fused cross-entropy overwrites with their
   // gradient (Transformer Engine's parallel_cross_entropy, cross_entropy_fusion_impl "te" in

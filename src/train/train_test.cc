@@ -622,6 +622,28 @@ TEST(ActivationMemory, FullRecomputeKeepsTheLayerInput) {
   }
 }
 
+// The first pipeline stage's peak, from the warm-up of Megatron-Core's schedules: 1F1B keeps pp
+// micro-batches of its 1/pp of the layers, as much as the unpipelined model keeps for one; the
+// interleaved schedule 1 + (pp - 1) / (pp vp) times that.
+TEST(ActivationMemory, PipelineFirstStageHoldsItsWarmUpMicroBatches) {
+  const int s = 2048, layers = 16;
+  const TrainingJob job = Job(GptLayers(layers), s, 64);
+  const double whole = Activations(Estimate(job, H100Cluster(1), Plan(1, 1, 1)));
+  ASSERT_GT(whole, 0);
+  for (int pp : {2, 4, 8}) {
+    ParallelPlan plan = Plan(1, pp, 1);
+    EXPECT_REL_NEAR(Activations(Estimate(job, H100Cluster(pp), plan)), whole, 1e-12) << "pp " << pp;
+    for (int vp : {2}) {
+      plan.vp = vp;
+      EXPECT_REL_NEAR(Activations(Estimate(job, H100Cluster(pp), plan)), whole * (1.0 + (pp - 1.0) / (pp * vp)), 1e-12)
+          << "pp " << pp << " vp " << vp;
+    }
+  }
+  // Fewer micro-batches than stages: only those are in flight.
+  const TrainingJob few = Job(GptLayers(layers), s, 2);
+  EXPECT_REL_NEAR(Activations(Estimate(few, H100Cluster(4), Plan(1, 4, 1))), whole / 2, 1e-12);
+}
+
 TEST(ActivationMemory, ScalesAsOneOverTensorParallelism) {
   for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
     ParallelPlan plan = Plan(1, 1, 1);
