@@ -124,6 +124,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
 
   int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(candidates.size() / 64) + 1));
   std::vector<Outcome> outcomes(static_cast<size_t>(threads));
+  const bool can_offload = options.offload && cluster.system.host_link_bandwidth.value() > 0;
   auto work = [&](int t) {
     Outcome& out = outcomes[static_cast<size_t>(t)];
     for (size_t i = static_cast<size_t>(t); i < candidates.size(); i += static_cast<size_t>(threads)) {
@@ -157,12 +158,8 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
         if (placed) break;
       }
       // Full recompute ruled out: offload alone, where allowed and the system has a host link.
-      if (!placed && !full_tried && options.offload && cluster.system.host_link_bandwidth.value() > 0) {
-        placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
-      }
-      if (!placed) {
-        ++out.rejected[OutOfMemoryReason(full_tried, options.offload && cluster.system.host_link_bandwidth.value() > 0)];
-      }
+      if (!placed && !full_tried && can_offload) placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
+      if (!placed) ++out.rejected[OutOfMemoryReason(full_tried, can_offload)];
     }
   };
   if (threads == 1) {
