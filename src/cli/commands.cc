@@ -2,6 +2,7 @@
 #include "subcommand.h"
 
 #include <algorithm>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -209,6 +210,29 @@ int PrintSizesByCost(const config::Scenario& scenario, int threads, std::ostream
   return 0;
 }
 
+// Where the plan a scenario fixes stands among the searched ones: its step, how much slower than
+// the best it is, and how many plans that fit are faster.
+std::string ScenarioPlanRank(const train::ParallelPlan& plan, const Result<train::StepEstimate>& e,
+                             const train::SearchResult& search) {
+  std::string s = fmt::format("\nthe scenario's plan: {}\n", plan.ToString());
+  if (!e.ok()) return s + fmt::format("  cannot be estimated: {}\n", e.status().message());
+  s += fmt::format("  step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB\n",
+                   e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
+                   e->memory_capacity.value() / 1e9);
+  if (!e->fits_in_memory) return s + "  does not fit in memory\n";
+  if (search.best.empty()) return s;
+  const double best = search.best.front().estimate.step_time.value();
+  const double slower_pct = 100 * (e->step_time.value() / best - 1);
+  if (search.faster == 0) {
+    return s + (slower_pct < -0.05 ? fmt::format("  faster than every searched plan, whose best is {:.1f}% slower (the "
+                                                 "scenario's plan lies outside the search's candidate sets or limits)\n",
+                                                 100 * (best / e->step_time.value() - 1))
+                                   : std::string("  as fast as the best searched plan\n"));
+  }
+  return s + fmt::format("  {:.1f}% slower than the best searched plan; {} of the {} plans that fit are faster\n",
+                         slower_pct, search.faster, search.feasible);
+}
+
 int Plan(const std::string& path, int threads, int top, bool explain, const std::string& rank_by, std::ostream& out,
          std::ostream& err) {
   auto scenario = LoadScenario(path);
@@ -217,6 +241,12 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   train::SearchOptions options = scenario->search;
   options.threads = threads;
   options.top = top;
+  // The scenario's own plan, if it fixes one, is ranked among the searched plans.
+  std::optional<Result<train::StepEstimate>> chosen;
+  if (scenario->plan) {
+    chosen = train::EstimateStep(scenario->job, scenario->cluster, *scenario->plan);
+    if (chosen->ok() && (*chosen)->fits_in_memory) options.count_faster_than_s = (*chosen)->step_time.value();
+  }
   auto result = train::SearchPlans(scenario->job, scenario->cluster, options);
   if (!result.ok()) return Fail(err, result.status());
   const auto& job = scenario->job;
@@ -252,6 +282,7 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
     }
     out << "\n";
   }
+  if (chosen) out << ScenarioPlanRank(*scenario->plan, *chosen, *result);
   if (explain && !result->best.empty()) out << "\nbest plan:\n" << train::ExplainStep(result->best.front().estimate);
   out << "\nrejected:\n";
   std::vector<std::pair<long long, std::string>> reasons;

@@ -173,6 +173,53 @@ TEST_F(ScenarioFiles, MemoryReserveIsHeldBackAndReported) {
   EXPECT_TRUE(HasText(run.out, "note: plans leave 10.0 GB of each GPU's HBM free (cluster.memory_reserve)"));
 }
 
+TEST_F(ScenarioFiles, PlanRanksTheScenariosOwnPlan) {
+  // A plan the search also tries: its rank is the number of faster fitting plans plus one.
+  Output o = Aifactory({"plan", Write("s.yaml", "plan: {tp: 8, pp: 4, micro_batch: 1}\n"), "--top", "1000"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "\nthe scenario's plan: tp8 pp4 dp1 mbs1 zero1\n  step time ")) << o.out;
+  const size_t at = o.out.find("% slower than the best searched plan; ");
+  ASSERT_NE(at, std::string::npos) << o.out;
+  // The listed ranking agrees: as many rows above the scenario's step time as the count says.
+  const long long faster = std::stoll(o.out.substr(at + std::string("% slower than the best searched plan; ").size()));
+  const size_t step_at = o.out.find("  step time ") + 12;
+  const double step = std::stod(o.out.substr(step_at));
+  std::istringstream lines(o.out.substr(0, o.out.find("\nthe scenario's plan")));
+  long long listed_faster = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream cells(line);
+    std::string rank, plan_word;
+    if (!(cells >> rank) || rank.find_first_not_of("0123456789") != std::string::npos) continue;
+    // After the rank: the plan's words, then the step time (the first number with a decimal point).
+    for (std::string w; cells >> w;) {
+      if (w.find('.') != std::string::npos) {
+        if (std::stod(w) < step) ++listed_faster;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(faster, listed_faster) << o.out;
+  // No plan, no such section.
+  Output none = Aifactory({"plan", Write("n.yaml", ""), "--top", "1"});
+  ASSERT_EQ(none.code, 0);
+  EXPECT_FALSE(HasText(none.out, "the scenario's plan"));
+  // The best plan itself (Llama 3 8B fits on each GPU at micro-batch 1); then the same plan
+  // against a search limited to micro-batch 4, which it beats.
+  const std::string best_plan = "plan: {tp: 1, pp: 1, micro_batch: 1}\n";
+  Output best = Aifactory({"plan", Write("b.yaml", best_plan), "--top", "1"});
+  ASSERT_EQ(best.code, 0) << best.err;
+  EXPECT_TRUE(HasText(best.out, "  as fast as the best searched plan\n")) << best.out;
+  Output outside = Aifactory({"plan", Write("o.yaml", best_plan + "search: {micro_batches: [4], offload: false}\n")});
+  ASSERT_EQ(outside.code, 0) << outside.err;
+  EXPECT_TRUE(HasText(outside.out, "  faster than every searched plan, whose best is ")) << outside.out;
+  EXPECT_TRUE(HasText(outside.out, "% slower (the scenario's plan lies outside the search's candidate sets or limits)\n"));
+  // A plan that does not fit says so, and the search still ranks the rest.
+  Output big = Aifactory({"plan", Write("f.yaml", "plan: {tp: 1, pp: 1, micro_batch: 4}\n")});
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_TRUE(HasText(big.out, "the scenario's plan: tp1 pp1 dp32 mbs4 zero1\n")) << big.out;
+  EXPECT_TRUE(HasText(big.out, "  does not fit in memory\n")) << big.out;
+}
+
 // Two measured runs of Llama 3 8B on 8 H100: one gives its micro-batch, one does not.
 constexpr const char* kRuns =
     "row_id,model_id,accelerator_id,gpus,seq_len,tp,pp,dp,global_batch,micro_batch,dtype,metric,measured\n"

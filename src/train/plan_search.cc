@@ -176,6 +176,11 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
     all.insert(all.end(), std::make_move_iterator(o.feasible.begin()), std::make_move_iterator(o.feasible.end()));
   }
   result.feasible = static_cast<long long>(all.size());
+  if (options.count_faster_than_s > 0) {
+    result.faster = std::count_if(all.begin(), all.end(), [&](const RankedPlan& r) {
+      return r.estimate.step_time.value() < options.count_faster_than_s;
+    });
+  }
   size_t keep = std::min<size_t>(all.size(), static_cast<size_t>(std::max(1, options.top)));
   std::partial_sort(all.begin(), all.begin() + static_cast<long>(keep), all.end(), Faster);
   all.resize(keep);

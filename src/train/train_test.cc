@@ -739,6 +739,34 @@ TEST(PlanSearch, SameResultForAnyThreadCount) {
   }
 }
 
+TEST(PlanSearch, CountsTheFittingPlansFasterThanAGivenStep) {
+  TrainingJob job = Job(SmallMoe(), 4096, 512);
+  Cluster cluster = H100Cluster(64);
+  SearchOptions all;
+  all.top = 1000000;
+  Result<SearchResult> every = SearchPlans(job, cluster, all);
+  ASSERT_TRUE(every.ok());
+  ASSERT_GT(every->feasible, 10);
+  EXPECT_EQ(every->faster, 0);  // nothing asked, nothing counted
+  // Take the tenth plan's step as the threshold: the plans strictly faster than it are counted.
+  const double threshold = every->best[9].estimate.step_time.value();
+  const long long expected = std::count_if(every->best.begin(), every->best.end(), [&](const RankedPlan& r) {
+    return r.estimate.step_time.value() < threshold;
+  });
+  EXPECT_GT(expected, 0);
+  EXPECT_LE(expected, 9);
+  for (int threads : {1, 3}) {
+    SearchOptions o;
+    o.top = 1;  // the count covers every fitting plan, not only the ones kept
+    o.threads = threads;
+    o.count_faster_than_s = threshold;
+    Result<SearchResult> r = SearchPlans(job, cluster, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->faster, expected) << threads << " threads";
+    EXPECT_EQ(r->feasible, every->feasible);
+  }
+}
+
 TEST(PlanSearch, TensorParallelGroupsStayInsideTheirNvlinkDomain) {
   // A domain of 72 (an NVL72 rack): tp 16 would put the fifth group of every rack across two
   // racks (GPUs 64-79), so it is rejected; tp 8 divides 72 and stays.

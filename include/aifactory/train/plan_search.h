@@ -36,6 +36,9 @@ struct SearchOptions {
   int max_tp = 0;  // 0: up to the NVLink domain
   int max_pp = 0;  // 0: no limit beyond the layers
   int max_ep = 0;  // 0: no limit beyond the experts
+  // When > 0: count the fitting plans whose step is shorter than this many seconds
+  // (SearchResult::faster), e.g. to rank a plan the user chose among the searched ones.
+  double count_faster_than_s = 0;
 };
 
 struct RankedPlan {
@@ -47,6 +50,7 @@ struct SearchResult {
   std::vector<RankedPlan> best;                 // fastest first; ties broken by plan text
   long long evaluated = 0;                      // plans estimated by the step model
   long long feasible = 0;                       // plans that fit (each with its lightest recompute)
+  long long faster = 0;                         // of those, shorter than options.count_faster_than_s
   std::map<std::string, long long> rejected;    // reason -> count (divisibility, memory, ...)
   double seconds = 0;                           // wall time of the search
 };
