@@ -342,6 +342,7 @@ int Validate(const std::string& csv, const std::string& json, const std::string&
     if (!it->ok) return Fail(err, InvalidArgument(fmt::format("{}: row {} is not predicted: {}", csv, explain_row, it->reason)));
     out << fmt::format("row {}: {} measured {:.4g}, predicted {:.4g} ({:+.1f}%)\n", it->row_id, it->metric, *it->measured,
                        it->predicted, 100.0 * (it->predicted - *it->measured) / *it->measured);
+    for (const auto& a : it->assumptions) out << "  assumed: " << a << "\n";
     CompareSearch(*rows, explain_row, out);
     return 0;
   }

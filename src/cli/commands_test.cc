@@ -241,6 +241,7 @@ TEST_F(ScenarioFiles, ValidateExplainsOneRow) {
   Output o = Aifactory({"validate", csv, "--explain", "a"});
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_TRUE(HasText(o.out, "row a: tokens_per_s_per_gpu measured 9000, predicted")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "\n  assumed: recompute=")) << o.out;  // what the row left unsaid
   EXPECT_TRUE(HasText(o.out, "published plan tp1 pp1 dp8 mbs1 zero1:\nstep time")) << o.out;
   EXPECT_TRUE(HasText(o.out, "searched best tp")) << o.out;
   EXPECT_TRUE(HasText(o.out, "memory per GPU")) << o.out;

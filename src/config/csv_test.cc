@@ -200,6 +200,27 @@ TEST(ValidationRows, UnstatedPrecisionFollowsTheRunsFramework) {
   EXPECT_TRUE(said(rows[1], "dtype=fp8 (the accelerator's usual training precision in the run's framework)"));
 }
 
+// A row whose grad_accum disagrees with its global batch, dp and micro-batch keeps the micro-batch
+// and says so; a row where they agree says nothing.
+TEST(ValidationRows, ContradictoryGradientAccumulationIsNoted) {
+  const std::string header =
+      "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,micro_batch,grad_accum\n";
+  std::vector<train::ValidationRow> rows = Rows(header +
+                                                "a,llama3-8b,h100-sxm,step_time_s,1,64,8192,512,1,4,4,2\n"
+                                                "b,llama3-8b,h100-sxm,step_time_s,1,64,8192,512,1,4,4,8\n");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) ASSERT_TRUE(row.input.has_value()) << row.reason;
+  EXPECT_EQ(rows[0].input->plan.micro_batch, 4);
+  auto noted = [](const train::ValidationRow& row) {
+    for (const auto& a : row.assumptions) {
+      if (a.find("grad_accum") != std::string::npos) return a;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(noted(rows[0]), "grad_accum 2 contradicts global_batch / (dp * micro_batch) = 512 / (16 * 4); micro_batch kept");
+  EXPECT_EQ(noted(rows[1]), "");
+}
+
 TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
   Result<CsvTable> t = ParseCsv(
       "row_id,model_id,accelerator_id,metric\nr1,llama3-8b,h100-sxm,"

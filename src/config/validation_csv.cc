@@ -188,6 +188,15 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   // Micro-batch: given, or from grad_accum, or 1.
   if (r.Has("micro_batch")) {
     AIF_ASSIGN_OR_RETURN(p.micro_batch, r.Count("micro_batch", 1));
+    if (r.Has("grad_accum")) {
+      // A row whose plan contradicts itself: the source mistyped one of the four numbers.
+      AIF_ASSIGN_OR_RETURN(int ga, r.Count("grad_accum", 1));
+      if (1LL * ga * p.micro_batch * p.dp != c.job.global_batch) {
+        out->assumptions.push_back(fmt::format(
+            "grad_accum {} contradicts global_batch / (dp * micro_batch) = {} / ({} * {}); micro_batch kept", ga,
+            c.job.global_batch, p.dp, p.micro_batch));
+      }
+    }
   } else if (r.Has("grad_accum")) {
     AIF_ASSIGN_OR_RETURN(int ga, r.Count("grad_accum", 1));
     p.micro_batch = static_cast<int>(std::max(1LL, c.job.global_batch / (1LL * ga * p.dp)));
