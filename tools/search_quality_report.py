@@ -138,6 +138,19 @@ def measured_faster_plan(rows, row_id, point_releases=False):
     return best
 
 
+def contradiction(r):
+    """Where the row's plan contradicts itself (grad_accum against global batch / (dp x micro-batch)),
+    the two readings; validate keeps the micro-batch."""
+    try:
+        gpus, gbs, mbs, ga = (int(r[c]) for c in ("gpus", "global_batch", "micro_batch", "grad_accum"))
+        dp = int(r["dp"]) if r["dp"] else gpus // (int(r["tp"] or 1) * int(r["pp"] or 1) * int(r["cp"] or 1))
+    except (ValueError, ZeroDivisionError):
+        return ""
+    if ga * dp * mbs == gbs:
+        return ""
+    return f"plan fields disagree: grad_accum {ga}, but global batch / (dp x micro-batch) = {gbs} / ({dp} x {mbs}) = {gbs / (dp * mbs):g}"
+
+
 def plan_text(r):
     """The plan as the table writes it: tp, pp and micro-batch always, other degrees when not 1 (fsdp: 0)."""
     parts = [f"{'mbs' if c == 'micro_batch' else c}{v}" for c, v in zip(PLAN_COLUMNS, plan_of(r))
@@ -208,7 +221,7 @@ def main():
            f"{same_release} of the rows where the search is more than 15% faster have a measured run in the data "
            "itself, same model, accelerators, precision, sequence, global batch and software release, whose different "
            f"plan measured more than 15% better, and {len(evidence) - same_release} more have one in a point release of "
-           "the same release (column 'measured faster plan', which names the point release).", "",
+           "the same release (column 'measured faster plan', which names the point release; the column also notes a published plan whose fields contradict each other).", "",
            f"Of the {len(big)} rows where the search is more than 15% faster, {real} are real gains by cited "
            f"evidence (a measurement of the same change in one release, or a published study of it) and {likely} "
            "more are likely real gains (the same model and accelerators measured in two point releases); the rest "
@@ -222,10 +235,10 @@ def main():
            "## Rows where the search is more than 15% faster, by what it changed", ""]
     for why, rs in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
         out += [f"### {why} ({len(rs)} rows)", "",
-                "| row | accelerator | model | published | searched | gain % | measured faster plan |",
+                "| row | accelerator | model | published | searched | gain % | measured faster plan; notes |",
                 "|---|---|---|---|---|---|---|"]
         out += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3].strip()} | {r[4].strip()} | {float(r[5]):.1f} | "
-                f"{evidence.get(r[0], '')} |" for r in rs]
+                f"{'; '.join(x for x in (evidence.get(r[0], ''), contradiction(csv_rows[r[0]])) if x)} |" for r in rs]
         out.append("")
     with open(args.out, "w") as f:
         f.write("\n".join(out))
