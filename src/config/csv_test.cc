@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "aifactory/config/catalog_loader.h"
 #include "aifactory/config/validation_csv.h"
 #include "aifactory/core/random.h"
+#include "aifactory/train/step_model.h"
 #include "aifactory/train/validation.h"
 #include "aifactory_test/builtin_catalog.h"
 #include "aifactory_test/text.h"
@@ -198,6 +200,55 @@ TEST(ValidationRows, UnstatedPrecisionFollowsTheRunsFramework) {
   };
   EXPECT_TRUE(said(rows[0], "dtype=bf16 (the accelerator's usual training precision)"));
   EXPECT_TRUE(said(rows[1], "dtype=fp8 (the accelerator's usual training precision in the run's framework)"));
+}
+
+// A row that states no micro-batch is predicted with the fastest micro-batch (and, where it states
+// none, virtual stages) that fits, the rest of its plan as given, and says which it took.
+TEST(ValidationRows, UnstatedMicroBatchAndVirtualStagesAreTheFastestThatFit) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,vp\n";
+  std::vector<train::ValidationRow> rows = Rows(header +
+                                                "a,llama3-70b,h100-sxm,step_time_s,1,64,8192,128,8,4,\n"
+                                                "b,llama3-70b,h100-sxm,step_time_s,1,64,8192,128,8,4,1\n");
+  ASSERT_EQ(rows.size(), 2u);
+  double step[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    train::ValidationRow& row = rows[static_cast<size_t>(i)];
+    ASSERT_TRUE(row.input.has_value()) << row.reason;
+    EXPECT_FALSE(row.input->micro_batch_given);
+    train::EvaluateRow(row);
+    ASSERT_TRUE(row.ok) << row.reason;
+    step[i] = row.predicted;
+  }
+  EXPECT_FALSE(rows[0].input->vp_given);
+  EXPECT_TRUE(rows[1].input->vp_given);
+  // Every candidate the rule may take, estimated the same way: the prediction is the fastest.
+  auto fastest = [&](const train::ValidationCase& c, std::vector<int> vps) {
+    double best = 1e300;
+    for (int mbs : {1, 2, 4, 8}) {
+      for (int vp : vps) {
+        train::ParallelPlan p = c.plan;
+        p.micro_batch = mbs;
+        p.vp = vp;
+        if (c.job.global_batch % (mbs * p.dp) != 0 || (vp > 1 && (c.job.global_batch / (mbs * p.dp)) % p.pp != 0)) continue;
+        if (!train::ValidatePlan(c.job, c.cluster, p).ok()) continue;
+        auto e = train::EstimateStepLightestRecompute(c.job, c.cluster, p);
+        if (e.ok() && e->fits_in_memory) best = std::min(best, e->step_time.value());
+      }
+    }
+    return best;
+  };
+  EXPECT_DOUBLE_EQ(step[0], fastest(*rows[0].input, {1, 2, 4, 8}));
+  EXPECT_DOUBLE_EQ(step[1], fastest(*rows[1].input, {1}));
+  EXPECT_LT(step[0], step[1]);  // interleaving shortens the bubble of 4 stages
+  auto said = [](const train::ValidationRow& row) {
+    for (const auto& a : row.assumptions) {
+      if (a.rfind("micro_batch=", 0) == 0) return a;
+    }
+    return std::string();
+  };
+  EXPECT_NE(said(rows[0]).find(", vp="), std::string::npos) << said(rows[0]);
+  EXPECT_NE(said(rows[0]).find("(not stated: the fastest that fits)"), std::string::npos) << said(rows[0]);
+  EXPECT_EQ(said(rows[1]).find(", vp="), std::string::npos) << said(rows[1]);
 }
 
 // A row whose grad_accum disagrees with its global batch, dp and micro-batch keeps the micro-batch

@@ -201,9 +201,9 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
     AIF_ASSIGN_OR_RETURN(int ga, r.Count("grad_accum", 1));
     p.micro_batch = static_cast<int>(std::max(1LL, c.job.global_batch / (1LL * ga * p.dp)));
   } else {
-    out->assumptions.push_back("micro_batch=1 (not stated)");
-    c.micro_batch_given = false;
+    c.micro_batch_given = false;  // validate takes the fastest that fits and says which
   }
+  c.vp_given = r.Has("vp");
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
   out->input = std::move(c);

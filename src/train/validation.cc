@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -47,9 +49,37 @@ double PredictMetric(Metric metric, const StepEstimate& e, const TrainingJob& jo
 namespace {
 
 // The row's plan with its stated recompute, or the lightest that fits when it states none.
-Result<StepEstimate> EstimateCase(const ValidationCase& c) {
-  return c.recompute_given ? EstimateStep(c.job, c.cluster, c.plan)
-                           : EstimateStepLightestRecompute(c.job, c.cluster, c.plan);
+Result<StepEstimate> EstimatePlan(const ValidationCase& c, const ParallelPlan& plan) {
+  return c.recompute_given ? EstimateStep(c.job, c.cluster, plan) : EstimateStepLightestRecompute(c.job, c.cluster, plan);
+}
+
+// As EstimatePlan; where the row states no micro-batch (and perhaps no virtual stages), the
+// fastest of the plan search's candidates for them that fits, the row's other fields fixed.
+Result<RankedPlan> EstimateCase(const ValidationCase& c) {
+  auto ranked = [](const ParallelPlan& p, Result<StepEstimate> e) -> Result<RankedPlan> {
+    if (!e.ok()) return e.status();
+    return RankedPlan{p, *std::move(e)};
+  };
+  if (c.micro_batch_given) return ranked(c.plan, EstimatePlan(c, c.plan));
+  const SearchOptions defaults;
+  const std::vector<int> vps = c.vp_given ? std::vector<int>{c.plan.vp} : defaults.virtual_stages;
+  std::optional<RankedPlan> best;
+  for (int mbs : defaults.micro_batches) {
+    if (c.job.global_batch % (1LL * mbs * c.plan.dp) != 0) continue;
+    const long long micro_batches = c.job.global_batch / (1LL * mbs * c.plan.dp);
+    for (int vp : vps) {
+      if (vp > 1 && (c.plan.pp == 1 || micro_batches % c.plan.pp != 0)) continue;
+      ParallelPlan p = c.plan;
+      p.micro_batch = mbs;
+      p.vp = vp;
+      if (!ValidatePlan(c.job, c.cluster, p).ok()) continue;
+      Result<StepEstimate> e = EstimatePlan(c, p);
+      if (!e.ok() || !e->fits_in_memory) continue;
+      if (!best || e->step_time.value() < best->estimate.step_time.value()) best = RankedPlan{p, *e};
+    }
+  }
+  if (best) return *best;
+  return ranked(c.plan, EstimatePlan(c, c.plan));  // nothing fits: the row's plan as read, to say so
 }
 
 }  // namespace
@@ -57,11 +87,16 @@ Result<StepEstimate> EstimateCase(const ValidationCase& c) {
 void EvaluateRow(ValidationRow& row) {
   if (!row.input) return;
   const ValidationCase& c = *row.input;
-  Result<StepEstimate> e = EstimateCase(c);
-  if (!e.ok()) {
+  Result<RankedPlan> r = EstimateCase(c);
+  if (!r.ok()) {
     row.ok = false;
-    row.reason = e.status().message();
+    row.reason = r.status().message();
     return;
+  }
+  const StepEstimate* e = &r->estimate;
+  if (!c.micro_batch_given) {
+    row.assumptions.push_back(fmt::format("micro_batch={}{} (not stated: the fastest that fits)", r->plan.micro_batch,
+                                          c.vp_given ? "" : fmt::format(", vp={}", r->plan.vp)));
   }
   if (!c.recompute_given) {
     std::string layers = e->recompute_layers > 0 ? fmt::format(" of {} layers per pipeline rank", e->recompute_layers) : "";
@@ -109,12 +144,13 @@ ErrorStats Stats(const std::vector<const ValidationRow*>& rows) {
 
 Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   SearchComparison out;
-  AIF_ASSIGN_OR_RETURN(StepEstimate published, EstimateCase(c));
+  AIF_ASSIGN_OR_RETURN(RankedPlan row_plan, EstimateCase(c));
+  const StepEstimate& published = row_plan.estimate;
   SearchOptions options;
   options.top = 1;
   AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(c.job, c.cluster, options));
   if (r.best.empty()) return OutOfMemory("the search found no plan that fits");
-  out.published = c.plan;
+  out.published = row_plan.plan;
   out.published.recompute = published.recompute;
   out.published.recompute_layers = published.recompute_layers;
   out.published.offload_layers = published.offload_layers;

@@ -27,9 +27,12 @@ struct ValidationCase {
   Cluster cluster;
   ParallelPlan plan;
   bool recompute_given = false;  // else the lightest mode that fits is used
-  // The row states its micro-batch (or gradient accumulation); else 1 is assumed, and the row
-  // does not give a full plan to compare the search with.
+  // The row states its micro-batch (or gradient accumulation). Else the row does not give a full
+  // plan to compare the search with, and it is predicted with the fastest micro-batch that fits,
+  // and the fastest virtual stages too where it states none (vp_given): a published benchmark was
+  // tuned, as recompute is taken to be the lightest that fits.
   bool micro_batch_given = true;
+  bool vp_given = true;
 };
 
 // One row of the result; `status` is "ok" or "skipped" (with the reason).
