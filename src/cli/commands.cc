@@ -327,12 +327,17 @@ void CompareSearch(const std::vector<train::ValidationRow>& rows, const std::str
                      compared ? 100.0 * within / compared : 0.0);
 }
 
-int Validate(const std::string& csv, const std::string& json, const std::string& calibration, bool quiet,
-             bool compare_search, const std::string& explain_row, std::ostream& out, std::ostream& err) {
+int Validate(const std::string& csv, const std::string& features, const std::string& json, const std::string& calibration,
+             bool quiet, bool compare_search, const std::string& explain_row, std::ostream& out, std::ostream& err) {
   auto cat = LoadCatalog(calibration);
   if (!cat.ok()) return Fail(err, cat.status());
   auto table = config::ReadCsvFile(csv);
   if (!table.ok()) return Fail(err, table.status());
+  if (!features.empty()) {
+    auto extra = config::ReadCsvFile(features);
+    if (!extra.ok()) return Fail(err, extra.status());
+    if (Status s = config::MergeColumnsByRowId(*table, *extra); !s.ok()) return Fail(err, s);
+  }
   auto rows = config::ReadValidationRows(*table, *cat);
   if (!rows.ok()) return Fail(err, rows.status());
   if (!explain_row.empty()) {
@@ -481,6 +486,10 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   bool compare_search = false;
   validate->add_flag("--compare-search", compare_search,
                      "Also search each row's plans and compare the published plan with the best found");
+  std::string features;
+  validate->add_option("--features", features,
+                       "CSV keyed by row_id whose columns are added to the rows, e.g. each run's framework settings "
+                       "(ep_overlap, cuda_graphs) from its recipe: data/validation/training_runs_features.csv");
   std::string explain_row;
   validate->add_option("--explain", explain_row,
                        "Only this row_id: where the published plan's and the searched best's time and memory go");
@@ -538,7 +547,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   if (run->parsed()) return RunScenario(scenario, run_opt, run_threads, run_rank_by, out, err);
   if (plan_cmd->parsed()) return Plan(plan_scenario, plan_threads, plan_top, plan_explain, plan_rank_by, out, err);
-  if (validate->parsed()) return Validate(csv, json, calibration, quiet, compare_search, explain_row, out, err);
+  if (validate->parsed()) return Validate(csv, features, json, calibration, quiet, compare_search, explain_row, out, err);
   if (cat_cmd->parsed()) {
     if (catalog_what == "show" && catalog_id.empty()) return Fail(err, InvalidArgument("catalog show needs an id"));
     return Catalog(catalog_what, catalog_id, out, err);

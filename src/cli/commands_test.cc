@@ -226,6 +226,26 @@ constexpr const char* kRuns =
     "a,llama3-8b,h100-sxm,8,8192,1,1,8,128,1,bf16,tokens_per_s_per_gpu,9000\n"
     "b,llama3-8b,h100-sxm,8,8192,1,1,8,128,,bf16,tokens_per_s_per_gpu,9000\n";
 
+TEST_F(ScenarioFiles, ValidateTakesFrameworkSettingsFromAFeaturesFile) {
+  const std::string csv = (dir_ / "runs.csv").string();
+  std::ofstream(csv) << kRuns;
+  const std::string features = (dir_ / "features.csv").string();
+  std::ofstream(features) << "row_id,cuda_graphs,features_source\na,true,a recipe\n";
+  Output plain = Aifactory({"validate", csv, "--quiet", "--json", (dir_ / "p.json").string()});
+  Output with = Aifactory({"validate", csv, "--quiet", "--features", features, "--json", (dir_ / "f.json").string()});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(with.code, 0) << with.err;
+  Output explained = Aifactory({"validate", csv, "--features", features, "--explain", "a"});
+  ASSERT_EQ(explained.code, 0) << explained.err;
+  EXPECT_TRUE(HasText(explained.out, " cuda-graphs ")) << explained.out;  // the published plan carries it
+  // A features file naming a row the CSV lacks fails the run, naming the file and line.
+  std::ofstream(features) << "row_id,cuda_graphs\nzz,true\n";
+  Output bad = Aifactory({"validate", csv, "--features", features});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(HasText(bad.err, "features.csv:2: column 'row_id': no row zz in ")) << bad.err;
+  EXPECT_EQ(bad.out, "");
+}
+
 TEST_F(ScenarioFiles, CompareSearchSkipsRowsWithoutAFullPlan) {
   const std::string csv = (dir_ / "runs.csv").string();
   std::ofstream(csv) << kRuns;

@@ -272,6 +272,52 @@ TEST(ValidationRows, ContradictoryGradientAccumulationIsNoted) {
   EXPECT_EQ(noted(rows[1]), "");
 }
 
+// A --features file adds columns to the rows it names by row_id (the framework settings of each
+// run); errors name the file and line.
+TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,micro_batch,ep\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n"
+                                    "b,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok());
+  Result<CsvTable> f = ParseCsv("row_id,ep_overlap,cuda_graphs,features_source\nb,true,yes,recipe X\n", "f.csv");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(MergeColumnsByRowId(*t, *f).ok());
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input);
+  EXPECT_FALSE((*rows)[0].input->plan.ep_overlap);
+  EXPECT_FALSE((*rows)[0].input->plan.cuda_graphs);
+  EXPECT_TRUE((*rows)[1].input->plan.ep_overlap);
+  EXPECT_TRUE((*rows)[1].input->plan.cuda_graphs);
+  // The settings make the step no slower.
+  train::EvaluateRow((*rows)[0]);
+  train::EvaluateRow((*rows)[1]);
+  ASSERT_TRUE((*rows)[0].ok && (*rows)[1].ok);
+  EXPECT_LT((*rows)[1].predicted, (*rows)[0].predicted);
+
+  auto merge_error = [&](const std::string& text) {
+    Result<CsvTable> base = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
+    Result<CsvTable> extra = ParseCsv(text, "f.csv");
+    EXPECT_TRUE(base.ok() && extra.ok());
+    Status st = MergeColumnsByRowId(*base, *extra);
+    return st.ok() ? std::string() : st.message();
+  };
+  EXPECT_EQ(merge_error("row_id,ep_overlap\nz,true\n"), "f.csv:2: column 'row_id': no row z in runs.csv");
+  EXPECT_EQ(merge_error("row_id,ep_overlap\na,true\na,false\n"), "f.csv:3: column 'row_id': a repeats line 2");
+  EXPECT_EQ(merge_error("id,ep_overlap\na,true\n"), "f.csv:1: missing required column 'row_id'");
+  EXPECT_EQ(merge_error("row_id,ep_overlap\na\n"), "f.csv:2: row has 1 fields, the header has 2");
+  // A bad value is the row's error, with the file, line and column.
+  Result<CsvTable> base = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
+  Result<CsvTable> extra = ParseCsv("row_id,ep_overlap\na,maybe\n", "f.csv");
+  ASSERT_TRUE(base.ok() && extra.ok() && MergeColumnsByRowId(*base, *extra).ok());
+  Result<std::vector<train::ValidationRow>> bad = ReadValidationRows(*base, Builtin());
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ((*bad)[0].reason, "runs.csv:2: column 'ep_overlap': expected true or false, got 'maybe'");
+}
+
 TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
   Result<CsvTable> t = ParseCsv(
       "row_id,model_id,accelerator_id,metric\nr1,llama3-8b,h100-sxm,"

@@ -1,7 +1,9 @@
 #include "aifactory/config/validation_csv.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -42,6 +44,16 @@ class RowReader {
       return Error(c, fmt::format("expected a number, got '{}'", c.text));
     }
     return v;
+  }
+
+  // true / false (also 1 / 0, yes / no), false when empty.
+  Result<bool> Flag(const char* column) const {
+    Cell c = Get(column);
+    std::string t = c.text;
+    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (t.empty() || t == "false" || t == "0" || t == "no") return false;
+    if (t == "true" || t == "1" || t == "yes") return true;
+    return Error(c, fmt::format("expected true or false, got '{}'", c.text));
   }
 
   // A positive integer, or `fallback` when empty.
@@ -204,6 +216,9 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
     c.micro_batch_given = false;  // validate takes the fastest that fits and says which
   }
   c.vp_given = r.Has("vp");
+  // The framework's settings beside the layout, where the row (or a --features file) gives them.
+  AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
+  AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
   out->input = std::move(c);
@@ -211,6 +226,57 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
 }
 
 }  // namespace
+
+Status MergeColumnsByRowId(CsvTable& table, const CsvTable& extra) {
+  const int table_id = table.ColumnIndex("row_id");
+  const int extra_id = extra.ColumnIndex("row_id");
+  if (table_id < 0) return InvalidArgument(fmt::format("{}:1: no row_id column to merge {} by", table.file, extra.file));
+  if (extra_id < 0) return InvalidArgument(fmt::format("{}:1: missing required column 'row_id'", extra.file));
+  std::map<std::string, size_t> rows;
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    const auto& f = table.rows[i].fields;
+    if (static_cast<size_t>(table_id) < f.size() && !f[static_cast<size_t>(table_id)].empty()) {
+      rows.emplace(f[static_cast<size_t>(table_id)], i);
+    }
+  }
+  // Where each column of `extra` goes in `table`: an existing column, or a new one at the end.
+  // Rows of the table's width get the new columns empty; a ragged row stays ragged, for the
+  // reader to report.
+  const size_t width = table.header.size();
+  std::vector<size_t> target(extra.header.size());
+  for (size_t c = 0; c < extra.header.size(); ++c) {
+    int at = table.ColumnIndex(extra.header[c]);
+    if (at < 0) {
+      table.header.push_back(extra.header[c]);
+      at = static_cast<int>(table.header.size()) - 1;
+    }
+    target[c] = static_cast<size_t>(at);
+  }
+  for (CsvRow& r : table.rows) {
+    if (r.fields.size() == width) r.fields.resize(table.header.size());
+  }
+  std::map<std::string, int> seen;
+  for (const CsvRow& r : extra.rows) {
+    if (r.fields.size() != extra.header.size()) {
+      return InvalidArgument(fmt::format("{}:{}: row has {} fields, the header has {}", extra.file, r.line, r.fields.size(),
+                                         extra.header.size()));
+    }
+    const std::string& id = r.fields[static_cast<size_t>(extra_id)];
+    if (id.empty()) return InvalidArgument(fmt::format("{}:{}: column 'row_id': empty", extra.file, r.line));
+    if (auto [it, fresh] = seen.emplace(id, r.line); !fresh) {
+      return InvalidArgument(
+          fmt::format("{}:{}: column 'row_id': {} repeats line {}", extra.file, r.line, id, it->second));
+    }
+    auto row = rows.find(id);
+    if (row == rows.end()) {
+      return InvalidArgument(fmt::format("{}:{}: column 'row_id': no row {} in {}", extra.file, r.line, id, table.file));
+    }
+    auto& fields = table.rows[row->second].fields;
+    if (fields.size() != table.header.size()) continue;
+    for (size_t c = 0; c < r.fields.size(); ++c) fields[target[c]] = r.fields[c];
+  }
+  return Status::Ok();
+}
 
 const std::vector<std::string>& RequiredValidationColumns() {
   static const std::vector<std::string> kColumns = {"row_id", "model_id", "accelerator_id", "metric", "measured"};

@@ -79,6 +79,8 @@ std::string ParallelPlan::ToString() const {
   if (recompute != Recompute::kNone) s += fmt::format(" recompute={}", RecomputeName(recompute));
   if (recompute == Recompute::kFull && recompute_layers > 0) s += fmt::format("({} layers/stage)", recompute_layers);
   if (offload_layers > 0) s += fmt::format(" offload={} layers/stage", offload_layers);
+  if (ep_overlap) s += " ep-overlap";
+  if (cuda_graphs) s += " cuda-graphs";
   return s;
 }
 
@@ -129,6 +131,12 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
       return InvalidArgument(fmt::format("system {} gives no host link to offload activations over", cluster.system.id));
     }
     if (p.recompute == Recompute::kFull) return InvalidArgument("activation offload and full recompute do not combine");
+  }
+  if (p.ep_overlap) {
+    // Megatron-Core TransformerConfig's checks for overlap_moe_expert_parallel_comm.
+    if (p.ep <= 1) return InvalidArgument("ep_overlap needs expert parallelism (ep > 1)");
+    if (p.recompute == Recompute::kFull) return InvalidArgument("ep_overlap and full recompute do not combine");
+    if (p.pp > 1 && p.vp <= 1) return InvalidArgument("ep_overlap with pp > 1 needs the interleaved schedule (vp > 1)");
   }
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",

@@ -113,6 +113,8 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
                 ParallelPlan c;
                 c.tp = tp; c.pp = pp; c.vp = vp; c.cp = cp; c.ep = ep; c.dp = dp;
                 c.micro_batch = mbs; c.zero_stage = zero;
+                c.ep_overlap = options.ep_overlap && ep > 1 && (pp == 1 || vp > 1);
+                c.cuda_graphs = options.cuda_graphs;
                 candidates.push_back(c);
               }
             }
@@ -137,6 +139,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
           plan.recompute = e->recompute;
           plan.recompute_layers = e->recompute_layers;
           plan.offload_layers = e->offload_layers;
+          plan.ep_overlap = e->ep_overlap;
         }
         ++out.evaluated;
         if (!e.ok()) {
@@ -150,6 +153,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
       bool full_tried = false;
       for (Recompute r : options.recompute) {
         plan.recompute = r;
+        plan.ep_overlap = candidates[i].ep_overlap;  // a full-recompute estimate turns it off
         // Past selective recompute: full recompute or activation offload of the fewest layers.
         full_tried = full_tried || r == Recompute::kFull;
         placed = place(r == Recompute::kFull
@@ -158,7 +162,10 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
         if (placed) break;
       }
       // Full recompute ruled out: offload alone, where allowed and the system has a host link.
-      if (!placed && !full_tried && can_offload) placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
+      if (!placed && !full_tried && can_offload) {
+        plan.ep_overlap = candidates[i].ep_overlap;
+        placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
+      }
       if (!placed) ++out.rejected[OutOfMemoryReason(full_tried, can_offload)];
     }
   };

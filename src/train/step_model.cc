@@ -124,7 +124,8 @@ class StepModel {
   double Overlap(double comm, double compute) const {
     return std::max(0.0, comm - compute) + c_.efficiency.overlap_slowdown * std::min(comm, compute);
   }
-  double HostPerKernel() const { return c_.efficiency.host_kernel.value(); }
+  // Replayed CUDA graphs launch no kernel from the host one by one.
+  double HostPerKernel() const { return p_.cuda_graphs ? 0.0 : c_.efficiency.host_kernel.value(); }
   // Backward GEMMs: input gradient and weight gradient, each as costly as the forward; LoRA
   // freezes the base weights and computes only the input gradient.
   double BackwardGemmFactor() const { return lora_ ? 1.0 : 2.0; }
@@ -271,6 +272,17 @@ LayerCost StepModel::Layer(int layer) const {
     c.fwd.cp = Overlap(ring, c.fwd.attention);
     c.bwd.cp = Overlap(2 * ring, c.bwd.attention);
   }
+  // EP overlap: the forward of one micro-batch and the backward of the one before it run merged,
+  // so each pass's dispatch and combine run beside the other pass's compute; what the layer's
+  // compute of both passes does not cover is exposed, with the usual slowdown of the compute it
+  // overlaps. (The pipeline's warm-up and cool-down micro-batches have no partner; not modelled.)
+  if (p_.ep_overlap && c.fwd.ep + c.bwd.ep > 0) {
+    const double compute = c.fwd.gemm + c.fwd.attention + c.fwd.moe_gemm + c.fwd.elementwise + c.bwd.gemm +
+                           c.bwd.attention + c.bwd.moe_gemm + c.bwd.elementwise;
+    const double exposed = Overlap(c.fwd.ep + c.bwd.ep, compute);
+    c.fwd.ep = exposed / 2;
+    c.bwd.ep = exposed / 2;
+  }
   return c;
 }
 
@@ -381,6 +393,7 @@ StepEstimate StepModel::Run() {
   e.recompute = p_.recompute;
   e.recompute_layers = p_.recompute == Recompute::kFull ? p_.recompute_layers : 0;
   e.offload_layers = p_.offload_layers;
+  e.ep_overlap = p_.ep_overlap;
 
   // Sum the layers once; each pipeline rank runs 1/pp of them (frameworks balance stages,
   // counting the embedding and the loss as layers).
@@ -676,6 +689,7 @@ Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, c
                                                        ParallelPlan plan) {
   plan.recompute = Recompute::kFull;
   plan.offload_layers = 0;
+  plan.ep_overlap = false;  // Megatron-Core does not overlap the EP all-to-all under full recompute
   Result<StepEstimate> e = FewestLayersThatFit(job, cluster, plan, &ParallelPlan::recompute_layers);
   if (e.ok() && e->recompute_layers * plan.pp >= job.model.layers) e->recompute_layers = 0;  // 0: every layer
   return e;

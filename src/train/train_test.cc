@@ -524,6 +524,58 @@ TEST(StepModel, HostLaunchTimeShowsOnlyWhenKernelsAreShort) {
   EXPECT_LT(free_host.step_time, small.step_time);
 }
 
+TEST(StepModel, CudaGraphsLeaveNoHostLaunchTime) {
+  Cluster cluster = H100Cluster(8);
+  cluster.efficiency.host_kernel = Seconds(50e-6);
+  ParallelPlan plan = Plan(1, 1, 8, 1);
+  plan.ep = 8;
+  const StepEstimate eager = Estimate(Job(SmallMoe(), 1024, 64), cluster, plan);
+  ASSERT_GT(eager.at(TimeComponent::kHostLaunch).value(), 0);
+  plan.cuda_graphs = true;
+  const StepEstimate graphs = Estimate(Job(SmallMoe(), 1024, 64), cluster, plan);
+  EXPECT_EQ(graphs.at(TimeComponent::kHostLaunch).value(), 0);
+  // Only the host time goes: the rest of the step is the same.
+  EXPECT_NEAR(graphs.step_time.value(), eager.step_time.value() - eager.at(TimeComponent::kHostLaunch).value(), 1e-12);
+}
+
+TEST(StepModel, EpOverlapHidesTheAllToAllBehindTheOtherMicroBatch) {
+  Cluster cluster = H100Cluster(16);
+  cluster.efficiency.host_kernel = Seconds(0);  // keep launches out of the comparison
+  ParallelPlan plan = Plan(1, 1, 16, 1);
+  plan.ep = 8;
+  plan.micro_batch = 4;
+  const TrainingJob job = Job(SmallMoe(), 4096, 128);
+  const StepEstimate plain = Estimate(job, cluster, plan);
+  const double a2a = plain.at(TimeComponent::kEpComm).value();
+  ASSERT_GT(a2a, 0);
+  plan.ep_overlap = true;
+  const StepEstimate overlapped = Estimate(job, cluster, plan);
+  const double exposed = overlapped.at(TimeComponent::kEpComm).value();
+  // The all-to-all is shorter than the compute of the merged passes: all of it is hidden but the
+  // slowdown of the compute it runs beside.
+  EXPECT_NEAR(exposed, cluster.efficiency.overlap_slowdown * a2a, 1e-9 * a2a);
+  EXPECT_LT(overlapped.step_time, plain.step_time);
+  EXPECT_NEAR(plain.step_time.value() - overlapped.step_time.value(), a2a - exposed, 1e-9);
+  // Megatron-Core's conditions: expert parallelism, no full recompute, interleaving with pp > 1.
+  ParallelPlan no_ep = plan;
+  no_ep.ep = 1;
+  EXPECT_FALSE(ValidatePlan(job, cluster, no_ep).ok());
+  ParallelPlan full = plan;
+  full.recompute = Recompute::kFull;
+  EXPECT_FALSE(ValidatePlan(job, cluster, full).ok());
+  ParallelPlan piped = Plan(1, 2, 8, 1);
+  piped.ep = 8;
+  piped.ep_overlap = true;
+  EXPECT_FALSE(ValidatePlan(job, cluster, piped).ok());
+  piped.vp = 2;
+  EXPECT_TRUE(ValidatePlan(job, cluster, piped).ok()) << ValidatePlan(job, cluster, piped).ToString();
+  // Full recompute, where memory needs it, turns the overlap off instead of failing.
+  Result<StepEstimate> recomputed = EstimateStepFewestRecomputeLayers(job, cluster, plan);
+  ASSERT_TRUE(recomputed.ok()) << recomputed.status().ToString();
+  EXPECT_FALSE(recomputed->ep_overlap);
+  EXPECT_TRUE(overlapped.ep_overlap);
+}
+
 TEST(StepModel, TwoSitesCostOnlyWhatCrossesTheWan) {
   const TrainingJob job = Job(Llama3_8B(), 4096, 64);
   const Cluster one_site = H100Cluster(32);
@@ -765,6 +817,32 @@ TEST(PlanSearch, CountsTheFittingPlansFasterThanAGivenStep) {
     EXPECT_EQ(r->faster, expected) << threads << " threads";
     EXPECT_EQ(r->feasible, every->feasible);
   }
+}
+
+TEST(PlanSearch, FrameworkSettingsGoWhereThePlanAllowsThem) {
+  TrainingJob job = Job(SmallMoe(), 4096, 512);
+  Cluster cluster = H100Cluster(64);
+  SearchOptions o;
+  o.top = 1000000;
+  o.ep_overlap = true;
+  o.cuda_graphs = true;
+  Result<SearchResult> r = SearchPlans(job, cluster, o);
+  ASSERT_TRUE(r.ok());
+  int overlapped = 0;
+  for (const RankedPlan& p : r->best) {
+    EXPECT_TRUE(p.plan.cuda_graphs) << p.plan.ToString();
+    const bool allowed = p.plan.ep > 1 && (p.plan.pp == 1 || p.plan.vp > 1) && p.plan.recompute != Recompute::kFull;
+    EXPECT_EQ(p.plan.ep_overlap, allowed) << p.plan.ToString();
+    EXPECT_EQ(p.plan.ep_overlap, p.estimate.ep_overlap) << p.plan.ToString();
+    EXPECT_TRUE(ValidatePlan(job, cluster, p.plan).ok()) << p.plan.ToString();
+    overlapped += p.plan.ep_overlap;
+  }
+  EXPECT_GT(overlapped, 0);
+  // Without them no plan has either, and the best plan is no faster.
+  Result<SearchResult> plain = SearchPlans(job, cluster, SearchOptions{});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->best.front().plan.ep_overlap || plain->best.front().plan.cuda_graphs);
+  EXPECT_LE(r->best.front().estimate.step_time, plain->best.front().estimate.step_time);
 }
 
 TEST(PlanSearch, TensorParallelGroupsStayInsideTheirNvlinkDomain) {

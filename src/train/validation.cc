@@ -148,12 +148,16 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   const StepEstimate& published = row_plan.estimate;
   SearchOptions options;
   options.top = 1;
+  // The search keeps the run's framework settings and changes only the plan.
+  options.ep_overlap = c.plan.ep_overlap;
+  options.cuda_graphs = c.plan.cuda_graphs;
   AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(c.job, c.cluster, options));
   if (r.best.empty()) return OutOfMemory("the search found no plan that fits");
   out.published = row_plan.plan;
   out.published.recompute = published.recompute;
   out.published.recompute_layers = published.recompute_layers;
   out.published.offload_layers = published.offload_layers;
+  out.published.ep_overlap = published.ep_overlap;
   out.searched = r.best.front().plan;
   out.published_estimate = published;
   out.searched_estimate = r.best.front().estimate;

@@ -16,4 +16,10 @@ const std::vector<std::string>& RequiredValidationColumns();
 // (naming the row, line and column); a missing required column fails the whole file.
 Result<std::vector<train::ValidationRow>> ReadValidationRows(const CsvTable& table, const catalog::Catalog& catalog);
 
+// Adds the columns of `extra` (a CSV keyed by row_id, e.g. each run's framework settings taken
+// from its recipe) to the rows of `table` with the same row_id, overriding a cell the table
+// already has. Fails, naming the file and line, on a row_id that is missing, repeated or not in
+// `table`.
+Status MergeColumnsByRowId(CsvTable& table, const CsvTable& extra);
+
 }  // namespace aif::config

@@ -84,6 +84,15 @@ struct ParallelPlan {
   // host link and no full recompute.
   int offload_layers = 0;
   bool sequence_parallel = true;
+  // Software settings of the framework, beside the parallel layout. ep_overlap: the expert-
+  // parallel all-to-all of one micro-batch runs beside the compute of another, the forward and
+  // backward passes of adjacent micro-batches merged (Megatron-Core
+  // overlap_moe_expert_parallel_comm, Megatron-Bridge moe_a2a_overlap); needs ep > 1, no full
+  // recompute and, with pp > 1, the interleaved schedule (vp > 1), as Megatron-Core asserts.
+  // cuda_graphs: the whole iteration is captured as CUDA graphs and replayed (Megatron-Core
+  // cuda_graph_impl full_iteration), so the host launches no kernel one by one.
+  bool ep_overlap = false;
+  bool cuda_graphs = false;
 
   int GradientAccumulation(int global_batch) const { return global_batch / (micro_batch * dp); }
   std::string ToString() const;

@@ -46,6 +46,7 @@ struct StepEstimate {
   Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
   int recompute_layers = 0;                 // with full recompute: layers per rank (0: all)
   int offload_layers = 0;                   // layers per rank whose activations go to host memory
+  bool ep_overlap = false;                  // the EP all-to-all ran beside compute (plan's ep_overlap)
   double model_flops = 0;     // per step, whole job: Megatron formula, no recompute
   double hardware_flops = 0;  // per step, whole job: Megatron formula with recompute counted
   double tokens_per_second_per_gpu = 0;

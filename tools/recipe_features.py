@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Writes data/validation/training_runs_features.csv: for each MoE row of the Megatron-Bridge
+performance summaries in ../shared/validation/training_runs.csv, the framework settings its
+release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-Bridge.
+
+  ep_overlap   the expert-parallel all-to-all overlapped with the compute of the adjacent
+               micro-batch (recipe moe_a2a_overlap / overlap_moe_expert_parallel_comm), where it
+               can take effect: scripts/performance/perf_plugins.py gives the job 32 CUDA device
+               connections on Blackwell or with a flex dispatcher (DeepEP, HybridEP), "to avoid
+               serialization of streams", and 8 otherwise (Hopper with the NCCL all-to-all
+               dispatcher), so there the overlapping streams serialize and the overlap is
+               recorded as not taking effect (the recipe's setting is named in the source column).
+  cuda_graphs  the whole iteration captured as CUDA graphs (cuda_graph_impl "full_iteration").
+
+The row's recipe is the config of its model, accelerator and precision whose GPU count and global
+batch match the row. Rows of the 25.09 release (no tag) and rows whose config cannot be matched are
+left out (not stated: both settings off). Needs a clone of the repository (git directory), so it
+runs by hand; its output is committed.
+
+Usage: tools/recipe_features.py --bridge /path/to/Megatron-Bridge.git [--csv PATH] [--out PATH]
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TAGS = {"25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0", "26.04.01": "v0.4.1",
+        "26.06": "v0.5.0", "26.06.01": "v0.5.1", "26.08": "v0.6.0"}
+MODELS = {"qwen3-30b-a3b": "QWEN3_30B_A3B", "qwen3-235b-a22b": "QWEN3_235B_A22B", "deepseek-v3": "DEEPSEEK_V3",
+          "gpt-oss-120b": "GPT_OSS_120B"}
+GPUS = {"h100-sxm": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}
+BLACKWELL = {"B200", "B300", "GB200", "GB300"}
+PRECISIONS = {"bf16": "BF16", "fp8": "FP8_CS", "mxfp8": "FP8_MX", "nvfp4": "NVFP4"}
+# Where a release keeps its workload configs (model directory, file) and how it names them.
+CONFIG_FILES = {"deepseek-v3": ("deepseek", ["deepseek_workload_base_configs.py", "workload_base_configs.py"]),
+                "qwen3-30b-a3b": ("qwen", ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
+                "qwen3-235b-a22b": ("qwen", ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
+                "gpt-oss-120b": ("gpt_oss", ["gpt_oss_workload_base_configs.py", "workload_base_configs.py"])}
+
+
+class Config:
+    """Stands in for utils.utils.WorkloadBaseConfig: keeps whatever it is given."""
+    DEFAULTS = {"moe_a2a_overlap": False, "moe_flex_dispatcher_backend": None, "cuda_graph_impl": None,
+                "num_gpus": None, "global_batch_size": None}
+
+    def __init__(self, **kw):
+        self.values = dict(self.DEFAULTS, **kw)
+
+    def get(self, key):
+        return self.values.get(key)
+
+
+def replace(cfg, **kw):
+    return Config(**dict(cfg.values, **kw))
+
+
+def git_show(git_dir, tag, path):
+    r = subprocess.run(["git", "--git-dir", git_dir, "show", f"{tag}:{path}"], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def workload_configs(git_dir, tag, model):
+    """name -> Config of one model family's workload configs at a tag, or None."""
+    directory, names = CONFIG_FILES[model]
+    for d in ([directory, "qwen3"] if directory == "qwen" else [directory]):
+        for n in names:
+            path = f"{tag}:scripts/performance/configs/{d}/{n}"
+            text = git_show(git_dir, tag, path.split(":", 1)[1])
+            if text is None:
+                continue
+            text = text.replace("from dataclasses import replace", "").replace(
+                "from utils.utils import WorkloadBaseConfig", "")
+            scope = {"WorkloadBaseConfig": Config, "replace": replace}
+            exec(compile(text, path, "exec"), scope)  # noqa: S102 -- a pinned tag of a public repository
+            return {k: v for k, v in scope.items() if isinstance(v, Config)}, path
+    return None, None
+
+
+def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
+    """v0.6.0 and later: recipes are functions; read the settings off the function's source."""
+    family = {"deepseek-v3": ("deepseek", "deepseek_v3"), "qwen3-30b-a3b": ("qwen", "qwen3_moe"),
+              "qwen3-235b-a22b": ("qwen", "qwen3_moe"), "gpt-oss-120b": ("gpt_oss", "gpt_oss")}[model]
+    path = f"src/megatron/bridge/perf_recipes/{family[0]}/{gpu.lower()}/{family[1]}.py"
+    text = git_show(git_dir, tag, path)
+    if text is None:
+        return None
+    prec = {"BF16": "bf16", "FP8_CS": "fp8cs", "FP8_MX": "fp8mx", "NVFP4": "nvfp4"}[precision]
+    name = f"def {model.replace('-', '_').replace('.', '_')}_pretrain_{gpus}gpu_{gpu.lower()}_{prec}_config("
+    at = text.find(name)
+    if at < 0:
+        return None
+    body = text[at:text.find("\ndef ", at + 1) if text.find("\ndef ", at + 1) > 0 else len(text)]
+    helper = re.search(r"_enable_(hybridep|deepseek)_full_iteration_mxfp8\(", body)
+    overlap = bool(helper) or bool(re.search(r"(moe_a2a_overlap|overlap_moe_expert_parallel_comm)\s*=\s*True", body))
+    if re.search(r"(moe_a2a_overlap|overlap_moe_expert_parallel_comm)\s*=\s*False", body):
+        overlap = False
+    graphs = bool(helper) or bool(re.search(r'cuda_graph_impl\s*=\s*"full_iteration"', body))
+    dispatcher = re.search(r'moe_flex_dispatcher_backend\s*=\s*"(\w+)"', body)
+    return {"moe_a2a_overlap": overlap, "cuda_graph_impl": "full_iteration" if graphs else None,
+            "moe_flex_dispatcher_backend": dispatcher.group(1) if dispatcher else ("hybridep" if helper else None),
+            "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name[4:-1]}"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bridge", required=True, help="git directory of NVIDIA-NeMo/Megatron-Bridge")
+    ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "data/validation/training_runs_features.csv"))
+    args = ap.parse_args()
+    cache = {}
+    out = []
+    skipped = []
+    with open(args.csv, newline="") as f:
+        for r in csv.DictReader(f):
+            release = r["framework"].split("container")[-1].strip()
+            if r["model_id"] not in MODELS or release not in TAGS or r["accelerator_id"] not in GPUS:
+                continue
+            if r["dtype"] not in PRECISIONS:
+                skipped.append((r["row_id"], "no precision"))
+                continue
+            tag, gpu, prec = TAGS[release], GPUS[r["accelerator_id"]], PRECISIONS[r["dtype"]]
+            gpus, gbs = int(r["gpus"]), int(r["global_batch"])
+            found = None
+            if tag >= "v0.6.0":
+                found = perf_recipe(args.bridge, tag, r["model_id"], gpu, prec, gpus)
+            else:
+                key = (tag, r["model_id"])
+                if key not in cache:
+                    cache[key] = workload_configs(args.bridge, tag, r["model_id"])
+                configs, path = cache[key]
+                if configs:
+                    stem = MODELS[r["model_id"]]
+                    patterns = [rf"^{stem}_PRETRAIN_CONFIG_{gpu}_{prec}_V\d+$", rf"^{stem}_{gpu}_{prec}_BASE_CONFIG$"]
+                    for name in sorted(configs):
+                        c = configs[name]
+                        if any(re.match(p, name) for p in patterns) and c.get("global_batch_size") == gbs and \
+                                c.get("num_gpus") in (None, gpus):
+                            found = dict(c.values, source=f"NVIDIA-NeMo/Megatron-Bridge {tag} {path.split(':', 1)[1]} {name}")
+                            break
+            if not found:
+                skipped.append((r["row_id"], f"no {MODELS[r['model_id']]} {gpu} {prec} config of {gpus} GPUs and "
+                                             f"global batch {gbs} at {tag}"))
+                continue
+            overlap = bool(found.get("moe_a2a_overlap"))
+            connections = 32 if (found.get("moe_flex_dispatcher_backend") in ("deepep", "hybridep") or gpu in BLACKWELL) else 8
+            effective = overlap and connections == 32
+            graphs = found.get("cuda_graph_impl") == "full_iteration"
+            note = found["source"] + f": moe_a2a_overlap={overlap}, dispatcher " \
+                f"{found.get('moe_flex_dispatcher_backend') or 'alltoall'}, {connections} device connections"
+            if overlap and not effective:
+                note += " (streams serialize below 32: overlap does not take effect)"
+            note += f", cuda_graph_impl={found.get('cuda_graph_impl')}"
+            out.append((int(r["row_id"]), "true" if effective else "false", "true" if graphs else "false", note))
+    out.sort()
+    with open(args.out, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "features_source"])
+        w.writerows(out)
+    print(f"{args.out}: {len(out)} rows ({sum(1 for o in out if o[1] == 'true')} with EP overlap, "
+          f"{sum(1 for o in out if o[2] == 'true')} with full-iteration CUDA graphs); {len(skipped)} left out")
+    for rid, why in skipped:
+        print(f"  row {rid}: {why}")
+
+
+if __name__ == "__main__":
+    main()
