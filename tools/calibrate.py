@@ -20,10 +20,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
+import validation_features  # noqa: E402
 from calibration_priors import (DERATE_FROM, FAMILY, HOST_FROM, HOST_KERNEL_US, OVERLAP_SLOWDOWN,  # noqa: E402
                                 PRIORS, SCALE_UP_LATENCY)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FEATURES_ARGS = []  # validate arguments for the runs' framework settings; set by main()
 FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "attention", "memory", "scale_up", "scale_out"]
 # Nearest measured accelerator for a missing kernel class.
 BORROW = {
@@ -95,7 +97,7 @@ def evaluate(binary, csv_path, table):
         out = os.path.join(d, "v.json")
         with open(cal, "w") as f:
             f.write(render(table))
-        subprocess.run([binary, "validate", csv_path, "--calibration", cal, "--json", out, "--quiet"],
+        subprocess.run([binary, "validate", csv_path, "--calibration", cal, "--json", out, "--quiet"] + FEATURES_ARGS,
                        check=True, stdout=subprocess.DEVNULL)
         with open(out) as f:
             return json.load(f)["rows"]
@@ -213,8 +215,12 @@ def main():
                     help="share the fitted derating within a chip family instead of per accelerator")
     ap.add_argument("--aifactory", default=os.path.join(ROOT, "build/release/aifactory"))
     ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
+    # The fit reads the CSV as `aifactory validate FILE` does (the validation contract), without the
+    # runs' framework settings: measurements from other sources come without them too.
+    validation_features.add_argument(ap, default="")
     ap.add_argument("--out", default=os.path.join(ROOT, "data/catalog/calibration.yaml"))
     args = ap.parse_args()
+    FEATURES_ARGS.extend(validation_features.validate_args(args.features))
     table = complete(PRIORS)
     if not args.by_family:
         FAMILY.update({a: a for a in FAMILY})
