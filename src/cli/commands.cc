@@ -256,6 +256,12 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   if (std::string limits = train::SearchLimits(options); !limits.empty()) {
     out << "limited by the scenario: " << limits << "\n";
   }
+  if (options.ep_overlap || options.cuda_graphs) {
+    std::vector<std::string> settings;
+    if (options.ep_overlap) settings.push_back("EP all-to-all overlapped with compute (ep-overlap) where a plan allows it");
+    if (options.cuda_graphs) settings.push_back("full-iteration CUDA graphs (cuda-graphs)");
+    out << fmt::format("framework settings from the scenario: {}\n", fmt::join(settings, "; "));
+  }
   if (scenario->cluster.memory_reserve.value() > 0) {
     out << fmt::format("{:.1f} GB of each GPU's HBM held in reserve (cluster.memory_reserve)\n",
                        scenario->cluster.memory_reserve.value() / 1e9);

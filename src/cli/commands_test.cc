@@ -220,6 +220,31 @@ TEST_F(ScenarioFiles, PlanRanksTheScenariosOwnPlan) {
   EXPECT_TRUE(HasText(big.out, "  does not fit in memory\n")) << big.out;
 }
 
+TEST_F(ScenarioFiles, SearchTakesTheFrameworkSettingsTheScenarioGrants) {
+  const std::string moe = "name: settings\ncluster: {system: dgx-h100, gpus: 16}\nmodel: qwen3-30b-a3b\n"
+                          "training: {tokens: \"1B\", seq_len: 4096, global_batch: 256}\n";
+  const std::string plain_path = (dir_ / "plain.yaml").string();
+  const std::string granted_path = (dir_ / "granted.yaml").string();
+  std::ofstream(plain_path) << moe;
+  std::ofstream(granted_path) << moe << "search: {ep_overlap: true, cuda_graphs: true}\n";
+  Output plain = Aifactory({"plan", plain_path, "--top", "1"});
+  Output granted = Aifactory({"plan", granted_path, "--top", "1"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(granted.code, 0) << granted.err;
+  EXPECT_FALSE(HasText(plain.out, "framework settings")) << plain.out;
+  EXPECT_TRUE(HasText(granted.out, "framework settings from the scenario: EP all-to-all overlapped with compute "
+                                   "(ep-overlap) where a plan allows it; full-iteration CUDA graphs (cuda-graphs)\n"))
+      << granted.out;
+  EXPECT_TRUE(HasText(granted.out, " cuda-graphs ")) << granted.out;  // the best plan carries the setting
+  EXPECT_FALSE(HasText(plain.out, "cuda-graphs")) << plain.out;
+  // A fixed plan may carry them too; the scenario's run evaluates it with them.
+  const std::string fixed = (dir_ / "fixed.yaml").string();
+  std::ofstream(fixed) << moe << "plan: {tp: 1, pp: 1, ep: 8, micro_batch: 1, ep_overlap: true, cuda_graphs: true}\n";
+  Output run = Aifactory({"run", fixed});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(HasText(run.out, "plan: tp1 pp1 dp16 ep8 mbs1 zero1 ep-overlap cuda-graphs (from the scenario)")) << run.out;
+}
+
 // Two measured runs of Llama 3 8B on 8 H100: one gives its micro-batch, one does not.
 constexpr const char* kRuns =
     "row_id,model_id,accelerator_id,gpus,seq_len,tp,pp,dp,global_batch,micro_batch,dtype,metric,measured\n"

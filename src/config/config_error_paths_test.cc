@@ -460,6 +460,10 @@ TEST(ConfigErrorPaths, Plan) {
        "unknown recompute mode 'sometimes', expected none, selective or full"},
       {"recompute_layers out of range", Plan("{recompute: full, recompute_layers: -1}"), "8:43",
        "plan.recompute_layers", "-1 is out of range"},
+      {"ep_overlap not a bool", Plan("{ep_overlap: often}"), "8:20", "plan.ep_overlap", "expected true or false"},
+      {"cuda_graphs not a bool", Plan("{cuda_graphs: 2}"), "8:21", "plan.cuda_graphs", "expected true or false"},
+      {"ep_overlap without experts", Plan("{ep_overlap: true}"), "8:7", "plan",
+       "ep_overlap needs expert parallelism (ep > 1)"},
   });
 }
 
@@ -492,6 +496,10 @@ TEST(ConfigErrorPaths, Search) {
       {"recompute not a string", Search("{recompute: [[full]]}"), "8:22", "search.recompute[0]",
        "expected a string"},
       {"offload not a bool", Search("{offload: maybe}"), "8:19", "search.offload", "expected true or false"},
+      {"ep_overlap not a bool", Search("{ep_overlap: maybe}"), "8:22", "search.ep_overlap", "expected true or false"},
+      {"cuda_graphs not a bool", Search("{cuda_graphs: []}"), "8:23", "search.cuda_graphs", "expected true or false"},
+      {"ep_overlap on a dense model", Search("{ep_overlap: true}"), "8:22", "search.ep_overlap",
+       "the model has no experts"},
       {"max_tp out of range", Search("{max_tp: 0}"), "8:18", "search.max_tp", "0 is out of range"},
       {"max_ep on a dense model", Search("{max_ep: 8}"), "8:18", "search.max_ep", "the model has no experts"},
       {"memory_reserve without unit", kCluster + "  memory_reserve: 4\n" + kModel + kTraining, "4:19",

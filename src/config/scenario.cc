@@ -56,7 +56,7 @@ Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const Y
   AIF_RETURN_IF_ERROR(doc.ExpectMap(search, "search"));
   AIF_RETURN_IF_ERROR(doc.CheckKeys(search, "search", {"micro_batches", "virtual_stages", "context_parallel",
                                                        "zero_stages", "recompute", "offload", "max_tp", "max_pp",
-                                                       "max_ep"}));
+                                                       "max_ep", "ep_overlap", "cuda_graphs"}));
   train::SearchOptions o;
   if (search["micro_batches"]) {
     AIF_ASSIGN_OR_RETURN(o.micro_batches, IntegerList(doc, search, "micro_batches", "search.micro_batches", 1, 1 << 16));
@@ -91,8 +91,14 @@ Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const Y
     std::sort(modes.begin(), modes.end());
     o.recompute = modes;
   }
-  if (search["offload"]) {
-    AIF_ASSIGN_OR_RETURN(o.offload, doc.Bool(search, "offload", "search.offload"));
+  // Framework settings the plans take where they allow them (train::SearchOptions).
+  for (auto [key, field] : {std::pair{"offload", &o.offload}, {"ep_overlap", &o.ep_overlap},
+                            {"cuda_graphs", &o.cuda_graphs}}) {
+    if (!search[key]) continue;
+    AIF_ASSIGN_OR_RETURN(*field, doc.Bool(search, key, JoinPath("search", key)));
+  }
+  if (o.ep_overlap && !model.is_moe()) {
+    return doc.Error(search["ep_overlap"], "search.ep_overlap", "the model has no experts");
   }
   for (auto [key, field] : {std::pair{"max_tp", &o.max_tp}, {"max_pp", &o.max_pp}, {"max_ep", &o.max_ep}}) {
     if (!search[key]) continue;
@@ -323,7 +329,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute",
-                                                "recompute_layers", "offload_layers"}));
+                                                "recompute_layers", "offload_layers", "ep_overlap", "cuda_graphs"}));
     train::ParallelPlan p;
     for (auto [key, field] : {std::pair{"tp", &p.tp}, {"pp", &p.pp}, {"vp", &p.vp}, {"cp", &p.cp}, {"ep", &p.ep},
                               {"dp", &p.dp}, {"micro_batch", &p.micro_batch}}) {
@@ -349,6 +355,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     if (plan["offload_layers"]) {
       AIF_ASSIGN_OR_RETURN(long long n, doc.Integer(plan, "offload_layers", "plan.offload_layers", 0, 1 << 20));
       p.offload_layers = static_cast<int>(n);
+    }
+    for (auto [key, field] : {std::pair{"ep_overlap", &p.ep_overlap}, {"cuda_graphs", &p.cuda_graphs}}) {
+      if (!plan[key]) continue;
+      AIF_ASSIGN_OR_RETURN(*field, doc.Bool(plan, key, JoinPath("plan", key)));
     }
     Status valid = train::ValidatePlan(s.job, s.cluster, p);
     if (!valid.ok()) return doc.Error(plan, "plan", valid.message());
