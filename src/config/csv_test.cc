@@ -425,6 +425,40 @@ const char kFuzzSeed[] =
     "r4,\"llama2-7b\",h100-sxm,\"step_time_s\",2.0,8,4096,32,1,1\n"
     "r5,llama3-8b,h100-sxm,hw_tflops_per_gpu,450,32,8192,256,2,2\n";
 
+// One to three mutations of `text`: truncation, a flipped byte, an inserted quote, comma or line
+// break, a duplicated line, a replaced digit.
+std::string Mutate(std::string text, Rng& rng) {
+  const int mutations = 1 + static_cast<int>(rng.Below(3));
+  for (int i = 0; i < mutations && !text.empty(); ++i) {
+    const size_t at = rng.Below(text.size());
+    switch (rng.Below(5)) {
+      case 0:  // truncate
+        text.resize(at);
+        break;
+      case 1:  // flip a byte
+        text[at] = static_cast<char>(text[at] ^ static_cast<char>(1 + rng.Below(255)));
+        break;
+      case 2: {  // insert a character the parser cares about
+        static constexpr char kSpecial[] = {'"', ',', '\n', '\r'};
+        text.insert(at, 1, kSpecial[rng.Below(4)]);
+        break;
+      }
+      case 3: {  // duplicate the line containing `at`
+        size_t begin = text.rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        size_t end = text.find('\n', at);
+        end = end == std::string::npos ? text.size() : end + 1;
+        text.insert(end, text.substr(begin, end - begin));
+        break;
+      }
+      default:  // replace a digit with another
+        text[at] = static_cast<char>('0' + rng.Below(10));
+        break;
+    }
+  }
+  return text;
+}
+
 // Mutates a valid validation CSV 2,000 times (truncation, byte flips, inserted quotes, commas
 // and line breaks, duplicated rows) and runs parser, row reader and step model on each result.
 // Nothing may crash (the dev preset runs this under ASan and UBSan), and every row that is not
@@ -435,35 +469,7 @@ TEST(CsvFuzz, MutatedValidationFilesNeverCrash) {
   Rng rng(20240607);
   int parsed = 0, predicted = 0, skipped = 0;
   for (int iteration = 0; iteration < 2000; ++iteration) {
-    std::string text = base;
-    const int mutations = 1 + static_cast<int>(rng.Below(3));
-    for (int i = 0; i < mutations && !text.empty(); ++i) {
-      const size_t at = rng.Below(text.size());
-      switch (rng.Below(5)) {
-        case 0:  // truncate
-          text.resize(at);
-          break;
-        case 1:  // flip a byte
-          text[at] = static_cast<char>(text[at] ^ static_cast<char>(1 + rng.Below(255)));
-          break;
-        case 2: {  // insert a character the parser cares about
-          static constexpr char kSpecial[] = {'"', ',', '\n', '\r'};
-          text.insert(at, 1, kSpecial[rng.Below(4)]);
-          break;
-        }
-        case 3: {  // duplicate the line containing `at`
-          size_t begin = text.rfind('\n', at);
-          begin = begin == std::string::npos ? 0 : begin + 1;
-          size_t end = text.find('\n', at);
-          end = end == std::string::npos ? text.size() : end + 1;
-          text.insert(end, text.substr(begin, end - begin));
-          break;
-        }
-        default:  // replace a digit with another
-          text[at] = static_cast<char>('0' + rng.Below(10));
-          break;
-      }
-    }
+    const std::string text = Mutate(base, rng);
     Result<CsvTable> table = ParseCsv(text, "fuzz.csv");
     if (!table.ok()) {
       EXPECT_FALSE(table.status().message().empty());
@@ -490,6 +496,35 @@ TEST(CsvFuzz, MutatedValidationFilesNeverCrash) {
   EXPECT_GT(parsed, 500);
   EXPECT_GT(predicted, 1000);
   EXPECT_GT(skipped, 100);
+}
+
+// Mutated features files merged into a valid validation file: the merge and the rows after it
+// never crash, and every failure says why.
+TEST(CsvFuzz, MutatedFeaturesFilesNeverCrash) {
+  const std::string features = "row_id,ep_overlap,cuda_graphs,features_source\nr1,false,true,a\nr3,true,yes,\"b, c\"\n";
+  Rng rng(20261204);
+  int merged = 0, refused = 0;
+  for (int iteration = 0; iteration < 1000; ++iteration) {
+    Result<CsvTable> table = ParseCsv(kFuzzSeed, "runs.csv");
+    ASSERT_TRUE(table.ok());
+    Result<CsvTable> extra = ParseCsv(Mutate(features, rng), "features.csv");
+    if (!extra.ok()) continue;
+    Status st = MergeColumnsByRowId(*table, *extra);
+    if (!st.ok()) {
+      ++refused;
+      EXPECT_FALSE(st.message().empty());
+      continue;
+    }
+    ++merged;
+    Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*table, Builtin());
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    for (train::ValidationRow& row : *rows) {
+      train::EvaluateRow(row);
+      if (!row.ok) EXPECT_FALSE(row.reason.empty());
+    }
+  }
+  EXPECT_GT(merged, 100);
+  EXPECT_GT(refused, 100);
 }
 
 }  // namespace
