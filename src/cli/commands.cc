@@ -343,6 +343,9 @@ int Validate(const std::string& csv, const std::string& features, const std::str
     auto extra = config::ReadCsvFile(features);
     if (!extra.ok()) return Fail(err, extra.status());
     if (Status s = config::MergeColumnsByRowId(*table, *extra); !s.ok()) return Fail(err, s);
+    // To stderr: the table and the JSON stay those of the rows.
+    err << fmt::format("{} row{} of {} take{} columns from {}\n", extra->rows.size(), extra->rows.size() == 1 ? "" : "s",
+                       csv, extra->rows.size() == 1 ? "s" : "", features);
   }
   auto rows = config::ReadValidationRows(*table, *cat);
   if (!rows.ok()) return Fail(err, rows.status());

@@ -260,6 +260,7 @@ TEST_F(ScenarioFiles, ValidateTakesFrameworkSettingsFromAFeaturesFile) {
   Output with = Aifactory({"validate", csv, "--quiet", "--features", features, "--json", (dir_ / "f.json").string()});
   ASSERT_EQ(plain.code, 0) << plain.err;
   ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_TRUE(HasText(with.err, "1 row of " + csv + " takes columns from " + features)) << with.err;
   Output explained = Aifactory({"validate", csv, "--features", features, "--explain", "a"});
   ASSERT_EQ(explained.code, 0) << explained.err;
   EXPECT_TRUE(HasText(explained.out, " cuda-graphs ")) << explained.out;  // the published plan carries it
