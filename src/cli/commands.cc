@@ -302,8 +302,9 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
 // For every predicted row that gives its plan: the published plan against the searched best.
 void CompareSearch(const std::vector<train::ValidationRow>& rows, const std::string& explain_row, std::ostream& out) {
   // Two spaces at least after each plan: plans are words separated by single spaces.
-  out << fmt::format("\n{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7} {:>7}\n", "row_id", "accelerator", "model",
-                     "published plan", "searched best", "gain %", "host %");
+  // rank: 1 + the searched plans that fit and beat the published one, of all that fit.
+  out << fmt::format("\n{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7} {:>7} {:>13}\n", "row_id", "accelerator", "model",
+                     "published plan", "searched best", "gain %", "host %", "rank");
   int compared = 0, within = 0;
   for (const auto& r : rows) {
     if (!r.ok || !r.input) continue;
@@ -320,9 +321,9 @@ void CompareSearch(const std::vector<train::ValidationRow>& rows, const std::str
     }
     ++compared;
     if (c->GainPct() <= 15) ++within;
-    out << fmt::format("{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7.1f} {:>7.1f}\n", r.row_id, r.accelerator_id,
+    out << fmt::format("{:<8} {:<14} {:<16} {:<42}  {:<42}  {:>7.1f} {:>7.1f} {:>13}\n", r.row_id, r.accelerator_id,
                        r.input->job.model.id, c->published.ToString(), c->searched.ToString(), c->GainPct(),
-                       c->PublishedHostPct());
+                       c->PublishedHostPct(), fmt::format("{}/{}", c->faster + 1, c->feasible));
     if (!explain_row.empty()) {
       out << "\npublished plan " << c->published.ToString() << ":\n" << train::ExplainStep(c->published_estimate);
       out << "\nsearched best " << c->searched.ToString() << ":\n" << train::ExplainStep(c->searched_estimate);

@@ -279,6 +279,16 @@ TEST_F(ScenarioFiles, CompareSearchSkipsRowsWithoutAFullPlan) {
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_TRUE(HasText(o.out, "b        h100-sxm       llama3-8b        not compared: the row states no micro-batch"));
   EXPECT_TRUE(HasText(o.out, "published plan within 15% of the searched best: 1 of 1 rows")) << o.out;
+  // Row a's rank among the searched plans that fit: "K/M" with 1 <= K <= M, the line's last word.
+  const size_t at = o.out.find("\na ");
+  ASSERT_NE(at, std::string::npos) << o.out;
+  const std::string line = o.out.substr(at + 1, o.out.find('\n', at + 1) - at - 1);
+  const std::string rank = line.substr(line.find_last_of(' ') + 1);
+  const size_t slash = rank.find('/');
+  ASSERT_NE(slash, std::string::npos) << line;
+  const long long k = std::stoll(rank.substr(0, slash)), m = std::stoll(rank.substr(slash + 1));
+  EXPECT_GE(k, 1) << line;
+  EXPECT_LE(k, m) << line;
 }
 
 TEST_F(ScenarioFiles, ValidateExplainsOneRow) {

@@ -72,6 +72,8 @@ struct SearchComparison {
   ParallelPlan published;
   ParallelPlan searched;
   StepEstimate published_estimate, searched_estimate;
+  long long faster = 0;    // searched plans that fit and are faster than the published one
+  long long feasible = 0;  // searched plans that fit
 
   // 100 * (published / searched step time - 1): > 0 when the search finds faster.
   double GainPct() const {
