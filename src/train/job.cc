@@ -84,6 +84,10 @@ std::string ParallelPlan::ToString() const {
   return s;
 }
 
+bool EpOverlapAllowed(const ParallelPlan& p) {
+  return p.ep > 1 && p.recompute != Recompute::kFull && (p.pp == 1 || p.vp > 1);
+}
+
 Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& p) {
   const auto& m = job.model;
   for (auto [name, v] : {std::pair{"tp", p.tp}, {"pp", p.pp}, {"vp", p.vp}, {"cp", p.cp},
@@ -132,8 +136,8 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     }
     if (p.recompute == Recompute::kFull) return InvalidArgument("activation offload and full recompute do not combine");
   }
-  if (p.ep_overlap) {
-    // Megatron-Core TransformerConfig's checks for overlap_moe_expert_parallel_comm.
+  if (p.ep_overlap && !EpOverlapAllowed(p)) {
+    // Megatron-Core TransformerConfig's checks for overlap_moe_expert_parallel_comm, each named.
     if (p.ep <= 1) return InvalidArgument("ep_overlap needs expert parallelism (ep > 1)");
     if (p.recompute == Recompute::kFull) return InvalidArgument("ep_overlap and full recompute do not combine");
     if (p.pp > 1 && p.vp <= 1) return InvalidArgument("ep_overlap with pp > 1 needs the interleaved schedule (vp > 1)");

@@ -113,7 +113,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
                 ParallelPlan c;
                 c.tp = tp; c.pp = pp; c.vp = vp; c.cp = cp; c.ep = ep; c.dp = dp;
                 c.micro_batch = mbs; c.zero_stage = zero;
-                c.ep_overlap = options.ep_overlap && ep > 1 && (pp == 1 || vp > 1);
+                c.ep_overlap = options.ep_overlap && EpOverlapAllowed(c);
                 c.cuda_graphs = options.cuda_graphs;
                 candidates.push_back(c);
               }

@@ -832,6 +832,7 @@ TEST(PlanSearch, FrameworkSettingsGoWhereThePlanAllowsThem) {
   for (const RankedPlan& p : r->best) {
     EXPECT_TRUE(p.plan.cuda_graphs) << p.plan.ToString();
     const bool allowed = p.plan.ep > 1 && (p.plan.pp == 1 || p.plan.vp > 1) && p.plan.recompute != Recompute::kFull;
+    EXPECT_EQ(EpOverlapAllowed(p.plan), allowed) << p.plan.ToString();
     EXPECT_EQ(p.plan.ep_overlap, allowed) << p.plan.ToString();
     EXPECT_EQ(p.plan.ep_overlap, p.estimate.ep_overlap) << p.plan.ToString();
     EXPECT_TRUE(ValidatePlan(job, cluster, p.plan).ok()) << p.plan.ToString();

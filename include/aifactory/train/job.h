@@ -98,6 +98,10 @@ struct ParallelPlan {
   std::string ToString() const;
 };
 
+// Whether a plan meets Megatron-Core's conditions for ep_overlap: expert parallelism, no full
+// recompute, and the interleaved schedule where there are pipeline stages.
+bool EpOverlapAllowed(const ParallelPlan& plan);
+
 // Checks divisibility and sizes: tp*pp*cp*dp = gpus, heads and kv heads divisible by tp, layers
 // by pp*vp, experts by ep, global batch by micro_batch*dp, sequence by 2*cp. The message names
 // the failing quantity and its values.
