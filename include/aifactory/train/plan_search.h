@@ -36,8 +36,8 @@ struct SearchOptions {
   int max_tp = 0;  // 0: up to the NVLink domain
   int max_pp = 0;  // 0: no limit beyond the layers
   int max_ep = 0;  // 0: no limit beyond the experts
-  // Framework settings every plan takes where it allows them (ParallelPlan::ep_overlap: with
-  // ep > 1, pp == 1 or vp > 1, and no full recompute; ParallelPlan::cuda_graphs: always).
+  // Framework settings every plan takes where it allows them (ParallelPlan::ep_overlap where
+  // EpOverlapAllowed; ParallelPlan::cuda_graphs always).
   bool ep_overlap = false;
   bool cuda_graphs = false;
   // When > 0: count the fitting plans whose step is shorter than this many seconds
