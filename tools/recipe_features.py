@@ -11,6 +11,9 @@ release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-
                dispatcher), so there the overlapping streams serialize and the overlap is
                recorded as not taking effect (the recipe's setting is named in the source column).
   cuda_graphs  the whole iteration captured as CUDA graphs (cuda_graph_impl "full_iteration").
+  cuda_graph_modules
+               the modules of every layer captured as CUDA graphs of their own (cuda_graph_impl
+               "transformer_engine" with cuda_graph_scope), e.g. attn+moe_router+moe_preprocess.
 
 The row's recipe is the config of its model, accelerator and precision whose GPU count and global
 batch match the row. Rows of the 25.09 release (no tag) and rows whose config cannot be matched are
@@ -32,6 +35,8 @@ MODELS = {"qwen3-30b-a3b": "QWEN3_30B_A3B", "qwen3-235b-a22b": "QWEN3_235B_A22B"
           "gpt-oss-120b": "GPT_OSS_120B"}
 GPUS = {"h100-sxm": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}
 BLACKWELL = {"B200", "B300", "GB200", "GB300"}
+# Per-layer CUDA graph modules the step model knows (train::ParseCudaGraphModules).
+MODULES = {"attn", "mlp", "moe_router", "moe_preprocess"}
 PRECISIONS = {"bf16": "BF16", "fp8": "FP8_CS", "mxfp8": "FP8_MX", "nvfp4": "NVFP4"}
 # Where a release keeps its workload configs (model directory, file) and how it names them.
 CONFIG_FILES = {"deepseek-v3": ("deepseek", ["deepseek_workload_base_configs.py", "workload_base_configs.py"]),
@@ -43,7 +48,7 @@ CONFIG_FILES = {"deepseek-v3": ("deepseek", ["deepseek_workload_base_configs.py"
 class Config:
     """Stands in for utils.utils.WorkloadBaseConfig: keeps whatever it is given."""
     DEFAULTS = {"moe_a2a_overlap": False, "moe_flex_dispatcher_backend": None, "cuda_graph_impl": None,
-                "num_gpus": None, "global_batch_size": None}
+                "cuda_graph_scope": None, "num_gpus": None, "global_batch_size": None}
 
     def __init__(self, **kw):
         self.values = dict(self.DEFAULTS, **kw)
@@ -78,29 +83,71 @@ def workload_configs(git_dir, tag, model):
     return None, None
 
 
+def function_statements(sources, name, depth=0):
+    """The unconditional statements of a function defined in one of `sources` (texts), with the
+    statements of the underscore helpers it calls on cfg put in place of the calls (three levels)."""
+    for text in sources:
+        at = text.find(f"\ndef {name}(")
+        if at >= 0:
+            break
+    else:
+        return []
+    lines = text[at + 1:].split("\n")
+    body = next(i for i, line in enumerate(lines) if line.rstrip().endswith(":")) + 1  # past the signature
+    out = []
+    i = body
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line and not line[0].isspace():
+            break  # the next top-level definition
+        if not line.startswith("    ") or line[4:5].isspace():
+            continue  # blank, or nested in a condition or loop: not taken for certain
+        statement = line.strip()
+        while statement.count("(") > statement.count(")") and i < len(lines):  # a call over several lines
+            statement += " " + lines[i].strip()
+            i += 1
+        call = re.match(r"(_\w+)\(cfg\b", statement)
+        if call and depth < 3:
+            out += function_statements(sources, call.group(1), depth + 1)
+        else:
+            out.append(statement)
+    return out
+
+
+def last_assignment(statements, pattern):
+    value = None
+    for st in statements:
+        m = re.search(pattern, st)
+        if m:
+            value = m.group(1)
+    return value
+
+
 def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
-    """v0.6.0 and later: recipes are functions; read the settings off the function's source."""
+    """v0.6.0 and later: recipes are functions; read the settings off the function's statements
+    (and those of the helpers it calls), the last assignment of each setting winning."""
     family = {"deepseek-v3": ("deepseek", "deepseek_v3"), "qwen3-30b-a3b": ("qwen", "qwen3_moe"),
               "qwen3-235b-a22b": ("qwen", "qwen3_moe"), "gpt-oss-120b": ("gpt_oss", "gpt_oss")}[model]
     path = f"src/megatron/bridge/perf_recipes/{family[0]}/{gpu.lower()}/{family[1]}.py"
     text = git_show(git_dir, tag, path)
     if text is None:
         return None
+    sources = [text] + [t for t in (git_show(git_dir, tag, f"src/megatron/bridge/perf_recipes/{family[0]}/common.py"),
+                                     git_show(git_dir, tag, "src/megatron/bridge/perf_recipes/_common.py")) if t]
     prec = {"BF16": "bf16", "FP8_CS": "fp8cs", "FP8_MX": "fp8mx", "NVFP4": "nvfp4"}[precision]
-    name = f"def {model.replace('-', '_').replace('.', '_')}_pretrain_{gpus}gpu_{gpu.lower()}_{prec}_config("
-    at = text.find(name)
-    if at < 0:
+    name = f"{model.replace('-', '_').replace('.', '_')}_pretrain_{gpus}gpu_{gpu.lower()}_{prec}_config"
+    statements = function_statements(sources, name)
+    if not statements:
         return None
-    body = text[at:text.find("\ndef ", at + 1) if text.find("\ndef ", at + 1) > 0 else len(text)]
-    helper = re.search(r"_enable_(hybridep|deepseek)_full_iteration_mxfp8\(", body)
-    overlap = bool(helper) or bool(re.search(r"(moe_a2a_overlap|overlap_moe_expert_parallel_comm)\s*=\s*True", body))
-    if re.search(r"(moe_a2a_overlap|overlap_moe_expert_parallel_comm)\s*=\s*False", body):
-        overlap = False
-    graphs = bool(helper) or bool(re.search(r'cuda_graph_impl\s*=\s*"full_iteration"', body))
-    dispatcher = re.search(r'moe_flex_dispatcher_backend\s*=\s*"(\w+)"', body)
-    return {"moe_a2a_overlap": overlap, "cuda_graph_impl": "full_iteration" if graphs else None,
-            "moe_flex_dispatcher_backend": dispatcher.group(1) if dispatcher else ("hybridep" if helper else None),
-            "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name[4:-1]}"}
+    overlap = last_assignment(statements, r"(?:moe_a2a_overlap|overlap_moe_expert_parallel_comm)\s*=\s*(True|False)")
+    impl = last_assignment(statements, r'cfg\.model\.cuda_graph_impl\s*=\s*"(\w+)"')
+    scope = last_assignment(statements, r"cfg\.model\.cuda_graph_scope\s*=\s*\[(.*)\]")
+    dispatcher = last_assignment(statements, r'cfg\.model\.moe_flex_dispatcher_backend\s*=\s*"(\w+)"')
+    return {"moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
+            "cuda_graph_scope": re.findall(r'"(\w+)"', scope or ""),
+            "moe_flex_dispatcher_backend": dispatcher,
+            "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name}"}
 
 
 def main():
@@ -147,19 +194,29 @@ def main():
             connections = 32 if (found.get("moe_flex_dispatcher_backend") in ("deepep", "hybridep") or gpu in BLACKWELL) else 8
             effective = overlap and connections == 32
             graphs = found.get("cuda_graph_impl") == "full_iteration"
+            modules = ""
             note = found["source"] + f": moe_a2a_overlap={overlap}, dispatcher " \
                 f"{found.get('moe_flex_dispatcher_backend') or 'alltoall'}, {connections} device connections"
             if overlap and not effective:
                 note += " (streams serialize below 32: overlap does not take effect)"
             note += f", cuda_graph_impl={found.get('cuda_graph_impl')}"
-            out.append((int(r["row_id"]), "true" if effective else "false", "true" if graphs else "false", note))
+            if found.get("cuda_graph_impl") == "transformer_engine":
+                scope = [str(x) for x in (found.get("cuda_graph_scope") or [])]
+                note += f" of {'+'.join(scope) or 'whole layers'}"
+                if scope and set(scope) <= MODULES:
+                    modules = "+".join(scope)
+                else:
+                    note += " (not modelled: only " + ", ".join(sorted(MODULES)) + ")"
+            out.append((int(r["row_id"]), "true" if effective else "false", "true" if graphs else "false", modules,
+                        note))
     out.sort()
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "features_source"])
+        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "features_source"])
         w.writerows(out)
     print(f"{args.out}: {len(out)} rows ({sum(1 for o in out if o[1] == 'true')} with EP overlap, "
-          f"{sum(1 for o in out if o[2] == 'true')} with full-iteration CUDA graphs); {len(skipped)} left out")
+          f"{sum(1 for o in out if o[2] == 'true')} with full-iteration CUDA graphs, "
+          f"{sum(1 for o in out if o[3])} with per-layer CUDA graphs); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
 

@@ -41,7 +41,8 @@ def features_section(rows, featured, path, source):
     lines = ["", "## With each run's framework settings", "",
              f"`aifactory validate ../shared/validation/training_runs.csv --features {rel}`: the {len(settings)} "
              "MoE rows of the Megatron-Bridge summaries whose release's recipe could be matched carry its "
-             "EP all-to-all overlap and full-iteration CUDA graphs (written by `tools/recipe_features.py`; "
+             "EP all-to-all overlap, full-iteration CUDA graphs and per-layer CUDA graph modules (written by "
+             "`tools/recipe_features.py`; "
              "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
              "| accelerator | median % | p90 % | mean % | held-out median % | held-out p90 % |",
              "|---|---|---|---|---|---|"]
@@ -57,7 +58,8 @@ def features_section(rows, featured, path, source):
         lines.append(f"| {name} | {med:.1f} | {p90:.1f} | {mean:.1f} | {mh:.1f} | {ph:.1f} |")
     before = {r["row_id"]: r for r in rows}
     lines += ["", "Rows whose settings change the prediction (signed error of the prediction):", "",
-              "| row | accelerator | model | release | EP overlap | CUDA graphs | without | with |", "|---|---|---|---|---|---|---|---|"]
+              "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | without | with |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in featured:
         b = before[r["row_id"]]
         if r["status"] != "ok" or b["status"] != "ok" or abs(r["predicted"] - b["predicted"]) <= 1e-9 * abs(b["predicted"]):
@@ -65,7 +67,7 @@ def features_section(rows, featured, path, source):
         s = source[r["row_id"]]
         f = settings.get(r["row_id"], {})
         lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {s['framework'].split()[-1]} | "
-                     f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | "
+                     f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | {f.get('cuda_graph_modules', '')} | "
                      f"{100 * (b['predicted'] - b['measured']) / b['measured']:+.1f} | "
                      f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f} |")
     return lines

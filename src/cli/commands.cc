@@ -256,10 +256,14 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   if (std::string limits = train::SearchLimits(options); !limits.empty()) {
     out << "limited by the scenario: " << limits << "\n";
   }
-  if (options.ep_overlap || options.cuda_graphs) {
+  if (options.ep_overlap || options.cuda_graphs || options.cuda_graph_modules != 0) {
     std::vector<std::string> settings;
     if (options.ep_overlap) settings.push_back("EP all-to-all overlapped with compute (ep-overlap) where a plan allows it");
     if (options.cuda_graphs) settings.push_back("full-iteration CUDA graphs (cuda-graphs)");
+    if (options.cuda_graph_modules != 0) {
+      settings.push_back(fmt::format("per-layer CUDA graphs of {} (graphs=...)",
+                                     train::CudaGraphModulesName(options.cuda_graph_modules)));
+    }
     out << fmt::format("framework settings from the scenario: {}\n", fmt::join(settings, "; "));
   }
   if (scenario->cluster.memory_reserve.value() > 0) {
@@ -499,7 +503,7 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string features;
   validate->add_option("--features", features,
                        "CSV keyed by row_id whose columns are added to the rows, e.g. each run's framework settings "
-                       "(ep_overlap, cuda_graphs) from its recipe: data/validation/training_runs_features.csv");
+                       "(ep_overlap, cuda_graphs, cuda_graph_modules) from its recipe: data/validation/training_runs_features.csv");
   std::string explain_row;
   validate->add_option("--explain", explain_row,
                        "Only this row_id: where the published plan's and the searched best's time and memory go");

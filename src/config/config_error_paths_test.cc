@@ -464,6 +464,14 @@ TEST(ConfigErrorPaths, Plan) {
       {"cuda_graphs not a bool", Plan("{cuda_graphs: 2}"), "8:21", "plan.cuda_graphs", "expected true or false"},
       {"ep_overlap without experts", Plan("{ep_overlap: true}"), "8:7", "plan",
        "ep_overlap needs expert parallelism (ep > 1)"},
+      {"cuda_graph_modules not a list", Plan("{cuda_graph_modules: attn}"), "8:28", "plan.cuda_graph_modules",
+       "expected a list"},
+      {"cuda_graph_modules unknown", Plan("{cuda_graph_modules: [attn, atn]}"), "8:35", "plan.cuda_graph_modules[1]",
+       "unknown CUDA graph module 'atn' (expected attn, mlp, moe_router, moe_preprocess or none)"},
+      {"moe_router on a dense model", Plan("{cuda_graph_modules: [moe_router]}"), "8:29",
+       "plan.cuda_graph_modules[0]", "the model has no experts"},
+      {"cuda_graph_modules with cuda_graphs", Plan("{cuda_graphs: true, cuda_graph_modules: [attn]}"), "8:7", "plan",
+       "cuda_graphs (the whole iteration) and cuda_graph_modules do not combine"},
   });
 }
 
@@ -500,6 +508,10 @@ TEST(ConfigErrorPaths, Search) {
       {"cuda_graphs not a bool", Search("{cuda_graphs: []}"), "8:23", "search.cuda_graphs", "expected true or false"},
       {"ep_overlap on a dense model", Search("{ep_overlap: true}"), "8:22", "search.ep_overlap",
        "the model has no experts"},
+      {"cuda_graph_modules of a whole MoE MLP", Search("{cuda_graph_modules: [moe]}"), "8:31",
+       "search.cuda_graph_modules[0]", "needs token dropping and padding"},
+      {"cuda_graph_modules with cuda_graphs", Search("{cuda_graphs: true, cuda_graph_modules: [attn]}"), "8:49",
+       "search.cuda_graph_modules", "do not combine"},
       {"max_tp out of range", Search("{max_tp: 0}"), "8:18", "search.max_tp", "0 is out of range"},
       {"max_ep on a dense model", Search("{max_ep: 8}"), "8:18", "search.max_ep", "the model has no experts"},
       {"memory_reserve without unit", kCluster + "  memory_reserve: 4\n" + kModel + kTraining, "4:19",

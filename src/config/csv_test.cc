@@ -281,7 +281,9 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
                                     "b,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n",
                                 "runs.csv");
   ASSERT_TRUE(t.ok());
-  Result<CsvTable> f = ParseCsv("row_id,ep_overlap,cuda_graphs,features_source\nb,true,yes,recipe X\n", "f.csv");
+  Result<CsvTable> f = ParseCsv("row_id,ep_overlap,cuda_graphs,cuda_graph_modules,features_source\n"
+                                "a,false,false,attn+moe_router,recipe Y\nb,true,yes,,recipe X\n",
+                                "f.csv");
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE(MergeColumnsByRowId(*t, *f).ok());
   Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
@@ -292,6 +294,8 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   EXPECT_FALSE((*rows)[0].input->plan.cuda_graphs);
   EXPECT_TRUE((*rows)[1].input->plan.ep_overlap);
   EXPECT_TRUE((*rows)[1].input->plan.cuda_graphs);
+  EXPECT_EQ((*rows)[0].input->plan.cuda_graph_modules, train::kGraphAttn | train::kGraphMoeRouter);
+  EXPECT_EQ((*rows)[1].input->plan.cuda_graph_modules, 0u);
   // The settings make the step no slower.
   train::EvaluateRow((*rows)[0]);
   train::EvaluateRow((*rows)[1]);
@@ -316,6 +320,13 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   Result<std::vector<train::ValidationRow>> bad = ReadValidationRows(*base, Builtin());
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ((*bad)[0].reason, "runs.csv:2: column 'ep_overlap': expected true or false, got 'maybe'");
+  Result<CsvTable> base2 = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
+  Result<CsvTable> modules = ParseCsv("row_id,cuda_graph_modules\na,attn+moe\n", "f.csv");
+  ASSERT_TRUE(base2.ok() && modules.ok() && MergeColumnsByRowId(*base2, *modules).ok());
+  Result<std::vector<train::ValidationRow>> bad2 = ReadValidationRows(*base2, Builtin());
+  ASSERT_TRUE(bad2.ok());
+  EXPECT_TRUE(HasText((*bad2)[0].reason, "runs.csv:2: column 'cuda_graph_modules': CUDA graph module 'moe'"))
+      << (*bad2)[0].reason;
 }
 
 TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
@@ -520,7 +531,9 @@ TEST(CsvFuzz, MutatedFeaturesFilesNeverCrash) {
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     for (train::ValidationRow& row : *rows) {
       train::EvaluateRow(row);
-      if (!row.ok) EXPECT_FALSE(row.reason.empty());
+      if (!row.ok) {
+        EXPECT_FALSE(row.reason.empty());
+      }
     }
   }
   EXPECT_GT(merged, 100);

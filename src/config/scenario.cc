@@ -50,13 +50,36 @@ Result<std::vector<int>> IntegerList(const YamlDocument& doc, const YAML::Node& 
   return out;
 }
 
+// A list of CUDA graph modules, e.g. [attn, moe_router, moe_preprocess] (train::ParseCudaGraphModules).
+Result<unsigned> GraphModules(const YamlDocument& doc, const YAML::Node& parent, const char* key,
+                              const std::string& path, const catalog::Model& model) {
+  const YAML::Node list = parent[key];
+  AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, path));
+  if (list.size() > 8) return doc.Error(list, path, "at most the four modules attn, mlp, moe_router, moe_preprocess");
+  unsigned modules = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item = JoinPath(path, i);
+    AIF_ASSIGN_OR_RETURN(std::string name, doc.String(list[i], item));
+    auto m = train::ParseCudaGraphModules(name);
+    if (!m.ok()) return doc.Error(list[i], item, m.status().message());
+    if ((*m & (train::kGraphMoeRouter | train::kGraphMoePreprocess)) != 0 && !model.is_moe()) {
+      return doc.Error(list[i], item, "the model has no experts");
+    }
+    modules |= *m;
+  }
+  if ((modules & train::kGraphMoePreprocess) != 0 && (modules & train::kGraphMoeRouter) == 0) {
+    return doc.Error(list, path, "moe_preprocess needs moe_router");
+  }
+  return modules;
+}
+
 // `search:` narrows the plan search to what the user's framework and cluster will run.
 Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const YAML::Node& search,
                                                 const catalog::Model& model) {
   AIF_RETURN_IF_ERROR(doc.ExpectMap(search, "search"));
   AIF_RETURN_IF_ERROR(doc.CheckKeys(search, "search", {"micro_batches", "virtual_stages", "context_parallel",
                                                        "zero_stages", "recompute", "offload", "max_tp", "max_pp",
-                                                       "max_ep", "ep_overlap", "cuda_graphs"}));
+                                                       "max_ep", "ep_overlap", "cuda_graphs", "cuda_graph_modules"}));
   train::SearchOptions o;
   if (search["micro_batches"]) {
     AIF_ASSIGN_OR_RETURN(o.micro_batches, IntegerList(doc, search, "micro_batches", "search.micro_batches", 1, 1 << 16));
@@ -99,6 +122,14 @@ Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const Y
   }
   if (o.ep_overlap && !model.is_moe()) {
     return doc.Error(search["ep_overlap"], "search.ep_overlap", "the model has no experts");
+  }
+  if (search["cuda_graph_modules"]) {
+    AIF_ASSIGN_OR_RETURN(o.cuda_graph_modules,
+                         GraphModules(doc, search, "cuda_graph_modules", "search.cuda_graph_modules", model));
+    if (o.cuda_graphs && o.cuda_graph_modules != 0) {
+      return doc.Error(search["cuda_graph_modules"], "search.cuda_graph_modules",
+                       "cuda_graphs (the whole iteration) and cuda_graph_modules do not combine");
+    }
   }
   for (auto [key, field] : {std::pair{"max_tp", &o.max_tp}, {"max_pp", &o.max_pp}, {"max_ep", &o.max_ep}}) {
     if (!search[key]) continue;
@@ -329,7 +360,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   if (const YAML::Node plan = root["plan"]) {
     AIF_RETURN_IF_ERROR(doc.CheckKeys(plan, "plan", {"tp", "pp", "vp", "cp", "ep", "dp", "micro_batch", "zero_stage", "recompute",
-                                                "recompute_layers", "offload_layers", "ep_overlap", "cuda_graphs"}));
+                                                "recompute_layers", "offload_layers", "ep_overlap", "cuda_graphs",
+                                                "cuda_graph_modules"}));
     train::ParallelPlan p;
     for (auto [key, field] : {std::pair{"tp", &p.tp}, {"pp", &p.pp}, {"vp", &p.vp}, {"cp", &p.cp}, {"ep", &p.ep},
                               {"dp", &p.dp}, {"micro_batch", &p.micro_batch}}) {
@@ -359,6 +391,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     for (auto [key, field] : {std::pair{"ep_overlap", &p.ep_overlap}, {"cuda_graphs", &p.cuda_graphs}}) {
       if (!plan[key]) continue;
       AIF_ASSIGN_OR_RETURN(*field, doc.Bool(plan, key, JoinPath("plan", key)));
+    }
+    if (plan["cuda_graph_modules"]) {
+      AIF_ASSIGN_OR_RETURN(p.cuda_graph_modules,
+                           GraphModules(doc, plan, "cuda_graph_modules", "plan.cuda_graph_modules", s.job.model));
     }
     Status valid = train::ValidatePlan(s.job, s.cluster, p);
     if (!valid.ok()) return doc.Error(plan, "plan", valid.message());

@@ -219,6 +219,12 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   // The framework's settings beside the layout, where the row (or a --features file) gives them.
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
+  Cell graph_modules = r.Get("cuda_graph_modules");
+  if (!graph_modules.text.empty()) {
+    auto g = train::ParseCudaGraphModules(graph_modules.text);
+    if (!g.ok()) return r.Error(graph_modules, g.status().message());
+    p.cuda_graph_modules = *g;
+  }
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
   out->input = std::move(c);

@@ -81,7 +81,55 @@ std::string ParallelPlan::ToString() const {
   if (offload_layers > 0) s += fmt::format(" offload={} layers/stage", offload_layers);
   if (ep_overlap) s += " ep-overlap";
   if (cuda_graphs) s += " cuda-graphs";
+  if (cuda_graph_modules != 0) s += " graphs=" + CudaGraphModulesName(cuda_graph_modules);
   return s;
+}
+
+namespace {
+constexpr std::pair<CudaGraphModule, const char*> kGraphModuleNames[] = {
+    {kGraphAttn, "attn"}, {kGraphMlp, "mlp"}, {kGraphMoeRouter, "moe_router"}, {kGraphMoePreprocess, "moe_preprocess"}};
+}  // namespace
+
+std::string CudaGraphModulesName(unsigned modules) {
+  std::string s;
+  for (auto [bit, name] : kGraphModuleNames) {
+    if ((modules & bit) == 0) continue;
+    if (!s.empty()) s += '+';
+    s += name;
+  }
+  return s.empty() ? "none" : s;
+}
+
+Result<unsigned> ParseCudaGraphModules(std::string_view s) {
+  unsigned modules = 0;
+  size_t i = 0;
+  auto is_sep = [](char c) { return c == '+' || c == ',' || c == ';' || c == ' ' || c == '\t'; };
+  while (i < s.size()) {
+    while (i < s.size() && is_sep(s[i])) ++i;
+    size_t j = i;
+    while (j < s.size() && !is_sep(s[j])) ++j;
+    if (j == i) break;
+    std::string_view name = s.substr(i, j - i);
+    i = j;
+    if (name == "none") continue;
+    bool found = false;
+    for (auto [bit, n] : kGraphModuleNames) {
+      if (name == n) {
+        modules |= bit;
+        found = true;
+      }
+    }
+    if (found) continue;
+    if (name == "moe") {
+      return InvalidArgument(
+          "CUDA graph module 'moe' (a MoE layer's whole MLP) needs token dropping and padding, which is not "
+          "modelled; capture moe_router and moe_preprocess instead");
+    }
+    return InvalidArgument(fmt::format("unknown CUDA graph module '{}' (expected attn, mlp, moe_router, "
+                                       "moe_preprocess or none)",
+                                       name.substr(0, 64)));
+  }
+  return modules;
 }
 
 bool EpOverlapAllowed(const ParallelPlan& p) {
@@ -141,6 +189,19 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     if (p.ep <= 1) return InvalidArgument("ep_overlap needs expert parallelism (ep > 1)");
     if (p.recompute == Recompute::kFull) return InvalidArgument("ep_overlap and full recompute do not combine");
     if (p.pp > 1 && p.vp <= 1) return InvalidArgument("ep_overlap with pp > 1 needs the interleaved schedule (vp > 1)");
+  }
+  if ((p.cuda_graph_modules & ~unsigned{kGraphAll}) != 0) {
+    return InvalidArgument(fmt::format("cuda_graph_modules has unknown bits {:#x}", p.cuda_graph_modules));
+  }
+  if (p.cuda_graphs && p.cuda_graph_modules != 0) {
+    // Megatron-Core: cuda_graph_modules must be empty with cuda_graph_impl "full_iteration".
+    return InvalidArgument("cuda_graphs (the whole iteration) and cuda_graph_modules do not combine");
+  }
+  if ((p.cuda_graph_modules & kGraphMoePreprocess) != 0 && (p.cuda_graph_modules & kGraphMoeRouter) == 0) {
+    return InvalidArgument("CUDA graph module moe_preprocess needs moe_router");
+  }
+  if ((p.cuda_graph_modules & (kGraphMoeRouter | kGraphMoePreprocess)) != 0 && !m.is_moe()) {
+    return InvalidArgument("CUDA graph modules moe_router and moe_preprocess need a model with experts");
   }
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",

@@ -115,6 +115,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
                 c.micro_batch = mbs; c.zero_stage = zero;
                 c.ep_overlap = options.ep_overlap && EpOverlapAllowed(c);
                 c.cuda_graphs = options.cuda_graphs;
+                c.cuda_graph_modules = options.cuda_graph_modules;
                 candidates.push_back(c);
               }
             }

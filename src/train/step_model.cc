@@ -286,34 +286,41 @@ LayerCost StepModel::Layer(int layer) const {
   return c;
 }
 
-// Kernels one layer's forward launches in Megatron-Core with Transformer Engine, counted from
+// Launches one layer's forward makes in Megatron-Core with Transformer Engine, counted from
 // the module structure: each GEMM (plus its operand quantization in FP8/FP4 recipes), norm,
 // rotary, attention, activation, residual add and collective is one launch; the router,
 // permutation and token bookkeeping of an MoE layer are counted as the kernels of their fused
-// implementations; Transformer Engine's GroupedLinear launches one GEMM per local expert.
+// implementations; Transformer Engine's GroupedLinear launches one GEMM per local expert. A
+// module captured as a CUDA graph (ParallelPlan::cuda_graph_modules) is one graph launch instead
+// of its kernels; moe_router and moe_preprocess are captured together.
 double StepModel::LayerKernels(int layer) const {
-  const double quant = catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : 1;
+  const double k = catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 1 : 2;  // GEMM + quantize
   const double tp_comm = p_.tp > 1 ? 2 : 0;  // all-gather and reduce-scatter around a block
-  double gemms = 2, other = 5 + tp_comm;  // QKV, projection; norm, rotary q/k, attention, add
-  if (m_.mla) {
-    gemms += 3;  // q and kv down- and up-projections beyond the fused QKV
-    other += 4;  // latent norms, split and concatenation of the rope part
-  }
+  const unsigned graphs = p_.cuda_graph_modules;
+  auto launches = [&](double kernels, unsigned module) { return (graphs & module) != 0 && kernels > 0 ? 1.0 : kernels; };
+  // Attention block: QKV and projection GEMMs; norm, rotary q/k, attention, residual add.
+  double attn = 2 * k + 5 + tp_comm;
+  if (m_.mla) attn += 3 * k + 4;  // q and kv down- and up-projections; latent norms, rope split/concat
+  double n = launches(attn, kGraphAttn);
   if (m_.IsMoeLayer(layer)) {
     const auto& e = *m_.moe;
     const double local = std::max(1.0, 1.0 * e.experts / p_.ep);
-    gemms += 1 + 2 * local;  // router; fc1 and fc2 of every local expert
-    other += 2 + 6 + 4 + 1;  // norm, add; router softmax/top-k/aux loss; (un)permute; activation
-    if (p_.ep > 1) other += 2 + 2;  // dispatch and combine all-to-all, split-size copies
-    if (e.shared_experts > 0) {
-      gemms += 2;
-      other += 1 + tp_comm;
+    // Up to the router: norm, router GEMM, softmax/top-k/aux loss; the shared experts.
+    double router = k + 1 + 6;
+    if (e.shared_experts > 0) router += 2 * k + 1 + tp_comm;
+    const double preprocess = p_.ep > 1 ? 2 : 0;  // split-size copies for the all-to-all
+    // fc1 and fc2 of every local expert; residual add, (un)permute, activation; dispatch and combine.
+    const double rest = 2 * local * k + 1 + 4 + 1 + (p_.ep > 1 ? 2 : 0);
+    if ((graphs & kGraphMoeRouter) != 0 && (graphs & kGraphMoePreprocess) != 0) {
+      n += 1;
+    } else {
+      n += launches(router, kGraphMoeRouter) + preprocess;
     }
+    n += rest;
   } else {
-    gemms += 2;
-    other += 3 + tp_comm;  // norm, activation, add
+    n += launches(2 * k + 3 + tp_comm, kGraphMlp);  // fc1, fc2; norm, activation, add
   }
-  return gemms * (1 + quant) + other;
+  return n;
 }
 
 LayerCost StepModel::Head() const {

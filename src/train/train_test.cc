@@ -538,6 +538,91 @@ TEST(StepModel, CudaGraphsLeaveNoHostLaunchTime) {
   EXPECT_NEAR(graphs.step_time.value(), eager.step_time.value() - eager.at(TimeComponent::kHostLaunch).value(), 1e-12);
 }
 
+TEST(StepModel, PerLayerCudaGraphsReplaceTheirModulesLaunchesWithOne) {
+  // A host so slow that every launch is exposed, forward and backward (the backward launches
+  // twice the forward's kernels): the host time is 3 x micro-batches x launches x host time.
+  Cluster cluster = H100Cluster(8);
+  const double host = 1.0;
+  cluster.efficiency.host_kernel = Seconds(host);
+  const TrainingJob job = Job(SmallMoe(), 1024, 64);  // BF16: no quantization kernels
+  ParallelPlan plan = Plan(1, 1, 8, 1);
+  plan.ep = 8;
+  const double m = 64 / 8, layers = 8, scale = 3 * m * layers * host;
+  auto host_time = [&](unsigned modules) {
+    plan.cuda_graph_modules = modules;
+    return Estimate(job, cluster, plan).at(TimeComponent::kHostLaunch).value();
+  };
+  const double eager = host_time(0);
+  // Attention block: QKV and projection GEMMs, norm, rotary q and k, attention, residual add.
+  EXPECT_NEAR(eager - host_time(kGraphAttn), scale * (7 - 1), 1e-6 * eager);
+  // Up to the router: norm, router GEMM, softmax/top-k/aux loss; the preprocess's two copies
+  // join the same graph.
+  EXPECT_NEAR(eager - host_time(kGraphMoeRouter), scale * (8 - 1), 1e-6 * eager);
+  EXPECT_NEAR(eager - host_time(kGraphMoeRouter | kGraphMoePreprocess), scale * (8 + 2 - 1), 1e-6 * eager);
+  // A dense-MLP graph has nothing to capture in an all-MoE model.
+  EXPECT_EQ(host_time(kGraphMlp), eager);
+  // The rest of the step does not change.
+  plan.cuda_graph_modules = kGraphAttn;
+  const StepEstimate graphs = Estimate(job, cluster, plan);
+  plan.cuda_graph_modules = 0;
+  const StepEstimate none = Estimate(job, cluster, plan);
+  EXPECT_NEAR(graphs.step_time.value() - graphs.at(TimeComponent::kHostLaunch).value(),
+              none.step_time.value() - none.at(TimeComponent::kHostLaunch).value(), 1e-9 * none.step_time.value());
+  // A dense model's MLP graph removes its block's launches: fc1, fc2, norm, activation, add.
+  const TrainingJob dense = Job(Llama3_8B(), 1024, 64);
+  ParallelPlan dp = Plan(1, 1, 8, 1);
+  const double eager_dense = Estimate(dense, cluster, dp).at(TimeComponent::kHostLaunch).value();
+  dp.cuda_graph_modules = kGraphMlp;
+  const double mlp_dense = Estimate(dense, cluster, dp).at(TimeComponent::kHostLaunch).value();
+  EXPECT_NEAR(eager_dense - mlp_dense, 3 * m * dense.model.layers * host * (5 - 1), 1e-6 * eager_dense);
+}
+
+TEST(CudaGraphModules, ParseAndNameRoundTrip) {
+  for (unsigned modules = 0; modules <= kGraphAll; ++modules) {
+    Result<unsigned> back = ParseCudaGraphModules(CudaGraphModulesName(modules));
+    ASSERT_TRUE(back.ok()) << CudaGraphModulesName(modules);
+    EXPECT_EQ(*back, modules) << CudaGraphModulesName(modules);
+  }
+  Result<unsigned> listed = ParseCudaGraphModules(" attn, moe_router;moe_preprocess ");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, kGraphAttn | kGraphMoeRouter | kGraphMoePreprocess);
+  EXPECT_EQ(CudaGraphModulesName(*listed), "attn+moe_router+moe_preprocess");
+  Result<unsigned> empty = ParseCudaGraphModules("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, 0u);
+  Result<unsigned> moe = ParseCudaGraphModules("attn+moe");
+  ASSERT_FALSE(moe.ok());
+  EXPECT_TRUE(HasText(moe.status().message(), "token dropping"));
+  Result<unsigned> typo = ParseCudaGraphModules("atn");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_TRUE(HasText(typo.status().message(), "'atn'"));
+  EXPECT_TRUE(HasText(typo.status().message(), "moe_preprocess"));
+}
+
+TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
+  ParallelPlan p = Plan(1, 1, 8, 1);
+  p.ep = 8;
+  const TrainingJob moe = Job(SmallMoe(), 1024, 64);
+  p.cuda_graph_modules = kGraphAttn | kGraphMoeRouter | kGraphMoePreprocess;
+  EXPECT_TRUE(ValidatePlan(moe, H100Cluster(8), p).ok());
+  p.cuda_graphs = true;
+  Status both = ValidatePlan(moe, H100Cluster(8), p);
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(HasText(both.message(), "do not combine"));
+  p.cuda_graphs = false;
+  p.cuda_graph_modules = kGraphMoePreprocess;
+  Status alone = ValidatePlan(moe, H100Cluster(8), p);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_TRUE(HasText(alone.message(), "needs moe_router"));
+  ParallelPlan d = Plan(1, 1, 8, 1);
+  d.cuda_graph_modules = kGraphMoeRouter;
+  Status dense = ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d);
+  ASSERT_FALSE(dense.ok());
+  EXPECT_TRUE(HasText(dense.message(), "experts"));
+  d.cuda_graph_modules = 1u << 7;
+  EXPECT_FALSE(ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d).ok());
+}
+
 TEST(StepModel, EpOverlapHidesTheAllToAllBehindTheOtherMicroBatch) {
   Cluster cluster = H100Cluster(16);
   cluster.efficiency.host_kernel = Seconds(0);  // keep launches out of the comparison
@@ -828,6 +913,16 @@ TEST(PlanSearch, FrameworkSettingsGoWhereThePlanAllowsThem) {
   o.cuda_graphs = true;
   Result<SearchResult> r = SearchPlans(job, cluster, o);
   ASSERT_TRUE(r.ok());
+  // Per-layer graphs go to every plan too, and no plan is slower for them.
+  SearchOptions modules = o;
+  modules.cuda_graphs = false;
+  modules.cuda_graph_modules = kGraphAttn | kGraphMoeRouter;
+  Result<SearchResult> per_layer = SearchPlans(job, cluster, modules);
+  ASSERT_TRUE(per_layer.ok());
+  for (const RankedPlan& p : per_layer->best) {
+    EXPECT_EQ(p.plan.cuda_graph_modules, modules.cuda_graph_modules) << p.plan.ToString();
+    EXPECT_TRUE(HasText(p.plan.ToString(), "graphs=attn+moe_router")) << p.plan.ToString();
+  }
   int overlapped = 0;
   for (const RankedPlan& p : r->best) {
     EXPECT_TRUE(p.plan.cuda_graphs) << p.plan.ToString();

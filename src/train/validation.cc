@@ -151,6 +151,7 @@ Result<SearchComparison> CompareWithSearch(const ValidationCase& c) {
   // The search keeps the run's framework settings and changes only the plan.
   options.ep_overlap = c.plan.ep_overlap;
   options.cuda_graphs = c.plan.cuda_graphs;
+  options.cuda_graph_modules = c.plan.cuda_graph_modules;
   if (published.fits_in_memory) options.count_faster_than_s = published.step_time.value();
   AIF_ASSIGN_OR_RETURN(SearchResult r, SearchPlans(c.job, c.cluster, options));
   if (r.best.empty()) return OutOfMemory("the search found no plan that fits");

@@ -63,6 +63,21 @@ Status CheckSiteSplit(const Cluster& cluster);
 // Builds a cluster of `gpus` accelerators of `system` from the catalog.
 Result<Cluster> MakeCluster(const catalog::Catalog& catalog, const std::string& system_id, int gpus);
 
+// Modules of a layer that per-layer CUDA graphs capture (Megatron-Core CudaGraphModule).
+enum CudaGraphModule : unsigned {
+  kGraphAttn = 1u << 0,           // "attn": the attention block, norm to residual add
+  kGraphMlp = 1u << 1,            // "mlp": the MLP block of a dense layer
+  kGraphMoeRouter = 1u << 2,      // "moe_router": a MoE block up to the router, shared experts included
+  kGraphMoePreprocess = 1u << 3,  // "moe_preprocess": the token dispatcher's preprocess (with moe_router)
+  kGraphAll = (1u << 4) - 1,
+};
+// "attn+moe_router+moe_preprocess" (in this order); "none" for no module.
+std::string CudaGraphModulesName(unsigned modules);
+// Names separated by '+', ',', ';' or spaces, e.g. "attn+moe_router+moe_preprocess"; "" or
+// "none" is no module. "moe" (a MoE layer's whole MLP, which Megatron-Core captures only with
+// token dropping and padding, not modelled here) and unknown names are errors naming the valid ones.
+Result<unsigned> ParseCudaGraphModules(std::string_view s);
+
 struct ParallelPlan {
   int tp = 1;  // tensor parallel (with sequence parallelism when > 1)
   int pp = 1;  // pipeline stages
@@ -91,8 +106,13 @@ struct ParallelPlan {
   // recompute and, with pp > 1, the interleaved schedule (vp > 1), as Megatron-Core asserts.
   // cuda_graphs: the whole iteration is captured as CUDA graphs and replayed (Megatron-Core
   // cuda_graph_impl full_iteration), so the host launches no kernel one by one.
+  // cuda_graph_modules: modules of every layer captured as CUDA graphs of their own, forward and
+  // backward (Megatron-Core cuda_graph_impl "transformer_engine" with cuda_graph_modules, formerly
+  // cuda_graph_scope; CudaGraphModule bits): each captured module costs the host one graph launch
+  // instead of its kernels' launches. It and cuda_graphs exclude each other, as in Megatron-Core.
   bool ep_overlap = false;
   bool cuda_graphs = false;
+  unsigned cuda_graph_modules = 0;
 
   int GradientAccumulation(int global_batch) const { return global_batch / (micro_batch * dp); }
   std::string ToString() const;

@@ -37,9 +37,10 @@ struct SearchOptions {
   int max_pp = 0;  // 0: no limit beyond the layers
   int max_ep = 0;  // 0: no limit beyond the experts
   // Framework settings every plan takes where it allows them (ParallelPlan::ep_overlap where
-  // EpOverlapAllowed; ParallelPlan::cuda_graphs always).
+  // EpOverlapAllowed; ParallelPlan::cuda_graphs and cuda_graph_modules always).
   bool ep_overlap = false;
   bool cuda_graphs = false;
+  unsigned cuda_graph_modules = 0;
   // When > 0: count the fitting plans whose step is shorter than this many seconds
   // (SearchResult::faster), e.g. to rank a plan the user chose among the searched ones.
   double count_faster_than_s = 0;
