@@ -14,6 +14,9 @@ release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-
   cuda_graph_modules
                the modules of every layer captured as CUDA graphs of their own (cuda_graph_impl
                "transformer_engine" with cuda_graph_scope), e.g. attn+moe_router+moe_preprocess.
+  recipe_plan  where the recipe's parallel plan differs from the one the performance summary's
+               table gives the row, the recipe's (tp, pp, vp, cp, ep, micro_batch); validate reads
+               the table's plan, and the reports price both (docs/validation.md).
 
 The row's recipe is the config of its model, accelerator and precision whose GPU count and global
 batch match the row. Rows of the 25.09 release (no tag) and rows whose config cannot be matched are
@@ -35,6 +38,10 @@ MODELS = {"qwen3-30b-a3b": "QWEN3_30B_A3B", "qwen3-235b-a22b": "QWEN3_235B_A22B"
           "gpt-oss-120b": "GPT_OSS_120B"}
 GPUS = {"h100-sxm": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}
 BLACKWELL = {"B200", "B300", "GB200", "GB300"}
+# The plan fields of a row (validation CSV column, recipe setting); unset in a recipe means 1.
+PLAN_FIELDS = [("tp", "tensor_model_parallel_size"), ("pp", "pipeline_model_parallel_size"),
+               ("vp", "virtual_pipeline_model_parallel_size"), ("cp", "context_parallel_size"),
+               ("ep", "expert_model_parallel_size"), ("micro_batch", "micro_batch_size")]
 # Per-layer CUDA graph modules the step model knows (train::ParseCudaGraphModules).
 MODULES = {"attn", "mlp", "moe_router", "moe_preprocess"}
 PRECISIONS = {"bf16": "BF16", "fp8": "FP8_CS", "mxfp8": "FP8_MX", "nvfp4": "NVFP4"}
@@ -48,7 +55,11 @@ CONFIG_FILES = {"deepseek-v3": ("deepseek", ["deepseek_workload_base_configs.py"
 class Config:
     """Stands in for utils.utils.WorkloadBaseConfig: keeps whatever it is given."""
     DEFAULTS = {"moe_a2a_overlap": False, "moe_flex_dispatcher_backend": None, "cuda_graph_impl": None,
-                "cuda_graph_scope": None, "num_gpus": None, "global_batch_size": None}
+                "cuda_graph_scope": None, "num_gpus": None, "global_batch_size": None,
+                # WorkloadBaseConfig's defaults (scripts/performance/utils/utils.py)
+                "tensor_model_parallel_size": 1, "pipeline_model_parallel_size": 1, "context_parallel_size": 1,
+                "virtual_pipeline_model_parallel_size": None, "expert_model_parallel_size": 1,
+                "micro_batch_size": 1}
 
     def __init__(self, **kw):
         self.values = dict(self.DEFAULTS, **kw)
@@ -144,10 +155,29 @@ def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
     impl = last_assignment(statements, r'cfg\.model\.cuda_graph_impl\s*=\s*"(\w+)"')
     scope = last_assignment(statements, r"cfg\.model\.cuda_graph_scope\s*=\s*\[(.*)\]")
     dispatcher = last_assignment(statements, r'cfg\.model\.moe_flex_dispatcher_backend\s*=\s*"(\w+)"')
-    return {"moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
+    plan = {}
+    for _, setting in PLAN_FIELDS:
+        v = last_assignment(statements, rf"cfg\.(?:model|train)\.{setting}\s*=\s*(\w+)")
+        if v is not None:
+            plan[setting] = None if v == "None" else int(v)
+    return {**plan, "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
             "cuda_graph_scope": re.findall(r'"(\w+)"', scope or ""),
             "moe_flex_dispatcher_backend": dispatcher,
             "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name}"}
+
+
+def recipe_plan(row, recipe):
+    """The recipe's plan as 'tp=1 pp=16 vp=1 cp=1 ep=8 micro_batch=1' where it differs from the
+    row's (the performance summary's table), else ''. A setting the recipe does not state is not
+    compared."""
+    fields, differs = [], False
+    for column, setting in PLAN_FIELDS:
+        if setting not in recipe:
+            continue
+        value = recipe[setting] or 1
+        fields.append(f"{column}={value}")
+        differs |= str(value) != (row[column] or "1")
+    return " ".join(fields) if differs else ""
 
 
 def main():
@@ -208,15 +238,16 @@ def main():
                 else:
                     note += " (not modelled: only " + ", ".join(sorted(MODULES)) + ")"
             out.append((int(r["row_id"]), "true" if effective else "false", "true" if graphs else "false", modules,
-                        note))
+                        recipe_plan(r, found), note))
     out.sort()
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "features_source"])
+        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "recipe_plan", "features_source"])
         w.writerows(out)
     print(f"{args.out}: {len(out)} rows ({sum(1 for o in out if o[1] == 'true')} with EP overlap, "
           f"{sum(1 for o in out if o[2] == 'true')} with full-iteration CUDA graphs, "
-          f"{sum(1 for o in out if o[3])} with per-layer CUDA graphs); {len(skipped)} left out")
+          f"{sum(1 for o in out if o[3])} with per-layer CUDA graphs, {sum(1 for o in out if o[4])} whose recipe "
+          f"runs another plan than the table says); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
 
