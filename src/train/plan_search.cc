@@ -43,6 +43,14 @@ std::string SearchLimits(const SearchOptions& o) {
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
+const char* ScheduleRejection(const TrainingJob& job, int dp, int pp, int vp, int micro_batch) {
+  const long long per_step = 1LL * micro_batch * dp;
+  if (per_step <= 0 || job.global_batch % per_step != 0) return "global batch not divisible by micro_batch*dp";
+  if (vp > 1 && pp <= 1) return "interleaved schedule needs pp > 1";
+  if (vp > 1 && (job.global_batch / per_step) % pp != 0) return "interleaved schedule needs micro-batches divisible by pp";
+  return nullptr;
+}
+
 namespace {
 
 std::vector<int> Divisors(int n, int limit) {
@@ -103,12 +111,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
             if (vp > 1 && pp == 1) continue;
             if (m.layers + 2 < pp * vp) { reject("fewer layers than pipeline chunks"); continue; }
             for (int mbs : options.micro_batches) {
-              if (job.global_batch % (mbs * dp) != 0) { reject("global batch not divisible by micro_batch*dp"); continue; }
-              int m_count = job.global_batch / (mbs * dp);
-              if (pp > 1 && vp > 1 && m_count % pp != 0) {
-                reject("interleaved schedule needs micro-batches divisible by pp");
-                continue;
-              }
+              if (const char* why = ScheduleRejection(job, dp, pp, vp, mbs)) { reject(why); continue; }
               for (int zero : options.zero_stages) {
                 ParallelPlan c;
                 c.tp = tp; c.pp = pp; c.vp = vp; c.cp = cp; c.ep = ep; c.dp = dp;

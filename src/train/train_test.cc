@@ -904,6 +904,17 @@ TEST(PlanSearch, CountsTheFittingPlansFasterThanAGivenStep) {
   }
 }
 
+TEST(PlanSearch, ScheduleRejectionNamesTheRuleAPlanBreaks) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 48);
+  EXPECT_EQ(ScheduleRejection(job, 8, 2, 1, 2), nullptr);  // 48 = 3 x (2 x 8)
+  EXPECT_STREQ(ScheduleRejection(job, 8, 2, 1, 4), "global batch not divisible by micro_batch*dp");
+  EXPECT_STREQ(ScheduleRejection(job, 8, 1, 2, 1), "interleaved schedule needs pp > 1");
+  // 6 micro-batches on 4 stages cannot interleave; on 2 or 3 they can.
+  EXPECT_STREQ(ScheduleRejection(job, 8, 4, 2, 1), "interleaved schedule needs micro-batches divisible by pp");
+  EXPECT_EQ(ScheduleRejection(job, 8, 3, 2, 1), nullptr);
+  EXPECT_STREQ(ScheduleRejection(job, 0, 2, 1, 1), "global batch not divisible by micro_batch*dp");
+}
+
 TEST(PlanSearch, FrameworkSettingsGoWhereThePlanAllowsThem) {
   TrainingJob job = Job(SmallMoe(), 4096, 512);
   Cluster cluster = H100Cluster(64);

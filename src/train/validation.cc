@@ -65,10 +65,8 @@ Result<RankedPlan> EstimateCase(const ValidationCase& c) {
   const std::vector<int> vps = c.vp_given ? std::vector<int>{c.plan.vp} : defaults.virtual_stages;
   std::optional<RankedPlan> best;
   for (int mbs : defaults.micro_batches) {
-    if (c.job.global_batch % (1LL * mbs * c.plan.dp) != 0) continue;
-    const long long micro_batches = c.job.global_batch / (1LL * mbs * c.plan.dp);
     for (int vp : vps) {
-      if (vp > 1 && (c.plan.pp == 1 || micro_batches % c.plan.pp != 0)) continue;
+      if (ScheduleRejection(c.job, c.plan.dp, c.plan.pp, vp, mbs) != nullptr) continue;
       ParallelPlan p = c.plan;
       p.micro_batch = mbs;
       p.vp = vp;

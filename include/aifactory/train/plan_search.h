@@ -64,6 +64,12 @@ struct SearchResult {
 // "micro-batches 1, 2; no activation offload"; empty when nothing.
 std::string SearchLimits(const SearchOptions& options);
 
+// The pipeline schedule's conditions on a plan's micro-batches, as the search applies them: the
+// global batch splits into whole micro-batches on every data-parallel rank, and the interleaved
+// schedule (vp > 1) needs pipeline stages and a whole number of micro-batches per stage. nullptr
+// where the plan meets them, else the reason the search counts the plan under.
+const char* ScheduleRejection(const TrainingJob& job, int dp, int pp, int vp, int micro_batch);
+
 // Enumerates and estimates every plan; deterministic for any thread count.
 Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster, const SearchOptions& options);
 
