@@ -148,10 +148,14 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
     if (c.co2_tonnes > 0) out << fmt::format("; {:.3g} t CO2", c.co2_tonnes);
     out << "\n";
   }
+  size_t plan_width = 40;  // as wide as the longest plan, so the days line up
+  for (const auto& p : run->scaling) {
+    if (p.feasible) plan_width = std::max(plan_width, p.plan.ToString().size());
+  }
   for (const auto& p : run->scaling) {
     if (p.feasible) {
-      out << fmt::format("  scaling: {:>7} GPUs  {:<40} {:6.1f} days  MFU {:4.1f}%{}\n", p.gpus, p.plan.ToString(),
-                         p.days_to_train, 100 * p.mfu, by_cost ? Millions(p.cost) : "");
+      out << fmt::format("  scaling: {:>7} GPUs  {:<{}} {:6.1f} days  MFU {:4.1f}%{}\n", p.gpus, p.plan.ToString(),
+                         plan_width, p.days_to_train, 100 * p.mfu, by_cost ? Millions(p.cost) : "");
     } else {
       out << fmt::format("  scaling: {:>7} GPUs  no plan fits\n", p.gpus);
     }
@@ -197,12 +201,15 @@ int PrintSizesByCost(const config::Scenario& scenario, int threads, std::ostream
   if (!run.ok()) return Fail(err, run.status());
   if (run->cheapest) {
     out << "\ncluster sizes, cheapest first (elapsed time with failures; energy and amortized capital):\n";
-    out << fmt::format("{:>4}  {:>7}  {:<44} {:>8} {:>10} {:>12}\n", "rank", "GPUs", "plan", "days", "cost ($M)",
-                       "energy (MWh)");
+    const auto sizes = train::ClusterSizesByCost(*run);
+    size_t plan_width = 44;
+    for (const auto& p : sizes) plan_width = std::max(plan_width, p.plan.ToString().size());
+    out << fmt::format("{:>4}  {:>7}  {:<{}} {:>8} {:>10} {:>12}\n", "rank", "GPUs", "plan", plan_width, "days",
+                       "cost ($M)", "energy (MWh)");
     int rank = 0;
-    for (const auto& p : train::ClusterSizesByCost(*run)) {
-      out << fmt::format("{:>4}  {:>7}  {:<44} {:>8.1f} {:>10.3g} {:>12.1f}\n", ++rank, p.gpus, p.plan.ToString(),
-                         p.days_to_train, p.cost.total_usd / 1e6, p.cost.energy_kwh / 1000);
+    for (const auto& p : sizes) {
+      out << fmt::format("{:>4}  {:>7}  {:<{}} {:>8.1f} {:>10.3g} {:>12.1f}\n", ++rank, p.gpus, p.plan.ToString(),
+                         plan_width, p.days_to_train, p.cost.total_usd / 1e6, p.cost.energy_kwh / 1000);
     }
   }
   out << "\n";
@@ -277,12 +284,15 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   // Ranked by cost with prices: each plan's cost for the whole run on this cluster, failures included.
   const bool cost_column = by_cost && steps > 0 && train::HasPrices(scenario->costs);
   const train::FactoryRunInputs inputs = scenario->RunInputs();
-  out << fmt::format("{:>4}  {:<44} {:>10} {:>10} {:>7} {:>9}{}{}\n", "rank", "plan", "step (s)", "tok/s/GPU", "MFU %",
-                     "mem (GB)", steps > 0 ? "  compute days" : "", cost_column ? "  cost ($M)" : "");
+  // The plan column is as wide as the longest plan shown (at least 44), so the columns stay aligned.
+  size_t plan_width = 44;
+  for (const auto& r : result->best) plan_width = std::max(plan_width, r.plan.ToString().size());
+  out << fmt::format("{:>4}  {:<{}} {:>10} {:>10} {:>7} {:>9}{}{}\n", "rank", "plan", plan_width, "step (s)",
+                     "tok/s/GPU", "MFU %", "mem (GB)", steps > 0 ? "  compute days" : "", cost_column ? "  cost ($M)" : "");
   int rank = 0;
   for (const auto& r : result->best) {
     const auto& e = r.estimate;
-    out << fmt::format("{:>4}  {:<44} {:>10.4f} {:>10.0f} {:>7.1f} {:>9.1f}", ++rank, r.plan.ToString(),
+    out << fmt::format("{:>4}  {:<{}} {:>10.4f} {:>10.0f} {:>7.1f} {:>9.1f}", ++rank, r.plan.ToString(), plan_width,
                        e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9);
     if (steps > 0) out << fmt::format("  {:>14.1f}", steps * e.step_time.value() / 86400);
     if (cost_column) {
