@@ -136,6 +136,10 @@ bool EpOverlapAllowed(const ParallelPlan& p) {
   return p.ep > 1 && p.recompute != Recompute::kFull && (p.pp == 1 || p.vp > 1);
 }
 
+bool OffloadAllowed(const ParallelPlan& p) {
+  return p.pp == 1 && p.recompute == Recompute::kNone && p.cuda_graph_modules == 0;
+}
+
 Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& p) {
   const auto& m = job.model;
   for (auto [name, v] : {std::pair{"tp", p.tp}, {"pp", p.pp}, {"vp", p.vp}, {"cp", p.cp},
@@ -182,7 +186,18 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     if (cluster.system.host_link_bandwidth.value() <= 0) {
       return InvalidArgument(fmt::format("system {} gives no host link to offload activations over", cluster.system.id));
     }
-    if (p.recompute == Recompute::kFull) return InvalidArgument("activation offload and full recompute do not combine");
+    // Megatron-Core's checks for cpu_offloading, each named.
+    if (p.pp > 1) return InvalidArgument("activation offload does not support pipeline parallelism (pp > 1)");
+    if (p.recompute != Recompute::kNone) {
+      return InvalidArgument(fmt::format("activation offload and {} recompute do not combine", RecomputeName(p.recompute)));
+    }
+    if (p.cuda_graph_modules != 0) {
+      return InvalidArgument("activation offload and per-layer CUDA graphs (cuda_graph_modules) do not combine");
+    }
+    if (p.offload_layers >= job.model.layers) {
+      return InvalidArgument(fmt::format("offload_layers ({}) must be fewer than the model's layers ({})",
+                                         p.offload_layers, job.model.layers));
+    }
   }
   if (p.ep_overlap && !EpOverlapAllowed(p)) {
     // Megatron-Core TransformerConfig's checks for overlap_moe_expert_parallel_comm, each named.

@@ -166,11 +166,14 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
         if (placed) break;
       }
       // Full recompute ruled out: offload alone, where allowed and the system has a host link.
-      if (!placed && !full_tried && can_offload) {
+      ParallelPlan offloaded = candidates[i];
+      offloaded.recompute = Recompute::kNone;
+      const bool offload_tried = can_offload && OffloadAllowed(offloaded);
+      if (!placed && !full_tried && offload_tried) {
         plan.ep_overlap = candidates[i].ep_overlap;
         placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));
       }
-      if (!placed) ++out.rejected[OutOfMemoryReason(full_tried, can_offload)];
+      if (!placed) ++out.rejected[OutOfMemoryReason(full_tried, offload_tried)];
     }
   };
   if (threads == 1) {

@@ -667,11 +667,11 @@ Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster
 namespace {
 
 // The fewest layers per pipeline rank under `*layers` (block recompute or offload) with which the
-// plan fits: memory falls as layers are added, so bisect between none and every layer. Every
-// layer when even that does not fit.
+// plan fits: memory falls as layers are added, so bisect between none and `most`. `most` when even
+// that does not fit.
 Result<StepEstimate> FewestLayersThatFit(const TrainingJob& job, const Cluster& cluster, ParallelPlan plan,
-                                         int ParallelPlan::*layers) {
-  const int all = (job.model.layers + plan.pp - 1) / plan.pp;
+                                         int ParallelPlan::*layers, int most) {
+  const int all = most;
   plan.*layers = all;
   Result<StepEstimate> best = EstimateStep(job, cluster, plan);
   if (!best.ok() || !best->fits_in_memory) return best;
@@ -697,7 +697,8 @@ Result<StepEstimate> EstimateStepFewestRecomputeLayers(const TrainingJob& job, c
   plan.recompute = Recompute::kFull;
   plan.offload_layers = 0;
   plan.ep_overlap = false;  // Megatron-Core does not overlap the EP all-to-all under full recompute
-  Result<StepEstimate> e = FewestLayersThatFit(job, cluster, plan, &ParallelPlan::recompute_layers);
+  Result<StepEstimate> e = FewestLayersThatFit(job, cluster, plan, &ParallelPlan::recompute_layers,
+                                               (job.model.layers + plan.pp - 1) / plan.pp);
   if (e.ok() && e->recompute_layers * plan.pp >= job.model.layers) e->recompute_layers = 0;  // 0: every layer
   return e;
 }
@@ -706,13 +707,19 @@ Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, con
                                                      ParallelPlan plan) {
   plan.recompute = Recompute::kNone;
   plan.recompute_layers = 0;
-  return FewestLayersThatFit(job, cluster, plan, &ParallelPlan::offload_layers);
+  // Megatron-Core offloads fewer layers than the model has, on one pipeline stage (OffloadAllowed).
+  return FewestLayersThatFit(job, cluster, plan, &ParallelPlan::offload_layers, std::max(1, job.model.layers - 1));
 }
 
 Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
                                                          const ParallelPlan& plan, bool allow_offload) {
   Result<StepEstimate> recompute = EstimateStepFewestRecomputeLayers(job, cluster, plan);
-  if (!allow_offload || cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok()) return recompute;
+  ParallelPlan offloaded = plan;
+  offloaded.recompute = Recompute::kNone;
+  if (!allow_offload || cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok() ||
+      !OffloadAllowed(offloaded)) {
+    return recompute;
+  }
   Result<StepEstimate> offload = EstimateStepFewestOffloadLayers(job, cluster, plan);
   if (!offload.ok() || !offload->fits_in_memory) return recompute;
   if (!recompute->fits_in_memory || offload->step_time < recompute->step_time) return offload;

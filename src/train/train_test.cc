@@ -740,6 +740,50 @@ TEST(StepModel, ActivationOffloadFreesMemoryAndCostsOnlyWhatTheLinkCannotHide) {
   EXPECT_GT(lightest->offload_layers, 0);
 }
 
+// Megatron-Core TransformerConfig refuses cpu_offloading with pipeline parallelism, with any
+// activation recompute, with per-layer CUDA graphs, and for as many layers as the model has.
+TEST(StepModel, ActivationOffloadKeepsMegatronCoreRules) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  Cluster cluster = H100Cluster(8);
+  cluster.system.host_link_bandwidth = BytesPerSecond(63e9);
+  auto refused = [&](ParallelPlan p, const std::string& words) {
+    Result<StepEstimate> e = EstimateStep(job, cluster, p);
+    ASSERT_FALSE(e.ok()) << p.ToString();
+    EXPECT_NE(e.status().message().find(words), std::string::npos) << e.status().message();
+    EXPECT_FALSE(OffloadAllowed(p) && p.offload_layers < job.model.layers) << p.ToString();
+  };
+  ParallelPlan ok = Plan(2, 1, 4, 4);
+  ok.offload_layers = 8;
+  EXPECT_TRUE(OffloadAllowed(ok));
+  ASSERT_TRUE(EstimateStep(job, cluster, ok).ok());
+  ParallelPlan pp = Plan(2, 2, 2, 4);
+  pp.offload_layers = 4;
+  refused(pp, "pipeline parallelism");
+  ParallelPlan selective = ok;
+  selective.recompute = Recompute::kSelective;
+  refused(selective, "selective recompute");
+  ParallelPlan graphs = ok;
+  graphs.cuda_graph_modules = kGraphAttn;
+  refused(graphs, "per-layer CUDA graphs");
+  ParallelPlan every = ok;
+  every.offload_layers = job.model.layers;
+  refused(every, "fewer than the model's layers (32)");
+  // Whole-iteration graphs are allowed.
+  ParallelPlan whole = ok;
+  whole.cuda_graphs = true;
+  EXPECT_TRUE(EstimateStep(job, cluster, whole).ok());
+
+  // With pipeline stages the lightest choice that fits is recompute, never offload; on one stage
+  // offload takes at most layers - 1.
+  auto staged = EstimateStepLightestRecompute(job, cluster, Plan(1, 2, 4, 8));
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  EXPECT_EQ(staged->offload_layers, 0);
+  EXPECT_NE(staged->recompute, Recompute::kNone);
+  Result<StepEstimate> most = EstimateStepFewestOffloadLayers(job, cluster, Plan(1, 1, 8, 8));
+  ASSERT_TRUE(most.ok()) << most.status().ToString();
+  EXPECT_LE(most->offload_layers, job.model.layers - 1);
+}
+
 // ---------------------------------------------------------------- activation memory
 
 // Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.3: with full recompute each layer keeps only
@@ -1038,6 +1082,16 @@ TEST(PlanSearch, OffloadOnlyWhereAllowed) {
   EXPECT_GT(without->rejected.at("out of memory (with the recompute modes allowed)"), 0);
   EXPECT_EQ(with->feasible, without->feasible + offloads(*with));
   for (const auto& p : with->best) EXPECT_EQ(p.plan.recompute, Recompute::kNone) << p.plan.ToString();
+  // Every offloading plan keeps Megatron-Core's rules: one pipeline stage, no recompute.
+  for (const auto& p : with->best) {
+    if (p.plan.offload_layers > 0) EXPECT_TRUE(OffloadAllowed(p.plan)) << p.plan.ToString();
+  }
+  // Plans with pipeline stages that do not fit are not said to have tried offload.
+  bool staged_out_of_memory = false;
+  for (const auto& [reason, n] : with->rejected) {
+    staged_out_of_memory = staged_out_of_memory || reason == "out of memory (with the recompute modes allowed)";
+  }
+  EXPECT_TRUE(staged_out_of_memory);
 }
 
 TEST(PlanSearch, MemoryReserveComesOffTheCapacity) {

@@ -94,9 +94,10 @@ struct ParallelPlan {
   // --recompute-method block --recompute-num-layers); the others keep all their activations.
   // 0 means every layer.
   int recompute_layers = 0;
-  // Layers of each pipeline rank whose activations are offloaded to host memory during the
-  // forward and brought back for the backward (Megatron-Core cpu_offloading_num_layers); needs a
-  // host link and no full recompute.
+  // Layers whose activations are offloaded to host memory during the forward and brought back
+  // for the backward (Megatron-Core cpu_offloading_num_layers); needs a host link and what
+  // Megatron-Core asks of cpu_offloading (OffloadAllowed): one pipeline stage, no recompute, no
+  // per-layer CUDA graphs, fewer layers than the model has.
   int offload_layers = 0;
   bool sequence_parallel = true;
   // Software settings of the framework, beside the parallel layout. ep_overlap: the expert-
@@ -121,6 +122,12 @@ struct ParallelPlan {
 // Whether a plan meets Megatron-Core's conditions for ep_overlap: expert parallelism, no full
 // recompute, and the interleaved schedule where there are pipeline stages.
 bool EpOverlapAllowed(const ParallelPlan& plan);
+
+// Whether a plan's layout meets Megatron-Core's conditions for activation offload (cpu_offloading,
+// TransformerConfig.__post_init__ since the feature landed in 2023-12, unchanged since): no
+// pipeline parallelism, no activation recompute of any granularity, and no per-layer CUDA graphs
+// (whole-iteration graphs are allowed). The host link and the layer count are checked apart.
+bool OffloadAllowed(const ParallelPlan& plan);
 
 // Checks divisibility and sizes: tp*pp*cp*dp = gpus, heads and kv heads divisible by tp, layers
 // by pp*vp, experts by ep, global batch by micro_batch*dp, sequence by 2*cp. The message names
