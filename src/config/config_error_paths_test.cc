@@ -553,6 +553,26 @@ TEST(ConfigErrorPaths, PlanValidation) {
        "global batch (8) not divisible by micro_batch*dp = 3*8"},
       {"sequence not divisible by 2*cp", with("8", "llama3-8b", "8190", "8", "{cp: 2}"), "4:7",
        "plan", "sequence length (8190) not divisible by 2*cp = 4"},
+      // Megatron-Core's rules for activation offload (cpu_offloading).
+      {"offload with pipeline stages", dense("{pp: 2, offload_layers: 4}"), "4:7", "plan",
+       "activation offload does not support pipeline parallelism (pp > 1)"},
+      {"offload with selective recompute", dense("{recompute: selective, offload_layers: 4}"), "4:7", "plan",
+       "activation offload and selective recompute do not combine"},
+      {"offload with full recompute", dense("{recompute: full, offload_layers: 4}"), "4:7", "plan",
+       "activation offload and full recompute do not combine"},
+      {"offload with per-layer graphs", dense("{cuda_graph_modules: [attn], offload_layers: 4}"), "4:7", "plan",
+       "activation offload and per-layer CUDA graphs (cuda_graph_modules) do not combine"},
+      {"offload of every layer", dense("{offload_layers: 32}"), "4:7", "plan",
+       "offload_layers (32) must be fewer than the model's layers (32)"},
+      // Megatron-Core's rules for the overlapped expert all-to-all and CUDA graphs.
+      {"ep_overlap without experts", dense("{ep_overlap: true}"), "4:7", "plan",
+       "ep_overlap needs expert parallelism (ep > 1)"},
+      {"ep_overlap with full recompute", with("8", "grok-1", "8192", "8", "{ep: 8, recompute: full, ep_overlap: true}"),
+       "4:7", "plan", "ep_overlap and full recompute do not combine"},
+      {"ep_overlap without interleaving", with("8", "grok-1", "8192", "8", "{pp: 2, ep: 4, ep_overlap: true}"),
+       "4:7", "plan", "ep_overlap with pp > 1 needs the interleaved schedule (vp > 1)"},
+      {"whole-iteration and per-layer graphs", dense("{cuda_graphs: true, cuda_graph_modules: [attn]}"), "4:7",
+       "plan", "cuda_graphs (the whole iteration) and cuda_graph_modules do not combine"},
   });
 }
 
