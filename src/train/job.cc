@@ -137,7 +137,7 @@ bool EpOverlapAllowed(const ParallelPlan& p) {
 }
 
 bool OffloadAllowed(const ParallelPlan& p) {
-  return p.pp == 1 && p.recompute == Recompute::kNone && p.cuda_graph_modules == 0;
+  return p.pp == 1 && p.cuda_graph_modules == 0;
 }
 
 Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& p) {

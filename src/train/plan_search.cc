@@ -166,9 +166,7 @@ Result<SearchResult> SearchPlans(const TrainingJob& job, const Cluster& cluster,
         if (placed) break;
       }
       // Full recompute ruled out: offload alone, where allowed and the system has a host link.
-      ParallelPlan offloaded = candidates[i];
-      offloaded.recompute = Recompute::kNone;
-      const bool offload_tried = can_offload && OffloadAllowed(offloaded);
+      const bool offload_tried = can_offload && OffloadAllowed(candidates[i]);
       if (!placed && !full_tried && offload_tried) {
         plan.ep_overlap = candidates[i].ep_overlap;
         placed = place(EstimateStepFewestOffloadLayers(job, cluster, plan));

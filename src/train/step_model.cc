@@ -671,11 +671,10 @@ namespace {
 // that does not fit.
 Result<StepEstimate> FewestLayersThatFit(const TrainingJob& job, const Cluster& cluster, ParallelPlan plan,
                                          int ParallelPlan::*layers, int most) {
-  const int all = most;
-  plan.*layers = all;
+  plan.*layers = most;
   Result<StepEstimate> best = EstimateStep(job, cluster, plan);
   if (!best.ok() || !best->fits_in_memory) return best;
-  int lo = 0, hi = all;  // hi fits
+  int lo = 0, hi = most;  // hi fits
   while (hi - lo > 1) {
     plan.*layers = (lo + hi) / 2;
     Result<StepEstimate> e = EstimateStep(job, cluster, plan);
@@ -714,10 +713,8 @@ Result<StepEstimate> EstimateStepFewestOffloadLayers(const TrainingJob& job, con
 Result<StepEstimate> EstimateStepLeastRecomputeOrOffload(const TrainingJob& job, const Cluster& cluster,
                                                          const ParallelPlan& plan, bool allow_offload) {
   Result<StepEstimate> recompute = EstimateStepFewestRecomputeLayers(job, cluster, plan);
-  ParallelPlan offloaded = plan;
-  offloaded.recompute = Recompute::kNone;
   if (!allow_offload || cluster.system.host_link_bandwidth.value() <= 0 || !recompute.ok() ||
-      !OffloadAllowed(offloaded)) {
+      !OffloadAllowed(plan)) {
     return recompute;
   }
   Result<StepEstimate> offload = EstimateStepFewestOffloadLayers(job, cluster, plan);

@@ -750,7 +750,8 @@ TEST(StepModel, ActivationOffloadKeepsMegatronCoreRules) {
     Result<StepEstimate> e = EstimateStep(job, cluster, p);
     ASSERT_FALSE(e.ok()) << p.ToString();
     EXPECT_NE(e.status().message().find(words), std::string::npos) << e.status().message();
-    EXPECT_FALSE(OffloadAllowed(p) && p.offload_layers < job.model.layers) << p.ToString();
+    EXPECT_FALSE(OffloadAllowed(p) && p.recompute == Recompute::kNone && p.offload_layers < job.model.layers)
+        << p.ToString();
   };
   ParallelPlan ok = Plan(2, 1, 4, 4);
   ok.offload_layers = 8;
@@ -1082,16 +1083,12 @@ TEST(PlanSearch, OffloadOnlyWhereAllowed) {
   EXPECT_GT(without->rejected.at("out of memory (with the recompute modes allowed)"), 0);
   EXPECT_EQ(with->feasible, without->feasible + offloads(*with));
   for (const auto& p : with->best) EXPECT_EQ(p.plan.recompute, Recompute::kNone) << p.plan.ToString();
-  // Every offloading plan keeps Megatron-Core's rules: one pipeline stage, no recompute.
+  // Every offloading plan keeps Megatron-Core's rules: one pipeline stage, no per-layer graphs.
   for (const auto& p : with->best) {
     if (p.plan.offload_layers > 0) EXPECT_TRUE(OffloadAllowed(p.plan)) << p.plan.ToString();
   }
   // Plans with pipeline stages that do not fit are not said to have tried offload.
-  bool staged_out_of_memory = false;
-  for (const auto& [reason, n] : with->rejected) {
-    staged_out_of_memory = staged_out_of_memory || reason == "out of memory (with the recompute modes allowed)";
-  }
-  EXPECT_TRUE(staged_out_of_memory);
+  EXPECT_GT(with->rejected.count("out of memory (with the recompute modes allowed)"), 0u);
 }
 
 TEST(PlanSearch, MemoryReserveComesOffTheCapacity) {

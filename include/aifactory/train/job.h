@@ -125,8 +125,9 @@ bool EpOverlapAllowed(const ParallelPlan& plan);
 
 // Whether a plan's layout meets Megatron-Core's conditions for activation offload (cpu_offloading,
 // TransformerConfig.__post_init__ since the feature landed in 2023-12, unchanged since): no
-// pipeline parallelism, no activation recompute of any granularity, and no per-layer CUDA graphs
-// (whole-iteration graphs are allowed). The host link and the layer count are checked apart.
+// pipeline parallelism and no per-layer CUDA graphs (whole-iteration graphs are allowed). Offload
+// takes the place of recompute, which Megatron-Core refuses beside it (ValidatePlan); the host
+// link and the layer count are checked there too.
 bool OffloadAllowed(const ParallelPlan& plan);
 
 // Checks divisibility and sizes: tp*pp*cp*dp = gpus, heads and kv heads divisible by tp, layers
