@@ -45,9 +45,11 @@ struct LayerCost {
   // for MLA, the up-projections from the latent (Megatron-Core recompute_modules layernorm,
   // moe_act/mlp activation, mla_up_proj).
   double selective_recompute = 0;
-  // Host (CPU) time to launch the forward's kernels from an eager framework; the backward
-  // launches about twice as many (input and weight gradients).
+  // Host (CPU) time to launch the forward's kernels from an eager framework, and the backward's:
+  // about twice as many kernels (input and weight gradients), but one replay for each module
+  // captured as a CUDA graph, whose backward is a graph of its own.
   double host_fwd = 0;
+  double host_bwd = 0;
 };
 
 // The tiers a GPU of `c` sees, as the step model prices them.
@@ -137,7 +139,12 @@ class StepModel {
   }
 
   LayerCost Layer(int layer) const;
-  double LayerKernels(int layer) const;
+  // Host launches of one layer's forward; `graphs` of them are replays of captured modules.
+  struct Launches {
+    double total = 0;
+    double graphs = 0;
+  };
+  Launches LayerKernels(int layer) const;
   // Share of a rank's layers that run full recompute (1 unless block recompute limits it).
   double RecomputeShare() const {
     if (p_.recompute != Recompute::kFull || p_.recompute_layers <= 0) return 1;
@@ -254,7 +261,9 @@ LayerCost StepModel::Layer(int layer) const {
     tp_comm += tp_block;
   }
   c.selective_recompute = Mem(norm_bytes + activation_bytes) + up_projections;
-  c.host_fwd = LayerKernels(layer) * HostPerKernel();
+  const Launches launches = LayerKernels(layer);
+  c.host_fwd = launches.total * HostPerKernel();
+  c.host_bwd = (2 * (launches.total - launches.graphs) + launches.graphs) * HostPerKernel();
 
   c.fwd.gemm = fwd_linear;
   c.bwd.gemm = bwd_gemm * fwd_linear;
@@ -292,12 +301,18 @@ LayerCost StepModel::Layer(int layer) const {
 // permutation and token bookkeeping of an MoE layer are counted as the kernels of their fused
 // implementations; Transformer Engine's GroupedLinear launches one GEMM per local expert. A
 // module captured as a CUDA graph (ParallelPlan::cuda_graph_modules) is one graph launch instead
-// of its kernels; moe_router and moe_preprocess are captured together.
-double StepModel::LayerKernels(int layer) const {
+// of its kernels, and its backward one more (Transformer Engine captures the two passes as two
+// graphs); moe_router and moe_preprocess are captured together.
+StepModel::Launches StepModel::LayerKernels(int layer) const {
   const double k = catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 1 : 2;  // GEMM + quantize
   const double tp_comm = p_.tp > 1 ? 2 : 0;  // all-gather and reduce-scatter around a block
   const unsigned graphs = p_.cuda_graph_modules;
-  auto launches = [&](double kernels, unsigned module) { return (graphs & module) != 0 && kernels > 0 ? 1.0 : kernels; };
+  double replays = 0;
+  auto launches = [&](double kernels, unsigned module) {
+    if ((graphs & module) == 0 || kernels <= 0) return kernels;
+    replays += 1;
+    return 1.0;
+  };
   // Attention block: QKV and projection GEMMs; norm, rotary q/k, attention, residual add.
   double attn = 2 * k + 5 + tp_comm;
   if (m_.mla) attn += 3 * k + 4;  // q and kv down- and up-projections; latent norms, rope split/concat
@@ -313,6 +328,7 @@ double StepModel::LayerKernels(int layer) const {
     const double rest = 2 * local * k + 1 + 4 + 1 + (p_.ep > 1 ? 2 : 0);
     if ((graphs & kGraphMoeRouter) != 0 && (graphs & kGraphMoePreprocess) != 0) {
       n += 1;
+      replays += 1;
     } else {
       n += launches(router, kGraphMoeRouter) + preprocess;
     }
@@ -320,7 +336,7 @@ double StepModel::LayerKernels(int layer) const {
   } else {
     n += launches(2 * k + 3 + tp_comm, kGraphMlp);  // fc1, fc2; norm, activation, add
   }
-  return n;
+  return {n, replays};
 }
 
 LayerCost StepModel::Head() const {
@@ -415,12 +431,13 @@ StepEstimate StepModel::Run() {
     ++kind_count[kind];
     if (kind_layer[kind] < 0) kind_layer[kind] = l;
   }
-  double host_f = 0, host_exposed_f = 0;
+  double host_f = 0, host_b = 0, host_exposed_f = 0;
   for (int kind = 0; kind < 4; ++kind) {
     if (kind_count[kind] == 0) continue;
     LayerCost lc = Layer(kind_layer[kind]);
     double n = kind_count[kind];
     host_f += n * lc.host_fwd;
+    host_b += n * lc.host_bwd;
     host_exposed_f += n * std::max(0.0, lc.host_fwd - lc.fwd.total());
     fwd += lc.fwd.Scaled(n);
     bwd += lc.bwd.Scaled(n);
@@ -447,7 +464,7 @@ StepEstimate StepModel::Run() {
   // layer; the backward has no such wait and only its total launch time is exposed.
   host_f /= pp;
   host_exposed_f /= pp;
-  const double host_b = 2 * host_f + (p_.recompute == Recompute::kFull ? recompute_share * host_f : 0);
+  host_b = host_b / pp + (p_.recompute == Recompute::kFull ? recompute_share * host_f : 0);
   const double host_exposed = host_exposed_f + std::max(0.0, host_b - bwd.total() - recompute.total());
   const double f = fwd.total() + host_exposed_f, b = bwd.total() + recompute.total() + (host_exposed - host_exposed_f);
 

@@ -540,25 +540,27 @@ TEST(StepModel, CudaGraphsLeaveNoHostLaunchTime) {
 
 TEST(StepModel, PerLayerCudaGraphsReplaceTheirModulesLaunchesWithOne) {
   // A host so slow that every launch is exposed, forward and backward (the backward launches
-  // twice the forward's kernels): the host time is 3 x micro-batches x launches x host time.
+  // twice the forward's kernels): the host time is 3 x micro-batches x launches x host time. A
+  // captured module of K kernels launches once forward and once backward: K + 2K -> 1 + 1.
   Cluster cluster = H100Cluster(8);
   const double host = 1.0;
   cluster.efficiency.host_kernel = Seconds(host);
   const TrainingJob job = Job(SmallMoe(), 1024, 64);  // BF16: no quantization kernels
   ParallelPlan plan = Plan(1, 1, 8, 1);
   plan.ep = 8;
-  const double m = 64 / 8, layers = 8, scale = 3 * m * layers * host;
+  const double m = 64 / 8, layers = 8, per_launch = m * layers * host;
+  auto saved = [&](double kernels) { return per_launch * (3 * kernels - 2); };
   auto host_time = [&](unsigned modules) {
     plan.cuda_graph_modules = modules;
     return Estimate(job, cluster, plan).at(TimeComponent::kHostLaunch).value();
   };
   const double eager = host_time(0);
   // Attention block: QKV and projection GEMMs, norm, rotary q and k, attention, residual add.
-  EXPECT_NEAR(eager - host_time(kGraphAttn), scale * (7 - 1), 1e-6 * eager);
+  EXPECT_NEAR(eager - host_time(kGraphAttn), saved(7), 1e-6 * eager);
   // Up to the router: norm, router GEMM, softmax/top-k/aux loss; the preprocess's two copies
   // join the same graph.
-  EXPECT_NEAR(eager - host_time(kGraphMoeRouter), scale * (8 - 1), 1e-6 * eager);
-  EXPECT_NEAR(eager - host_time(kGraphMoeRouter | kGraphMoePreprocess), scale * (8 + 2 - 1), 1e-6 * eager);
+  EXPECT_NEAR(eager - host_time(kGraphMoeRouter), saved(8), 1e-6 * eager);
+  EXPECT_NEAR(eager - host_time(kGraphMoeRouter | kGraphMoePreprocess), saved(8 + 2), 1e-6 * eager);
   // A dense-MLP graph has nothing to capture in an all-MoE model.
   EXPECT_EQ(host_time(kGraphMlp), eager);
   // The rest of the step does not change.
@@ -574,7 +576,7 @@ TEST(StepModel, PerLayerCudaGraphsReplaceTheirModulesLaunchesWithOne) {
   const double eager_dense = Estimate(dense, cluster, dp).at(TimeComponent::kHostLaunch).value();
   dp.cuda_graph_modules = kGraphMlp;
   const double mlp_dense = Estimate(dense, cluster, dp).at(TimeComponent::kHostLaunch).value();
-  EXPECT_NEAR(eager_dense - mlp_dense, 3 * m * dense.model.layers * host * (5 - 1), 1e-6 * eager_dense);
+  EXPECT_NEAR(eager_dense - mlp_dense, m * dense.model.layers * host * (3 * 5 - 2), 1e-6 * eager_dense);
 }
 
 TEST(CudaGraphModules, ParseAndNameRoundTrip) {
