@@ -543,7 +543,8 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
                        "With full recompute: layers per pipeline rank that recompute (default 0: all)")
       ->check(CLI::NonNegativeNumber);
   estimate->add_option("--offload-layers", plan.offload_layers,
-                       "Layers per pipeline rank whose activations go to host memory (default 0)")
+                       "Layers whose activations go to host memory (Megatron-Core cpu_offloading: "
+                       "pp 1, no recompute; default 0)")
       ->check(CLI::NonNegativeNumber);
   estimate->add_option("--task", task, "pretrain, sft, lora");
   estimate->add_flag("--explain", est_opt.explain, "Print where the time and the memory go");
