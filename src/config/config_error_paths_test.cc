@@ -564,15 +564,12 @@ TEST(ConfigErrorPaths, PlanValidation) {
        "activation offload and per-layer CUDA graphs (cuda_graph_modules) do not combine"},
       {"offload of every layer", dense("{offload_layers: 32}"), "4:7", "plan",
        "offload_layers (32) must be fewer than the model's layers (32)"},
-      // Megatron-Core's rules for the overlapped expert all-to-all and CUDA graphs.
-      {"ep_overlap without experts", dense("{ep_overlap: true}"), "4:7", "plan",
-       "ep_overlap needs expert parallelism (ep > 1)"},
+      // Megatron-Core's rules for the overlapped expert all-to-all (without experts, and
+      // whole-iteration with per-layer graphs: ConfigErrorPaths.Plan).
       {"ep_overlap with full recompute", with("8", "grok-1", "8192", "8", "{ep: 8, recompute: full, ep_overlap: true}"),
        "4:7", "plan", "ep_overlap and full recompute do not combine"},
       {"ep_overlap without interleaving", with("8", "grok-1", "8192", "8", "{pp: 2, ep: 4, ep_overlap: true}"),
        "4:7", "plan", "ep_overlap with pp > 1 needs the interleaved schedule (vp > 1)"},
-      {"whole-iteration and per-layer graphs", dense("{cuda_graphs: true, cuda_graph_modules: [attn]}"), "4:7",
-       "plan", "cuda_graphs (the whole iteration) and cuda_graph_modules do not combine"},
   });
 }
 

@@ -326,12 +326,9 @@ StepModel::Launches StepModel::LayerKernels(int layer) const {
     const double preprocess = p_.ep > 1 ? 2 : 0;  // split-size copies for the all-to-all
     // fc1 and fc2 of every local expert; residual add, (un)permute, activation; dispatch and combine.
     const double rest = 2 * local * k + 1 + 4 + 1 + (p_.ep > 1 ? 2 : 0);
-    if ((graphs & kGraphMoeRouter) != 0 && (graphs & kGraphMoePreprocess) != 0) {
-      n += 1;
-      replays += 1;
-    } else {
-      n += launches(router, kGraphMoeRouter) + preprocess;
-    }
+    // A captured preprocess joins the router's graph (it needs moe_router: ValidatePlan).
+    n += (graphs & kGraphMoePreprocess) != 0 ? launches(router + preprocess, kGraphMoeRouter)
+                                             : launches(router, kGraphMoeRouter) + preprocess;
     n += rest;
   } else {
     n += launches(2 * k + 3 + tp_comm, kGraphMlp);  // fc1, fc2; norm, activation, add
