@@ -21,8 +21,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import validation_features  # noqa: E402
-from calibration_priors import (DERATE_FROM, FAMILY, HOST_FROM, HOST_KERNEL_US, OVERLAP_SLOWDOWN,  # noqa: E402
-                                PRIORS, SCALE_UP_LATENCY)
+from calibration_priors import (DERATE_FROM, FAMILY, HOST_FROM, HOST_KERNEL_US, KERNEL_SHAPES,  # noqa: E402
+                                OVERLAP_SLOWDOWN, PRIORS, SCALE_UP_LATENCY)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FEATURES_ARGS = []  # validate arguments for the runs' framework settings; set by main()
@@ -82,12 +82,16 @@ def render(table):
         out.append(f'    scale_up_latency: "{SCALE_UP_LATENCY[0]}"')
         out.append(f'    host_kernel: "{row["host_kernel"][0]:.3g} us"')
         out.append(f"    overlap_slowdown: {OVERLAP_SLOWDOWN[0]}")
+        if acc in KERNEL_SHAPES:
+            out.append(f"    kernel_shapes: {KERNEL_SHAPES[acc][0]}")
         out.append("    sources:")
         for f in FIELDS:
             out.append(f"      {f}: {json.dumps(row[f][1])}")
         out.append(f"      scale_up_latency: {json.dumps(SCALE_UP_LATENCY[1])}")
         out.append(f"      host_kernel: {json.dumps(row['host_kernel'][1])}")
         out.append(f"      overlap_slowdown: {json.dumps(OVERLAP_SLOWDOWN[1])}")
+        if acc in KERNEL_SHAPES:
+            out.append(f"      kernel_shapes: {json.dumps(KERNEL_SHAPES[acc][1])}")
     return "\n".join(out) + "\n"
 
 

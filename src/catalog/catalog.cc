@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "aifactory/core/strings.h"
 
 namespace aif::catalog {
@@ -26,7 +29,58 @@ Result<const T*> Find(const std::map<std::string, T>& map, const std::string& id
   return NotFound(fmt::format("unknown {} '{}'{}", kind, id, DidYouMean(id, ids)));
 }
 
+// Where v falls on an ascending axis: the two neighbouring points, the weight of the upper one
+// (linear in log2), and the factor below the axis' first point (v / first, else 1).
+struct AxisPoint {
+  size_t lo = 0, hi = 0;
+  double w = 0;
+  double below = 1;
+};
+
+AxisPoint Locate(const std::vector<double>& axis, double v) {
+  AxisPoint p;
+  if (v < axis.front()) {
+    p.below = v / axis.front();
+    return p;
+  }
+  if (v >= axis.back()) {
+    p.lo = p.hi = axis.size() - 1;
+    return p;
+  }
+  p.hi = static_cast<size_t>(std::upper_bound(axis.begin(), axis.end(), v) - axis.begin());
+  p.lo = p.hi - 1;
+  p.w = std::log2(v / axis[p.lo]) / std::log2(axis[p.hi] / axis[p.lo]);
+  return p;
+}
+
+double Best(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
 }  // namespace
+
+double KernelShapes::GemmRelative(MathClass c, double mv, double nv, double kv) const {
+  const std::vector<double>* grid = c == MathClass::k16Bit ? &gemm_16bit : c == MathClass::k8Bit ? &gemm_8bit : nullptr;
+  if (!grid || grid->empty() || mv <= 0 || nv <= 0 || kv <= 0) return 0;
+  const AxisPoint pm = Locate(m, mv), pn = Locate(n, nv), pk = Locate(k, kv);
+  double eff = 0;
+  for (auto [im, wm] : {std::pair{pm.lo, 1 - pm.w}, {pm.hi, pm.w}}) {
+    for (auto [in, wn] : {std::pair{pn.lo, 1 - pn.w}, {pn.hi, pn.w}}) {
+      for (auto [ik, wk] : {std::pair{pk.lo, 1 - pk.w}, {pk.hi, pk.w}}) {
+        const double w = wm * wn * wk;
+        if (w > 0) eff += w * (*grid)[(im * n.size() + in) * k.size() + ik];
+      }
+    }
+  }
+  const double best = c == MathClass::k16Bit ? best_16bit : best_8bit;
+  return best > 0 ? eff * pm.below * pn.below * pk.below / best : 0;
+}
+
+double KernelShapes::AttentionRelative(double s, bool is_causal) const {
+  const std::vector<double>& axis = is_causal ? causal_seq : full_seq;
+  const std::vector<double>& eff = is_causal ? causal : full;
+  if (eff.empty() || s <= 0 || best_attention <= 0) return 0;
+  const AxisPoint p = Locate(axis, s);
+  return ((1 - p.w) * eff[p.lo] + p.w * eff[p.hi]) * p.below / best_attention;
+}
 
 Result<FlopsPerSecond> Accelerator::Peak(Precision p) const {
   FlopsPerSecond peak;
@@ -59,12 +113,59 @@ Status Catalog::Add(Model m) {
 }
 Status Catalog::Add(KernelEfficiency k) {
   std::string id = k.accelerator;
+  if (auto it = kernel_shapes_.find(k.kernel_shapes_id); it != kernel_shapes_.end()) k.kernel_shapes = it->second;
   return Insert(efficiencies_, id, std::move(k), "calibration");
 }
 
-void Catalog::SetEfficiency(KernelEfficiency k) {
+Status Catalog::Add(KernelShapes k) {
+  std::string id = k.id;
+  auto ascending = [](const std::vector<double>& a) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!(a[i] > 0) || (i > 0 && a[i] <= a[i - 1])) return false;
+    }
+    return true;
+  };
+  auto fractions = [](const std::vector<double>& a) {
+    return std::all_of(a.begin(), a.end(), [](double v) { return v > 0 && v <= 1; });
+  };
+  const size_t cells = k.m.size() * k.n.size() * k.k.size();
+  if (!ascending(k.m) || !ascending(k.n) || !ascending(k.k) || !ascending(k.causal_seq) || !ascending(k.full_seq)) {
+    return InvalidArgument(fmt::format("kernel shapes '{}': m, n, k and seq must be positive and ascending", id));
+  }
+  for (const auto* grid : {&k.gemm_16bit, &k.gemm_8bit}) {
+    if (grid->empty()) continue;
+    if (cells == 0 || grid->size() != cells) {
+      return InvalidArgument(fmt::format("kernel shapes '{}': a GEMM grid needs m x n x k = {} efficiencies, has {}",
+                                         id, cells, grid->size()));
+    }
+    if (!fractions(*grid)) return InvalidArgument(fmt::format("kernel shapes '{}': efficiencies must be in (0, 1]", id));
+  }
+  if (k.causal.size() != k.causal_seq.size() || k.full.size() != k.full_seq.size() || !fractions(k.causal) ||
+      !fractions(k.full)) {
+    return InvalidArgument(fmt::format("kernel shapes '{}': attention needs one efficiency in (0, 1] per seq", id));
+  }
+  k.best_16bit = Best(k.gemm_16bit);
+  k.best_8bit = Best(k.gemm_8bit);
+  k.best_attention = std::max(Best(k.causal), Best(k.full));
+  auto shared = std::make_shared<const KernelShapes>(std::move(k));
+  AIF_RETURN_IF_ERROR(Insert(kernel_shapes_, id, shared, "kernel shapes"));
+  // Calibrations read before the table refer to it by id.
+  for (auto& [acc, e] : efficiencies_) {
+    if (e.kernel_shapes_id == id) e.kernel_shapes = shared;
+  }
+  return Status::Ok();
+}
+
+Status Catalog::SetEfficiency(KernelEfficiency k) {
+  k.kernel_shapes = nullptr;
+  if (!k.kernel_shapes_id.empty()) {
+    AIF_ASSIGN_OR_RETURN(const std::shared_ptr<const KernelShapes>* shapes,
+                         Find(kernel_shapes_, k.kernel_shapes_id, "kernel shapes"));
+    k.kernel_shapes = *shapes;
+  }
   std::string id = k.accelerator;
   efficiencies_[id] = std::move(k);
+  return Status::Ok();
 }
 
 Result<const Accelerator*> Catalog::FindAccelerator(const std::string& id) const { return Find(accelerators_, id, "accelerator"); }
@@ -98,6 +199,10 @@ Status Catalog::CheckReferences() const {
   }
   for (const auto& [id, k] : efficiencies_) {
     AIF_RETURN_IF_ERROR(FindAccelerator(id).status().WithContext("calibration: "));
+    if (!k.kernel_shapes_id.empty()) {
+      AIF_RETURN_IF_ERROR(Find(kernel_shapes_, k.kernel_shapes_id, "kernel shapes").status().WithContext(
+          "calibration of '" + id + "': "));
+    }
   }
   return Status::Ok();
 }

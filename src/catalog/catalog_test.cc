@@ -300,6 +300,74 @@ TEST(CatalogReferences, SystemNamingUnknownFabricFails) {
   EXPECT_TRUE(HasText(st.message(), "did you mean 'ib-ndr'"));
 }
 
+KernelShapes SmallShapes() {
+  KernelShapes k;
+  k.id = "measured";
+  k.m = {128, 256};
+  k.n = {512};
+  k.k = {512};
+  k.gemm_16bit = {0.4, 0.8};
+  return k;
+}
+
+TEST(KernelShapesAdd, GridsAreChecked) {
+  Catalog c;
+  KernelShapes unsorted = SmallShapes();
+  unsorted.m = {256, 128};
+  Status st = c.Add(unsorted);
+  EXPECT_TRUE(HasText(st.message(), "kernel shapes 'measured': m, n, k and seq must be positive and ascending")) << st.message();
+  KernelShapes short_grid = SmallShapes();
+  short_grid.gemm_8bit = {0.5};
+  st = c.Add(short_grid);
+  EXPECT_TRUE(HasText(st.message(), "a GEMM grid needs m x n x k = 2 efficiencies, has 1")) << st.message();
+  KernelShapes above_one = SmallShapes();
+  above_one.gemm_16bit = {0.4, 1.2};
+  EXPECT_TRUE(HasText(c.Add(above_one).message(), "efficiencies must be in (0, 1]"));
+  KernelShapes attention = SmallShapes();
+  attention.full_seq = {2048, 4096};
+  attention.full = {0.5};
+  EXPECT_TRUE(HasText(c.Add(attention).message(), "attention needs one efficiency in (0, 1] per seq"));
+  ASSERT_TRUE(c.Add(SmallShapes()).ok());
+  EXPECT_DOUBLE_EQ(c.kernel_shapes().at("measured")->best_16bit, 0.8);
+  EXPECT_TRUE(HasText(c.Add(SmallShapes()).message(), "duplicate kernel shapes id 'measured'"));
+}
+
+TEST(KernelShapesAdd, CalibrationsFindTheirTableInEitherOrder) {
+  Catalog c;
+  ASSERT_TRUE(c.Add(MakeAccelerator("h100-sxm")).ok());
+  ASSERT_TRUE(c.Add(MakeAccelerator("h200")).ok());
+  KernelEfficiency before;
+  before.accelerator = "h100-sxm";
+  before.kernel_shapes_id = "measured";
+  ASSERT_TRUE(c.Add(before).ok());
+  ASSERT_TRUE(c.Add(SmallShapes()).ok());
+  KernelEfficiency after = before;
+  after.accelerator = "h200";
+  ASSERT_TRUE(c.Add(after).ok());
+  for (const char* id : {"h100-sxm", "h200"}) {
+    auto e = c.FindEfficiency(id);
+    ASSERT_TRUE(e.ok());
+    ASSERT_NE((*e)->kernel_shapes, nullptr) << id;
+    EXPECT_EQ((*e)->kernel_shapes->id, "measured");
+  }
+  EXPECT_TRUE(c.CheckReferences().ok());
+  // A calibration naming a table the catalog lacks: at the check, and when a user's file replaces one.
+  KernelEfficiency typo = before;
+  typo.kernel_shapes_id = "measure";
+  Status st = c.SetEfficiency(typo);
+  EXPECT_TRUE(HasText(st.message(), "unknown kernel shapes 'measure' (did you mean 'measured'?)")) << st.message();
+  Catalog lacking;
+  ASSERT_TRUE(lacking.Add(MakeAccelerator("h100-sxm")).ok());
+  ASSERT_TRUE(lacking.Add(typo).ok());
+  st = lacking.CheckReferences();
+  EXPECT_TRUE(HasText(st.message(), "calibration of 'h100-sxm': unknown kernel shapes 'measure'")) << st.message();
+  // Without a table the replaced calibration has none.
+  KernelEfficiency plain = before;
+  plain.kernel_shapes_id.clear();
+  ASSERT_TRUE(c.SetEfficiency(plain).ok());
+  EXPECT_EQ((*c.FindEfficiency("h100-sxm"))->kernel_shapes, nullptr);
+}
+
 TEST(AcceleratorPeak, PrecisionsMapToTheirPeaks) {
   Accelerator a = MakeAccelerator("x");
   a.peak_fp16 = FlopsPerSecond(900e12);

@@ -42,7 +42,7 @@ Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
     AIF_RETURN_IF_ERROR(config::LoadCatalogText(text, calibration_file, &overrides));
     for (const auto& [id, k] : overrides.efficiencies()) {
       AIF_RETURN_IF_ERROR(cat.FindAccelerator(id).status().WithContext(calibration_file + ": "));
-      cat.SetEfficiency(k);
+      AIF_RETURN_IF_ERROR(cat.SetEfficiency(k).WithContext(calibration_file + ": "));
     }
   }
   return cat;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "aifactory/builtin_data.h"
 #include "aifactory/config/yaml_reader.h"
 
@@ -231,7 +233,7 @@ Status ReadModel(const YamlDocument& doc, const YAML::Node& n, const std::string
 Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"accelerator", "gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm",
                                               "attention", "memory", "scale_up", "scale_out", "scale_up_latency", "host_kernel",
-                                              "overlap_slowdown", "sources", "notes"}));
+                                              "overlap_slowdown", "kernel_shapes", "sources", "notes"}));
   catalog::KernelEfficiency k;
   AIF_ASSIGN_OR_RETURN(k.accelerator, doc.String(n, "accelerator", JoinPath(path, "accelerator")));
   std::vector<std::string> present;
@@ -257,6 +259,71 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
     return doc.Error(n["overlap_slowdown"], JoinPath(path, "overlap_slowdown"), "expected a fraction in [0, 1)");
   }
   present.push_back("overlap_slowdown");
+  if (n["kernel_shapes"]) {
+    AIF_ASSIGN_OR_RETURN(k.kernel_shapes_id, doc.String(n, "kernel_shapes", JoinPath(path, "kernel_shapes")));
+    present.push_back("kernel_shapes");
+  }
+  AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));
+  Status s = cat->Add(std::move(k));
+  return s.ok() ? s : doc.Error(n, path, s.message());
+}
+
+// A flow list of numbers, e.g. [64, 128, 256].
+Status ReadNumbers(const YamlDocument& doc, const YAML::Node& n, const std::string& path, std::vector<double>* out) {
+  AIF_RETURN_IF_ERROR(doc.ExpectSequence(n, path));
+  for (size_t i = 0; i < n.size(); ++i) {
+    AIF_ASSIGN_OR_RETURN(double v, doc.Number(n[i], JoinPath(path, i)));
+    out->push_back(v);
+  }
+  return Status::Ok();
+}
+
+Status ReadKernelShapes(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "gemm", "attention", "sources", "notes"}));
+  catalog::KernelShapes k;
+  AIF_ASSIGN_OR_RETURN(k.id, doc.String(n, "id", JoinPath(path, "id")));
+  std::vector<std::string> present;
+  if (const YAML::Node g = n["gemm"]) {
+    const std::string gp = JoinPath(path, "gemm");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(g, gp, {"m", "n", "k", "bf16", "fp8"}));
+    for (auto [key, axis] : {std::pair{"m", &k.m}, {"n", &k.n}, {"k", &k.k}}) {
+      if (!g[key]) return doc.Error(g, JoinPath(gp, key), "missing required key");
+      AIF_RETURN_IF_ERROR(ReadNumbers(doc, g[key], JoinPath(gp, key), axis));
+    }
+    // One row per (m, n), m-major: the efficiencies along k.
+    for (auto [key, grid] : {std::pair{"bf16", &k.gemm_16bit}, {"fp8", &k.gemm_8bit}}) {
+      if (!g[key]) continue;
+      const std::string kp = JoinPath(gp, key);
+      AIF_RETURN_IF_ERROR(doc.ExpectSequence(g[key], kp));
+      if (g[key].size() != k.m.size() * k.n.size()) {
+        return doc.Error(g[key], kp, fmt::format("expected one row per (m, n): {} rows", k.m.size() * k.n.size()));
+      }
+      for (size_t r = 0; r < g[key].size(); ++r) {
+        const size_t before = grid->size();
+        AIF_RETURN_IF_ERROR(ReadNumbers(doc, g[key][r], JoinPath(kp, r), grid));
+        if (grid->size() - before != k.k.size()) {
+          return doc.Error(g[key][r], JoinPath(kp, r), fmt::format("expected {} efficiencies, one per k", k.k.size()));
+        }
+      }
+      present.push_back(std::string("gemm.") + key);
+    }
+  }
+  if (const YAML::Node a = n["attention"]) {
+    const std::string ap = JoinPath(path, "attention");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(a, ap, {"causal", "full"}));
+    for (auto [kind, axis, eff] : {std::tuple{"causal", &k.causal_seq, &k.causal}, {"full", &k.full_seq, &k.full}}) {
+      const YAML::Node series = a[kind];
+      if (!series) continue;
+      const std::string sp = JoinPath(ap, kind);
+      AIF_RETURN_IF_ERROR(doc.CheckKeys(series, sp, {"seq", "bf16"}));
+      for (auto [key, v] : {std::pair{"seq", axis}, {"bf16", eff}}) {
+        if (!series[key]) return doc.Error(series, JoinPath(sp, key), "missing required key");
+        AIF_RETURN_IF_ERROR(ReadNumbers(doc, series[key], JoinPath(sp, key), v));
+      }
+      if (axis->size() != eff->size()) return doc.Error(series["bf16"], JoinPath(sp, "bf16"), "expected one efficiency per seq");
+      present.push_back(std::string("attention.") + kind);
+    }
+  }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &k.sources));
   Status s = cat->Add(std::move(k));
   return s.ok() ? s : doc.Error(n, path, s.message());
@@ -267,10 +334,11 @@ Status ReadCalibration(const YamlDocument& doc, const YAML::Node& n, const std::
 Status LoadCatalogText(std::string_view text, const std::string& file, catalog::Catalog* cat) {
   AIF_ASSIGN_OR_RETURN(YamlDocument doc, YamlDocument::Parse(text, file));
   const YAML::Node& root = doc.root();
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"accelerators", "systems", "fabrics", "models", "calibration"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(root, "", {"accelerators", "systems", "fabrics", "models", "kernel_shapes", "calibration"}));
   using Reader = Status (*)(const YamlDocument&, const YAML::Node&, const std::string&, catalog::Catalog*);
   for (auto [key, reader] : {std::pair<const char*, Reader>{"accelerators", ReadAccelerator}, {"fabrics", ReadFabric},
-                             {"systems", ReadSystem}, {"models", ReadModel}, {"calibration", ReadCalibration}}) {
+                             {"systems", ReadSystem}, {"models", ReadModel}, {"kernel_shapes", ReadKernelShapes},
+                             {"calibration", ReadCalibration}}) {
     const YAML::Node list = root[key];
     if (!list) continue;
     AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, key));

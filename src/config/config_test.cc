@@ -1,12 +1,16 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "aifactory/config/catalog_loader.h"
+#include "aifactory/config/csv.h"
 #include "aifactory/config/scenario.h"
 #include "aifactory/core/file.h"
+#include "aifactory/perf/device.h"
 #include "aifactory/train/factory_run.h"
 #include "aifactory/train/flops.h"
 #include "aifactory/train/step_model.h"
@@ -100,6 +104,54 @@ TEST(BuiltinCatalog, QuantizationCostReproducesItsMeasurementAndCarriesOverToH20
   EXPECT_NEAR(ms("b300", catalog::Precision::kNvfp4), 6.453 - 3.764, 0.01);
   EXPECT_NEAR(ms("h200", catalog::Precision::kFp8) / (20.285 - 16.785), 1.0, 0.15);
   EXPECT_EQ(catalog::QuantizeBytesPerElement(catalog::Precision::kBf16), 0);
+}
+
+// The H100/H200 table predicts the kernels its two runs measured beside the grid: a layer's GEMMs at
+// the shapes of Llama 3 8B/70B/405B under TP 1-8 (96 shapes, not powers of two, in BF16 and FP8), and MoE layers'
+// expert GEMMs run one per expert as Transformer Engine's GroupedLinear runs them, each priced as
+// a dense GEMM of its shape (no grouped-GEMM derating: the measurement is of the kernels alone).
+TEST(BuiltinCatalog, MeasuredKernelShapesPredictTheShapesOffTheirGrid) {
+  auto a = Builtin().FindAccelerator("h200");
+  auto e = Builtin().FindEfficiency("h200");
+  ASSERT_TRUE(a.ok() && e.ok());
+  ASSERT_NE((*e)->kernel_shapes, nullptr);
+  std::vector<double> dense_error, expert_error;
+  for (const char* run : {"a", "b"}) {
+    auto table = ReadCsvFile(std::string(AIF_SOURCE_DIR) + "/data/measurements/h200-kernels-2026-12-04" + run + ".csv");
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    auto col = [&](const char* name) { return table->ColumnIndex(name); };
+    const int kind = col("kind"), variant = col("variant"), prec = col("precision"), m = col("m"), n = col("n"),
+              k = col("k"), count = col("count"), tflops = col("tflops");
+    for (const auto& row : table->rows) {
+      const auto& f = row.fields;
+      if (f[tflops].empty()) continue;
+      const bool dense = f[kind] == "model_gemm";
+      const bool expert = f[kind] == "expert_gemm" && f[variant] == "per_expert_matmul" && std::stod(f[m]) >= 256;
+      if (!dense && !expert) continue;
+      const auto p = f[prec] == "fp8" ? catalog::Precision::kFp8 : catalog::Precision::kBf16;
+      const double M = std::stod(f[m]), N = std::stod(f[n]), K = std::stod(f[k]);
+      const double experts = expert ? std::stod(f[count]) : 1;
+      // Efficiency relative to the table's best, back to a fraction of the peak.
+      const double best = p == catalog::Precision::kFp8 ? (*e)->kernel_shapes->best_8bit : (*e)->kernel_shapes->best_16bit;
+      catalog::KernelEfficiency measured_level = **e;
+      measured_level.gemm_16bit = best;
+      measured_level.gemm_8bit = best;
+      const perf::Device device{*a, &measured_level};
+      const double seconds = perf::GemmTime(device, M, N, K, p, experts).value();
+      const double predicted_tflops = 2 * M * N * K * experts / seconds / 1e12;
+      (dense ? dense_error : expert_error).push_back(std::fabs(predicted_tflops / std::stod(f[tflops]) - 1));
+    }
+  }
+  ASSERT_EQ(dense_error.size(), 2 * 192u);
+  ASSERT_EQ(expert_error.size(), 2 * 100u);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return 0.5 * (v[(v.size() - 1) / 2] + v[v.size() / 2]);
+  };
+  std::printf("median |error|: %zu dense GEMMs %.1f%%, %zu expert GEMMs %.1f%%\n", dense_error.size(),
+              100 * median(dense_error), expert_error.size(), 100 * median(expert_error));
+  EXPECT_LT(median(dense_error), 0.07);  // 5.9% and 4.3% when the table was made
+  EXPECT_LT(median(expert_error), 0.08);
 }
 
 TEST(BuiltinCatalog, EveryEntryHasSources) {

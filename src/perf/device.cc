@@ -26,6 +26,18 @@ double GemmEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p) 
 
 }  // namespace
 
+double ShapeEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k) {
+  if (e.kernel_shapes) {
+    // The grid's points are whole tiles from 128 up: a dimension between them runs as the GEMM
+    // padded to whole tiles, which loses the edge tile's unfilled part. Below 128 the grid (and
+    // its smallest point) holds the loss.
+    auto padded = [](double dim) { return dim >= 128 ? dim / TileFill(dim) : dim; };
+    double rel = e.kernel_shapes->GemmRelative(catalog::MathClassOf(p), padded(m), padded(n), k);
+    if (rel > 0) return rel * (m >= 128 ? TileFill(m) : 1.0) * (n >= 128 ? TileFill(n) : 1.0);
+  }
+  return TileFill(m) * TileFill(n);
+}
+
 Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count) {
   AIF_CHECK(d.accelerator && d.efficiency);
   if (m <= 0 || n <= 0 || k <= 0 || count <= 0) return Seconds(0);
@@ -33,8 +45,7 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
   // An accelerator without the format's peak runs it at its 16-bit rate.
   double rate = peak.ok() ? peak->value() : d.accelerator->peak_bf16.value();
   double eff = peak.ok() ? GemmEfficiency(*d.efficiency, p) : d.efficiency->gemm_16bit;
-  double fill = TileFill(m) * TileFill(n);
-  double compute = 2.0 * m * n * k / (rate * eff * fill);
+  double compute = 2.0 * m * n * k / (rate * eff * ShapeEfficiency(*d.efficiency, p, m, n, k));
   double operand = catalog::OperandBytes(p);
   double bytes = (m * k + k * n) * operand + m * n * 2.0;  // BF16 output
   double memory = bytes / (d.accelerator->hbm_bandwidth.value() * d.efficiency->memory);
@@ -45,9 +56,11 @@ Seconds GroupedGemmTime(const Device& d, double m, double n, double k, catalog::
   return GemmTime(d, m, n, k, p, count) / d.efficiency->grouped_gemm;
 }
 
-Seconds AttentionTime(const Device& d, Flops flops) {
+Seconds AttentionTime(const Device& d, Flops flops, double seq, bool causal) {
   AIF_CHECK(d.accelerator && d.efficiency);
-  return Seconds(flops.value() / (d.accelerator->peak_bf16.value() * d.efficiency->attention));
+  double rel = d.efficiency->kernel_shapes && seq > 0 ? d.efficiency->kernel_shapes->AttentionRelative(seq, causal) : 0.0;
+  if (rel <= 0) rel = 1;
+  return Seconds(flops.value() / (d.accelerator->peak_bf16.value() * d.efficiency->attention * rel));
 }
 
 Seconds MemoryTime(const Device& d, Bytes bytes) {

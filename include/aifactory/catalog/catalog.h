@@ -18,8 +18,10 @@ class Catalog {
   Status Add(System s);
   Status Add(Model m);
   Status Add(KernelEfficiency k);
-  // Replaces (or adds) an accelerator's calibration, e.g. from a user's calibration file.
-  void SetEfficiency(KernelEfficiency k);
+  Status Add(KernelShapes k);
+  // Replaces (or adds) an accelerator's calibration, e.g. from a user's calibration file; fails
+  // when it names kernel shapes the catalog does not have.
+  Status SetEfficiency(KernelEfficiency k);
 
   // Lookups fail with NotFound and a "did you mean" suggestion.
   Result<const Accelerator*> FindAccelerator(const std::string& id) const;
@@ -37,8 +39,10 @@ class Catalog {
   const std::map<std::string, System>& systems() const { return systems_; }
   const std::map<std::string, Model>& models() const { return models_; }
   const std::map<std::string, KernelEfficiency>& efficiencies() const { return efficiencies_; }
+  const std::map<std::string, std::shared_ptr<const KernelShapes>>& kernel_shapes() const { return kernel_shapes_; }
 
-  // Checks cross references (system -> accelerator, fabric; efficiency -> accelerator).
+  // Checks cross references (system -> accelerator, fabric; efficiency -> accelerator, kernel
+  // shapes).
   Status CheckReferences() const;
 
  private:
@@ -47,6 +51,7 @@ class Catalog {
   std::map<std::string, System> systems_;
   std::map<std::string, Model> models_;
   std::map<std::string, KernelEfficiency> efficiencies_;
+  std::map<std::string, std::shared_ptr<const KernelShapes>> kernel_shapes_;
 };
 
 }  // namespace aif::catalog

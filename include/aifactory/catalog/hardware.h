@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,31 @@ struct System {
 
 // Calibrated kernel efficiencies of one accelerator: the fraction of a peak that a kernel class
 // reaches on large shapes. Fitted per accelerator and kernel class only (docs/validation.md).
+// Kernel efficiency measured by shape on one accelerator (tools/gpu/measure_kernels.py): dense
+// GEMM efficiency over an (m, n, k) grid per format, and fused attention's (forward + backward)
+// over sequence lengths, each a fraction of the format's peak. The step model takes from it how a
+// shape's efficiency compares with the best measured shape's; the calibration keeps the level.
+struct KernelShapes {
+  std::string id;
+  std::vector<double> m, n, k;                // GEMM grid axes, ascending
+  std::vector<double> gemm_16bit, gemm_8bit;  // m.size() x n.size() x k.size(), m-major; empty: not measured
+  // Attention efficiency by sequence length (ascending), causal and unmasked (every query over
+  // every key, as in a context-parallel ring step or a sliding window's band).
+  std::vector<double> causal_seq, causal;
+  std::vector<double> full_seq, full;
+  double best_16bit = 0, best_8bit = 0, best_attention = 0;  // the grids' maxima (Catalog::Add sets them)
+  Sources sources;
+
+  // Efficiency at the shape over the best of the format's grid (at most 1), or 0 where the format
+  // has no measurement. Between grid points: linear in log2 of each dimension; beyond the largest
+  // point: the edge's efficiency; below the smallest: the edge's time (a kernel that small is no
+  // faster than the smallest measured one).
+  double GemmRelative(MathClass c, double m, double n, double k) const;
+  // Attention efficiency at `seq` tokens (causal) or keys per query (unmasked) over the best
+  // measured of both, or 0 where that kind was not measured.
+  double AttentionRelative(double seq, bool causal) const;
+};
+
 struct KernelEfficiency {
   std::string accelerator;
   double gemm_16bit = 0;   // bf16/fp16 GEMM, fraction of the 16-bit peak
@@ -83,6 +109,10 @@ struct KernelEfficiency {
   // Slowdown of compute while a collective runs beside it (its kernels take SMs and memory
   // bandwidth): the overlapped part of the compute takes (1 + overlap_slowdown) times as long.
   double overlap_slowdown = 0;
+  // The kernels measured by shape on this accelerator (or one of its die), by id; resolved by
+  // the catalog. Without it, GEMMs lose only the unfilled part of their edge tiles.
+  std::string kernel_shapes_id;
+  std::shared_ptr<const KernelShapes> kernel_shapes;
   Sources sources;         // per field: what it was fitted on or measured by
 };
 

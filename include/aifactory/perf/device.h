@@ -13,10 +13,14 @@ struct Device {
   const catalog::KernelEfficiency* efficiency = nullptr;
 };
 
+// Efficiency of a GEMM of this shape relative to the best shape: from the accelerator's kernels
+// measured by shape where it has them (catalog::KernelShapes), with a tile-quantization loss on
+// dimensions that are not multiples of the 128-wide tensor-core tile.
+double ShapeEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k);
+
 // C[m,n] = A[m,k] B[k,n] in precision `p`, `count` times (grouped GEMMs: one per expert).
 // Time is the roofline of 2mnk FLOPs against the operand and output bytes, with the calibrated
-// efficiency of the precision's GEMM class and a tile-quantization loss on dimensions that are
-// not multiples of the 128-wide tensor-core tile.
+// (best-shape) efficiency of the precision's GEMM class times the shape's ShapeEfficiency.
 Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count = 1);
 
 // Grouped GEMM (one GEMM per local expert, `count` of them): GemmTime at the calibrated
@@ -24,8 +28,11 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
 Seconds GroupedGemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count);
 
 // Fused (flash) attention: `flops` of QK^T and AV matmuls run at the 16-bit peak times the
-// calibrated attention efficiency (FP8 training recipes keep attention in BF16).
-Seconds AttentionTime(const Device& d, Flops flops);
+// calibrated attention efficiency (FP8 training recipes keep attention in BF16), and, where the
+// accelerator's kernels were measured by shape and `seq` is given, the measured efficiency of
+// that length relative to the best measured: `seq` tokens of causal attention, or, unmasked
+// (`causal` false), `seq` keys per query.
+Seconds AttentionTime(const Device& d, Flops flops, double seq = 0, bool causal = true);
 
 // Streaming (elementwise, normalization, casting, optimizer) kernels moving `bytes` of HBM traffic.
 Seconds MemoryTime(const Device& d, Bytes bytes);
