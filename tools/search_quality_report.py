@@ -77,7 +77,8 @@ def reason(published, searched, host_pct, model):
                 "scale-out network once per remote domain holding its experts (DeepEP-style dispatch), exposed, at "
                 "the NICs' bus bandwidth; where a run's recipe overlaps it with compute and the overlap takes effect, "
                 "the features file says so and both plans are priced with it (plausible real gain: the published "
-                "plans are predicted within 13% but rows 302 and 504; no run measured the smaller EP)")
+                "plans are predicted within 9% but rows 302 (28% too slow), 432 and 504 (40-42% too fast); no run "
+                "measured the smaller EP but 432's, whose point release measured EP 8 80% better)")
     if degree(searched, "ep") > degree(published, "ep"):
         return ("search grows expert parallelism beyond one NVLink domain (plausible gain: NVIDIA's B200 "
                 "DeepSeek-V3 recipe went from EP 8 / PP 16 in NeMo 26.04, row 348, 2,815 tokens/s/GPU, to EP 32 / "
