@@ -60,7 +60,13 @@ def table(tid, paths, accelerator, backend):
     where = (f"tools/gpu/measure_kernels.py on one {f0['gpu']} (driver {f0['nvidia_smi'].split(', ')[1]}, "
              f"PyTorch {f0['torch']}, CUDA {f0['cuda']}, cuDNN {f0['cudnn']}), "
              f"{', '.join(f['date_utc'] for f in facts)} UTC, {', '.join(paths)}")
-    out = [f"  - id: {tid}", "    gemm:",
+    bw = statistics.median(float(r["tbps"]) for path in paths for r in csv.DictReader(open(os.path.join(ROOT, path)))
+                           if r["kind"] == "memory" and r["variant"] == "triad" and r["tbps"])
+    out = [f"  - id: {tid}", "    measured_on:",
+           f'      peak_bf16: "{peak["bf16"]:g} TFLOP/s"',
+           f'      peak_fp8: "{peak["fp8"]:g} TFLOP/s"',
+           f'      bandwidth: "{bw:g} TB/s"',
+           "    gemm:",
            f"      m: [{', '.join(map(str, ms))}]",
            f"      n: [{', '.join(map(str, ns))}]",
            f"      k: [{', '.join(map(str, ks))}]"]
@@ -78,6 +84,10 @@ def table(tid, paths, accelerator, backend):
                 f"        seq: [{', '.join(str(s) for s, _ in pts)}]",
                 f"        bf16: [{', '.join(f'{e:.4f}' for _, e in pts)}]"]
     out += ["    sources:",
+            f'      measured_on.peak_bf16: "data/catalog/accelerators.yaml, {accelerator}"',
+            f'      measured_on.peak_fp8: "data/catalog/accelerators.yaml, {accelerator}"',
+            f'      measured_on.bandwidth: "{where}: triad a = b + s c of 1 GiB fp32 tensors, bytes read and written, '
+            f'median of the runs"',
             f'      gemm.bf16: "{where}: torch.matmul (cuBLAS), each shape captured in a CUDA graph, median of 7 replays; '
             f'the median of {sweeps} sweeps of the grid (all but the first in shuffled orders); fraction of the {accelerator} BF16 peak '
             f'{peak["bf16"]:g} TFLOP/s"',

@@ -140,6 +140,11 @@ Status Catalog::Add(KernelShapes k) {
     }
     if (!fractions(*grid)) return InvalidArgument(fmt::format("kernel shapes '{}': efficiencies must be in (0, 1]", id));
   }
+  if ((!k.gemm_16bit.empty() && k.peak_16bit.value() <= 0) || (!k.gemm_8bit.empty() && k.peak_8bit.value() <= 0) ||
+      ((!k.gemm_16bit.empty() || !k.gemm_8bit.empty()) && k.bandwidth.value() <= 0)) {
+    return InvalidArgument(fmt::format(
+        "kernel shapes '{}': a GEMM grid needs the measured machine's peak of its format and bandwidth (measured_on)", id));
+  }
   if (k.causal.size() != k.causal_seq.size() || k.full.size() != k.full_seq.size() || !fractions(k.causal) ||
       !fractions(k.full)) {
     return InvalidArgument(fmt::format("kernel shapes '{}': attention needs one efficiency in (0, 1] per seq", id));

@@ -307,6 +307,8 @@ KernelShapes SmallShapes() {
   k.n = {512};
   k.k = {512};
   k.gemm_16bit = {0.4, 0.8};
+  k.peak_16bit = FlopsPerSecond(1e15);
+  k.bandwidth = BytesPerSecond(4e12);
   return k;
 }
 
@@ -323,6 +325,9 @@ TEST(KernelShapesAdd, GridsAreChecked) {
   KernelShapes above_one = SmallShapes();
   above_one.gemm_16bit = {0.4, 1.2};
   EXPECT_TRUE(HasText(c.Add(above_one).message(), "efficiencies must be in (0, 1]"));
+  KernelShapes no_roofline = SmallShapes();
+  no_roofline.bandwidth = BytesPerSecond(0);
+  EXPECT_TRUE(HasText(c.Add(no_roofline).message(), "needs the measured machine's peak of its format and bandwidth"));
   KernelShapes attention = SmallShapes();
   attention.full_seq = {2048, 4096};
   attention.full = {0.5};

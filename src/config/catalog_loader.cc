@@ -279,10 +279,25 @@ Status ReadNumbers(const YamlDocument& doc, const YAML::Node& n, const std::stri
 }
 
 Status ReadKernelShapes(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "gemm", "attention", "sources", "notes"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "measured_on", "gemm", "attention", "sources", "notes"}));
   catalog::KernelShapes k;
   AIF_ASSIGN_OR_RETURN(k.id, doc.String(n, "id", JoinPath(path, "id")));
   std::vector<std::string> present;
+  if (const YAML::Node on = n["measured_on"]) {
+    const std::string op = JoinPath(path, "measured_on");
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(on, op, {"peak_bf16", "peak_fp8", "bandwidth"}));
+    for (auto [key, field] : {std::pair{"peak_bf16", &k.peak_16bit}, {"peak_fp8", &k.peak_8bit}}) {
+      if (!on[key]) continue;
+      AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(on, key, JoinPath(op, key), Dimension::kFlopsPerSecond));
+      *field = FlopsPerSecond(v);
+      present.push_back(std::string("measured_on.") + key);
+    }
+    if (on["bandwidth"]) {
+      AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(on, "bandwidth", JoinPath(op, "bandwidth"), Dimension::kBytesPerSecond));
+      k.bandwidth = BytesPerSecond(v);
+      present.push_back("measured_on.bandwidth");
+    }
+  }
   if (const YAML::Node g = n["gemm"]) {
     const std::string gp = JoinPath(path, "gemm");
     AIF_RETURN_IF_ERROR(doc.CheckKeys(g, gp, {"m", "n", "k", "bf16", "fp8"}));

@@ -26,16 +26,24 @@ double GemmEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p) 
 
 }  // namespace
 
-double ShapeEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k) {
-  if (e.kernel_shapes) {
-    // The grid's points are whole tiles from 128 up: a dimension between them runs as the GEMM
-    // padded to whole tiles, which loses the edge tile's unfilled part. Below 128 the grid (and
-    // its smallest point) holds the loss.
-    auto padded = [](double dim) { return dim >= 128 ? dim / TileFill(dim) : dim; };
-    double rel = e.kernel_shapes->GemmRelative(catalog::MathClassOf(p), padded(m), padded(n), k);
-    if (rel > 0) return rel * (m >= 128 ? TileFill(m) : 1.0) * (n >= 128 ? TileFill(n) : 1.0);
-  }
-  return TileFill(m) * TileFill(n);
+double ShapePenalty(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k) {
+  const catalog::KernelShapes* t = e.kernel_shapes.get();
+  if (!t || m <= 0 || n <= 0 || k <= 0) return 1;
+  const catalog::MathClass c = catalog::MathClassOf(p);
+  const double peak = (c == catalog::MathClass::k8Bit ? t->peak_8bit : t->peak_16bit).value();
+  const double best = c == catalog::MathClass::k8Bit ? t->best_8bit : t->best_16bit;
+  if (peak <= 0 || best <= 0 || t->bandwidth.value() <= 0) return 1;
+  // The grid's points are whole tiles from 128 up: a dimension between them runs as the GEMM
+  // padded to whole tiles (whose loss the tile fill charges). Below 128 the grid holds the loss.
+  auto padded = [](double dim) { return dim >= 128 ? dim / TileFill(dim) : dim; };
+  const double pm = padded(m), pn = padded(n);
+  const double rel = t->GemmRelative(c, pm, pn, k);
+  if (rel <= 0) return 1;
+  const double flops = 2.0 * pm * pn * k;
+  const double measured = flops / (peak * best * rel);
+  const double bytes = (pm * k + k * pn) * catalog::OperandBytes(p) + pm * pn * 2.0;
+  const double roofline = std::max(flops / (peak * best), bytes / t->bandwidth.value());
+  return std::max(1.0, measured / roofline);
 }
 
 Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count) {
@@ -45,11 +53,12 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
   // An accelerator without the format's peak runs it at its 16-bit rate.
   double rate = peak.ok() ? peak->value() : d.accelerator->peak_bf16.value();
   double eff = peak.ok() ? GemmEfficiency(*d.efficiency, p) : d.efficiency->gemm_16bit;
-  double compute = 2.0 * m * n * k / (rate * eff * ShapeEfficiency(*d.efficiency, p, m, n, k));
+  double fill = TileFill(m) * TileFill(n);
+  double compute = 2.0 * m * n * k / (rate * eff * fill);
   double operand = catalog::OperandBytes(p);
   double bytes = (m * k + k * n) * operand + m * n * 2.0;  // BF16 output
   double memory = bytes / (d.accelerator->hbm_bandwidth.value() * d.efficiency->memory);
-  return Seconds(std::max(compute, memory) * count);
+  return Seconds(std::max(compute, memory) * ShapePenalty(*d.efficiency, p, m, n, k) * count);
 }
 
 Seconds GroupedGemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count) {

@@ -467,6 +467,8 @@ std::shared_ptr<const catalog::KernelShapes> TestShapes() {
   k.causal = {0.3, 0.6};
   k.full_seq = {1024};
   k.full = {0.4};
+  k.peak_16bit = FlopsPerSecond(1e15);  // the measured machine: the test GPU
+  k.bandwidth = BytesPerSecond(4e12);
   catalog::Catalog cat;
   EXPECT_TRUE(cat.Add(std::move(k)).ok());
   return cat.kernel_shapes().at("test");
@@ -496,12 +498,26 @@ TEST(KernelShapes, InterpolatesInLogOfEachDimensionRelativeToTheBestShape) {
 
 TEST_F(GemmTimeTest, MeasuredShapesSetTheEfficiencyOfEachShape) {
   efficiency_.kernel_shapes = TestShapes();
-  // The best shape runs at the calibrated efficiency; others at their measured share of it.
+  // The best shape and beyond run at the calibrated efficiency; a compute-bound shape at its
+  // measured share of the best: 0.625 here.
   EXPECT_REL_NEAR(Gemm(512, 2048, 2048), Ideal(512, 2048, 2048), 1e-12);
   EXPECT_REL_NEAR(Gemm(4096, 8192, 8192), Ideal(4096, 8192, 8192), 1e-12);
+  ASSERT_GT(Ideal(512, 512, 2048), Streaming(512, 512, 2048));
   EXPECT_REL_NEAR(Gemm(512, 512, 2048), Ideal(512, 512, 2048) / 0.625, 1e-12);
-  // Smaller than the grid: no faster than the smallest measured shape.
-  EXPECT_REL_NEAR(Gemm(32, 512, 512), Gemm(128, 512, 512), 1e-12);
+  // A shape measured slower than its roofline pays the ratio: at (128, 512, 512) the measured 0.2
+  // of peak is 0.34 us, its bytes stream in 0.20 us at the measured machine's 4 TB/s, and the best
+  // shape would compute it in 0.08 us.
+  const double bytes = (128.0 * 512 + 512 * 512) * 2 + 128.0 * 512 * 2;
+  const double penalty = (2.0 * 128 * 512 * 512 / (1e15 * 0.2)) / (bytes / 4e12);
+  EXPECT_REL_NEAR(ShapePenalty(efficiency_, Precision::kBf16, 128, 512, 512), penalty, 1e-12);
+  EXPECT_REL_NEAR(Gemm(128, 512, 512), std::max(Ideal(128, 512, 512), Streaming(128, 512, 512)) * penalty, 1e-12);
+  // One measured at or below its streaming time pays nothing: (128, 2048, 512) at 0.5 of peak
+  // takes 0.54 us, its bytes 0.69 us.
+  EXPECT_EQ(ShapePenalty(efficiency_, Precision::kBf16, 128, 2048, 512), 1.0);
+  EXPECT_REL_NEAR(Gemm(128, 2048, 512), Streaming(128, 2048, 512), 1e-12);
+  // Smaller than the grid: the measured time of the smallest measured shape, against a roofline
+  // that shrinks with the dimension.
+  EXPECT_GT(ShapePenalty(efficiency_, Precision::kBf16, 32, 512, 512), penalty);
   // Between whole tiles the edge tile's unfilled part is lost beside what the grid measured.
   EXPECT_GE(Gemm(4096, 2049, 8192), 0.99 * Gemm(4096, 2176, 8192));
   double previous = 0;
@@ -510,6 +526,12 @@ TEST_F(GemmTimeTest, MeasuredShapesSetTheEfficiencyOfEachShape) {
     ASSERT_GE(t, previous * (1 - 1e-9)) << "m = " << m;
     previous = t;
   }
+  // Without the measured machine's roofline the table cannot be read: no penalty.
+  catalog::KernelShapes bare = *efficiency_.kernel_shapes;
+  bare.bandwidth = BytesPerSecond(0);
+  efficiency_.kernel_shapes = std::make_shared<const catalog::KernelShapes>(bare);
+  EXPECT_EQ(ShapePenalty(efficiency_, Precision::kBf16, 512, 512, 2048), 1.0);
+  efficiency_.kernel_shapes = TestShapes();
   // FP8 has no measurement in this table: its GEMMs keep the tile model.
   EXPECT_REL_NEAR(Gemm(8192, 8192, 8192, Precision::kFp8), 2.0 * 8192 * 8192 * 8192 / (2e15 * 0.7), 1e-12);
   // Attention: the length's share of the best measured length.

@@ -80,6 +80,10 @@ struct KernelShapes {
   std::vector<double> causal_seq, causal;
   std::vector<double> full_seq, full;
   double best_16bit = 0, best_8bit = 0, best_attention = 0;  // the grids' maxima (Catalog::Add sets them)
+  // The measured machine: its peaks and the streaming bandwidth measured beside the kernels, the
+  // roofline the measured times are held against.
+  FlopsPerSecond peak_16bit, peak_8bit;
+  BytesPerSecond bandwidth;
   Sources sources;
 
   // Efficiency at the shape over the best of the format's grid (at most 1), or 0 where the format

@@ -13,14 +13,16 @@ struct Device {
   const catalog::KernelEfficiency* efficiency = nullptr;
 };
 
-// Efficiency of a GEMM of this shape relative to the best shape: from the accelerator's kernels
-// measured by shape where it has them (catalog::KernelShapes), with a tile-quantization loss on
-// dimensions that are not multiples of the 128-wide tensor-core tile.
-double ShapeEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k);
+// How much longer than its roofline a GEMM of this shape runs, where the accelerator has kernels
+// measured by shape (catalog::KernelShapes; else 1): the measured time over the larger of the
+// best shape's compute time and the streaming time of its bytes, on the measured machine, at
+// least 1. Large GEMMs lose only the gap to the best shape; small ones also their few tiles.
+double ShapePenalty(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k);
 
 // C[m,n] = A[m,k] B[k,n] in precision `p`, `count` times (grouped GEMMs: one per expert).
 // Time is the roofline of 2mnk FLOPs against the operand and output bytes, with the calibrated
-// (best-shape) efficiency of the precision's GEMM class times the shape's ShapeEfficiency.
+// (best-shape) efficiency of the precision's GEMM class and a tile-quantization loss on dimensions
+// that are not multiples of the 128-wide tensor-core tile, times the shape's ShapePenalty.
 Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precision p, double count = 1);
 
 // Grouped GEMM (one GEMM per local expert, `count` of them): GemmTime at the calibrated
