@@ -221,6 +221,21 @@ def expert_section(out, args, deadline):
                 t, calls = time_per_call(per_expert, est, args.repeats, max_calls=16)
                 out.row(kind="expert_gemm", variant="per_expert_matmul", precision="bf16",
                         m=tpe, n=n, k=k, count=local, seconds=t, tflops=flops / t / 1e12, note=name)
+                if args.expert_fp8 and hasattr(torch, "_scaled_mm"):
+                    # The FP8 recipes' expert GEMMs: one cuBLASLt FP8 GEMM per expert.
+                    x8 = x.to(torch.float8_e4m3fn)
+                    w8 = w.transpose(1, 2).contiguous().to(torch.float8_e4m3fn)  # (local, n, k)
+                    one = torch.ones((), device=dev, dtype=torch.float32)
+
+                    def per_expert8(x8=x8, w8=w8, local=local, one=one):
+                        for e in range(local):
+                            torch._scaled_mm(x8[e], w8[e].t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+
+                    t8, calls = time_per_call(per_expert8, flops / (0.5 * 1979e12) + local * 3e-6, args.repeats,
+                                              max_calls=16)
+                    out.row(kind="expert_gemm", variant="per_expert_scaled_mm", precision="fp8",
+                            m=tpe, n=n, k=k, count=local, seconds=t8, tflops=flops / t8 / 1e12, note=name)
+                    del x8, w8
                 if have_grouped:
                     xs = x.view(local * tpe, k)
                     wt = w.transpose(1, 2).contiguous().transpose(1, 2)  # (local, k, n) column-major
@@ -372,6 +387,7 @@ def main():
     ap.add_argument("--nk", default="512,1024,2048,4096,8192,16384")
     ap.add_argument("--budget", type=float, default=300, help="seconds for the GEMM sweeps")
     ap.add_argument("--grid-repeats", type=int, default=3, help="sweeps of the GEMM grid")
+    ap.add_argument("--expert-fp8", action="store_true", help="also time the expert GEMMs in FP8")
     ap.add_argument("--sections", default="memory,host,gemm,model,expert,attention")
     args = ap.parse_args()
     assert torch.cuda.is_available(), "no CUDA device"
