@@ -40,6 +40,10 @@ Result<catalog::Catalog> LoadCatalog(const std::string& calibration_file) {
     AIF_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(calibration_file, 16 << 20));
     catalog::Catalog overrides;
     AIF_RETURN_IF_ERROR(config::LoadCatalogText(text, calibration_file, &overrides));
+    // Kernels the file measured by shape join the catalog first, so that its calibrations can name them.
+    for (const auto& [id, shapes] : overrides.kernel_shapes()) {
+      AIF_RETURN_IF_ERROR(cat.Add(*shapes).WithContext(calibration_file + ": "));
+    }
     for (const auto& [id, k] : overrides.efficiencies()) {
       AIF_RETURN_IF_ERROR(cat.FindAccelerator(id).status().WithContext(calibration_file + ": "));
       AIF_RETURN_IF_ERROR(cat.SetEfficiency(k).WithContext(calibration_file + ": "));

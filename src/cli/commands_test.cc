@@ -274,6 +274,49 @@ TEST_F(ScenarioFiles, ValidateTakesFrameworkSettingsFromAFeaturesFile) {
   EXPECT_EQ(bad.out, "");
 }
 
+TEST_F(ScenarioFiles, ValidateTakesKernelShapesFromACalibrationFile) {
+  const std::string csv = (dir_ / "runs.csv").string();
+  std::ofstream(csv) << kRuns;
+  // An H100 calibration naming `shapes`; the file may carry its own table.
+  auto calibration = [](const std::string& shapes, const std::string& table) {
+    std::string keys = "gemm_16bit gemm_8bit gemm_4bit grouped_gemm attention memory scale_up scale_out "
+                       "scale_up_latency host_kernel overlap_slowdown";
+    std::string text = table + "calibration:\n  - accelerator: h100-sxm\n    gemm_16bit: 0.45\n    gemm_8bit: 0.5\n"
+                       "    gemm_4bit: 0.7\n    grouped_gemm: 0.6\n    attention: 0.55\n    memory: 0.88\n"
+                       "    scale_up: 0.8\n    scale_out: 0.9\n    scale_up_latency: \"3 us\"\n"
+                       "    host_kernel: \"12 us\"\n    overlap_slowdown: 0.2\n";
+    if (!shapes.empty()) text += "    kernel_shapes: " + shapes + "\n", keys += " kernel_shapes";
+    text += "    sources:\n";
+    std::istringstream words(keys);
+    for (std::string k; words >> k;) text += "      " + k + ": test\n";
+    return text;
+  };
+  auto predicted = [&](const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    Output o = Aifactory({"validate", csv, "--quiet", "--calibration", path});
+    EXPECT_EQ(o.code, 0) << o.err;
+    return o.out;
+  };
+  // A flat measured grid: every shape as good as the best, so no shape pays beyond its roofline.
+  const std::string flat =
+      "kernel_shapes:\n  - id: mine\n    measured_on: {peak_bf16: \"989 TFLOP/s\", peak_fp8: \"1979 TFLOP/s\", "
+      "bandwidth: \"4 TB/s\"}\n    gemm: {m: [128], n: [512], k: [512], bf16: [[0.5]], fp8: [[0.5]]}\n"
+      "    sources: {measured_on.peak_bf16: test, measured_on.peak_fp8: test, measured_on.bandwidth: test, "
+      "gemm.bf16: test, gemm.fp8: test}\n";
+  const std::string none = predicted("none.yaml", calibration("", ""));
+  EXPECT_EQ(predicted("flat.yaml", calibration("mine", flat)), none);
+  EXPECT_NE(predicted("builtin.yaml", calibration("h200-2026-12-04", "")), none);
+  // A name neither the file nor the catalog has.
+  const std::string typo = (dir_ / "typo.yaml").string();
+  std::ofstream(typo) << calibration("h200-2026-12-4", "");
+  Output bad = Aifactory({"validate", csv, "--calibration", typo});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(HasText(bad.err, "typo.yaml: unknown kernel shapes 'h200-2026-12-4' (did you mean 'h200-2026-12-04'?)"))
+      << bad.err;
+  EXPECT_EQ(bad.out, "");
+}
+
 TEST_F(ScenarioFiles, CompareSearchSkipsRowsWithoutAFullPlan) {
   const std::string csv = (dir_ / "runs.csv").string();
   std::ofstream(csv) << kRuns;

@@ -293,6 +293,24 @@ TEST(CatalogYaml, UnknownKeySuggestsTheNearest) {
   EXPECT_EQ(e, "t.yaml:4:5: models[0].hiden: unknown key (did you mean 'hidden'?)");
 }
 
+TEST(CatalogYaml, KernelShapesErrorsNameTheirPlace) {
+  const std::string head = "kernel_shapes:\n  - id: k\n    measured_on: {peak_bf16: \"989 TFLOP/s\", bandwidth: \"4 TB/s\"}\n";
+  // Two m x one n: two rows of k, one efficiency each.
+  std::string e = CatalogError(head + "    gemm: {m: [128, 256], n: [512], k: [512], bf16: [[0.5]]}\n");
+  EXPECT_EQ(e, "t.yaml:4:53: kernel_shapes[0].gemm.bf16: expected one row per (m, n): 2 rows") << e;
+  e = CatalogError(head + "    gemm: {m: [128], n: [512], k: [512, 1024], bf16: [[0.5]]}\n");
+  EXPECT_EQ(e, "t.yaml:4:55: kernel_shapes[0].gemm.bf16[0]: expected 2 efficiencies, one per k") << e;
+  e = CatalogError(head + "    gemm: {m: [128], n: [512], k: [512], bf16: [[half]]}\n");
+  EXPECT_TRUE(HasText(e, "t.yaml:4:50: kernel_shapes[0].gemm.bf16[0][0]: expected a number")) << e;
+  e = CatalogError(head + "    attention: {causal: {seq: [1024, 2048], bf16: [0.5]}}\n");
+  EXPECT_TRUE(HasText(e, "kernel_shapes[0].attention.causal.bf16: expected one efficiency per seq")) << e;
+  e = CatalogError(head + "    gemm: {m: [256, 128], n: [512], k: [512], bf16: [[0.5], [0.6]]}\n"
+                          "    sources: {measured_on.peak_bf16: a, measured_on.bandwidth: a, gemm.bf16: a}\n");
+  EXPECT_TRUE(HasText(e, "t.yaml:2:5: kernel_shapes[0]: kernel shapes 'k': m, n, k and seq must be positive")) << e;
+  e = CatalogError(head + "    gemm: {m: [128], n: [512], k: [512], bf16: [[0.5]]}\n");
+  EXPECT_TRUE(HasText(e, "missing 'sources'")) << e;
+}
+
 TEST(CatalogYaml, UnknownTopLevelKey) {
   std::string e = CatalogError("model:\n  - id: x\n");
   EXPECT_TRUE(HasText(e, "t.yaml:1:1: model: unknown key (did you mean 'models'?)"));

@@ -65,12 +65,11 @@ struct System {
   Sources sources;
 };
 
-// Calibrated kernel efficiencies of one accelerator: the fraction of a peak that a kernel class
-// reaches on large shapes. Fitted per accelerator and kernel class only (docs/validation.md).
 // Kernel efficiency measured by shape on one accelerator (tools/gpu/measure_kernels.py): dense
 // GEMM efficiency over an (m, n, k) grid per format, and fused attention's (forward + backward)
-// over sequence lengths, each a fraction of the format's peak. The step model takes from it how a
-// shape's efficiency compares with the best measured shape's; the calibration keeps the level.
+// over sequence lengths, each a fraction of the format's peak. The step model takes from it how
+// much longer than its roofline a GEMM of each shape runs (perf::ShapePenalty) and how an
+// attention kernel's length compares with the best measured; the calibration keeps the level.
 struct KernelShapes {
   std::string id;
   std::vector<double> m, n, k;                // GEMM grid axes, ascending
@@ -96,6 +95,8 @@ struct KernelShapes {
   double AttentionRelative(double seq, bool causal) const;
 };
 
+// Calibrated kernel efficiencies of one accelerator: the fraction of a peak that a kernel class
+// reaches on large shapes. Fitted per accelerator and kernel class only (docs/validation.md).
 struct KernelEfficiency {
   std::string accelerator;
   double gemm_16bit = 0;   // bf16/fp16 GEMM, fraction of the 16-bit peak
