@@ -202,14 +202,14 @@ LayerCost StepModel::Layer(int layer) const {
   // Attention scores: causal, or a sliding window; queries split by cp, heads by tp.
   double s = job_.seq_len;
   double kv_avg = s / 2;
-  if (m_.UsesSlidingWindow(layer) && m_.sliding_window < s) {
+  const bool banded = m_.UsesSlidingWindow(layer) && m_.sliding_window < s;
+  if (banded) {
     double w = m_.sliding_window;
     kv_avg = w - w * w / (2 * s);
   }
   double attn_flops = p_.micro_batch * (s / p_.cp) * kv_avg * 2 * (nq / tp) * (dqk + dv);
   // The kernel's measured efficiency at its length: the sequence, causal; unmasked blocks of s/cp
   // keys per query under context parallelism (the ring's steps) or the window's keys (a band).
-  const bool banded = m_.UsesSlidingWindow(layer) && m_.sliding_window < s;
   c.fwd.attention = banded || p_.cp > 1
                         ? perf::AttentionTime(dev_, Flops(attn_flops), std::min(kv_avg, s / p_.cp), false).value()
                         : perf::AttentionTime(dev_, Flops(attn_flops), s, true).value();
