@@ -24,6 +24,11 @@ double GemmEfficiency(const catalog::KernelEfficiency& e, catalog::Precision p) 
   return e.gemm_16bit;
 }
 
+// Bytes a GEMM moves through HBM: its operands in their format, its output in BF16.
+double GemmBytes(double m, double n, double k, catalog::Precision p) {
+  return (m * k + k * n) * catalog::OperandBytes(p) + m * n * 2.0;
+}
+
 }  // namespace
 
 double ShapePenalty(const catalog::KernelEfficiency& e, catalog::Precision p, double m, double n, double k) {
@@ -41,8 +46,7 @@ double ShapePenalty(const catalog::KernelEfficiency& e, catalog::Precision p, do
   if (rel <= 0) return 1;
   const double flops = 2.0 * pm * pn * k;
   const double measured = flops / (peak * best * rel);
-  const double bytes = (pm * k + k * pn) * catalog::OperandBytes(p) + pm * pn * 2.0;
-  const double roofline = std::max(flops / (peak * best), bytes / t->bandwidth.value());
+  const double roofline = std::max(flops / (peak * best), GemmBytes(pm, pn, k, p) / t->bandwidth.value());
   return std::max(1.0, measured / roofline);
 }
 
@@ -55,9 +59,7 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
   double eff = peak.ok() ? GemmEfficiency(*d.efficiency, p) : d.efficiency->gemm_16bit;
   double fill = TileFill(m) * TileFill(n);
   double compute = 2.0 * m * n * k / (rate * eff * fill);
-  double operand = catalog::OperandBytes(p);
-  double bytes = (m * k + k * n) * operand + m * n * 2.0;  // BF16 output
-  double memory = bytes / (d.accelerator->hbm_bandwidth.value() * d.efficiency->memory);
+  double memory = GemmBytes(m, n, k, p) / (d.accelerator->hbm_bandwidth.value() * d.efficiency->memory);
   return Seconds(std::max(compute, memory) * ShapePenalty(*d.efficiency, p, m, n, k) * count);
 }
 
