@@ -40,10 +40,13 @@ def table(tid, paths, accelerator, backend):
     gemm = defaultdict(list)
     att = {"causal": defaultdict(list), "full": defaultdict(list)}
     sweeps = 0
+    triad = []
     for path in paths:
         rows = list(csv.DictReader(open(os.path.join(ROOT, path))))
         sweeps += len({r["note"] for r in rows if r["kind"] == "gemm"})
         for r in rows:
+            if r["kind"] == "memory" and r["variant"] == "triad" and r["tbps"]:
+                triad.append(float(r["tbps"]))
             if not r["tflops"]:
                 continue
             if r["kind"] == "gemm":
@@ -60,8 +63,7 @@ def table(tid, paths, accelerator, backend):
     where = (f"tools/gpu/measure_kernels.py on one {f0['gpu']} (driver {f0['nvidia_smi'].split(', ')[1]}, "
              f"PyTorch {f0['torch']}, CUDA {f0['cuda']}, cuDNN {f0['cudnn']}), "
              f"{', '.join(f['date_utc'] for f in facts)} UTC, {', '.join(paths)}")
-    bw = statistics.median(float(r["tbps"]) for path in paths for r in csv.DictReader(open(os.path.join(ROOT, path)))
-                           if r["kind"] == "memory" and r["variant"] == "triad" and r["tbps"])
+    bw = statistics.median(triad)
     out = [f"  - id: {tid}", "    measured_on:",
            f'      peak_bf16: "{peak["bf16"]:g} TFLOP/s"',
            f'      peak_fp8: "{peak["fp8"]:g} TFLOP/s"',
