@@ -14,6 +14,12 @@ release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-
   cuda_graph_modules
                the modules of every layer captured as CUDA graphs of their own (cuda_graph_impl
                "transformer_engine" with cuda_graph_scope), e.g. attn+moe_router+moe_preprocess.
+  low_precision_weights
+               for every row of a tagged release in an 8- or 4-bit format (dense models too): whether
+               the model keeps its weights only in that format (Megatron-Core fp8_param_gather /
+               fp4_param_gather), as the release's precision config for the row's format sets it
+               (scripts/performance/utils get_precision_config -> training/mixed_precision.py), or a
+               matched recipe function (v0.6.0 on) overrides it. Empty for 16-bit rows.
   recipe_plan  where the recipe's parallel plan differs from the one the performance summary's
                table gives the row, the recipe's (tp, pp, vp, cp, ep, micro_batch); validate reads
                the table's plan, and the reports price both (docs/validation.md).
@@ -160,10 +166,37 @@ def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
         v = last_assignment(statements, rf"cfg\.(?:model|train)\.{setting}\s*=\s*(\w+)")
         if v is not None:
             plan[setting] = None if v == "None" else int(v)
+    param_gather = {k: last_assignment(statements, rf"cfg\.(?:mixed_precision|model)\.{k}\s*=\s*(True|False)")
+                    for k in ("fp8_param_gather", "fp4_param_gather")}
+    plan.update({k: v == "True" for k, v in param_gather.items() if v is not None})
     return {**plan, "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
             "cuda_graph_scope": re.findall(r'"(\w+)"', scope or ""),
             "moe_flex_dispatcher_backend": dispatcher,
             "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name}"}
+
+
+# The precision config function get_precision_config takes for each low-precision format.
+PRECISION_CONFIGS = {"fp8": ("fp8_cs", "bf16_with_fp8_current_scaling_mixed", "fp8_param_gather"),
+                     "mxfp8": ("fp8_mx", "bf16_with_mxfp8_mixed", "fp8_param_gather"),
+                     "nvfp4": ("nvfp4", "bf16_with_nvfp4_mixed", "fp4_param_gather")}
+
+
+def precision_param_gather(git_dir, tag, dtype):
+    """(setting, source) for whether a release's precision config of a low-precision format keeps
+    the weights in it, or None where the tag lacks the config."""
+    name, function, setting = PRECISION_CONFIGS[dtype][0], PRECISION_CONFIGS[dtype][1], PRECISION_CONFIGS[dtype][2]
+    chooser = None
+    for path in ("scripts/performance/utils/precision.py", "scripts/performance/utils/helpers.py"):
+        text = git_show(git_dir, tag, path)
+        if text and re.search(rf'compute_dtype == "{name}":\s*\n\s*(?:\w+ = |return ){function}\(\)', text):
+            chooser = path
+            break
+    mixed = git_show(git_dir, tag, "src/megatron/bridge/training/mixed_precision.py")
+    if chooser is None or mixed is None:
+        return None
+    # The config's dataclass default is False; the function's last assignment wins.
+    value = last_assignment(function_statements([mixed], function), rf"cfg\.{setting}\s*=\s*(True|False)") or "False"
+    return value == "True", f"{chooser} {name} -> mixed_precision.py {function}: {setting}={value}"
 
 
 def recipe_plan(row, recipe):
@@ -186,18 +219,31 @@ def main():
     ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "data/validation/training_runs_features.csv"))
     args = ap.parse_args()
-    cache = {}
-    out = []
+    cache, gather_cache = {}, {}
+    out = {}  # row_id -> [ep_overlap, cuda_graphs, cuda_graph_modules, low_precision_weights, recipe_plan, source]
     skipped = []
     with open(args.csv, newline="") as f:
         for r in csv.DictReader(f):
             release = r["framework"].split("container")[-1].strip()
-            if r["model_id"] not in MODELS or release not in TAGS or r["accelerator_id"] not in GPUS:
+            if release not in TAGS or "Megatron-Bridge" not in r["framework"]:
+                continue
+            tag = TAGS[release]
+            if r["dtype"] in PRECISION_CONFIGS:
+                key = (tag, r["dtype"])
+                if key not in gather_cache:
+                    gather_cache[key] = precision_param_gather(args.bridge, tag, r["dtype"])
+                if gather_cache[key]:
+                    keep, why = gather_cache[key]
+                    out[int(r["row_id"])] = ["", "", "", "true" if keep else "false", "",
+                                             f"NVIDIA-NeMo/Megatron-Bridge {tag} {why}"]
+                else:
+                    skipped.append((r["row_id"], f"no precision config of {r['dtype']} at {tag}"))
+            if r["model_id"] not in MODELS or r["accelerator_id"] not in GPUS:
                 continue
             if r["dtype"] not in PRECISIONS:
                 skipped.append((r["row_id"], "no precision"))
                 continue
-            tag, gpu, prec = TAGS[release], GPUS[r["accelerator_id"]], PRECISIONS[r["dtype"]]
+            gpu, prec = GPUS[r["accelerator_id"]], PRECISIONS[r["dtype"]]
             gpus, gbs = int(r["gpus"]), int(r["global_batch"])
             found = None
             if tag >= "v0.6.0":
@@ -237,20 +283,30 @@ def main():
                     modules = "+".join(scope)
                 else:
                     note += " (not modelled: only " + ", ".join(sorted(MODULES)) + ")"
-            out.append((int(r["row_id"]), "true" if effective else "false", "true" if graphs else "false", modules,
-                        recipe_plan(r, found), note))
-    out.sort()
+            weights = out.get(int(r["row_id"]), [""] * 6)[3]
+            setting = PRECISION_CONFIGS.get(r["dtype"], (None, None, None))[2]
+            if setting and setting in found:  # the recipe function sets it itself
+                weights = "true" if found[setting] else "false"
+                note += f", {setting}={found[setting]}"
+            elif weights:
+                note += "; " + out[int(r["row_id"])][5].split(" ", 2)[2]
+            out[int(r["row_id"])] = ["true" if effective else "false", "true" if graphs else "false", modules, weights,
+                                     recipe_plan(r, found), note]
+    rows = sorted(out.items())
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "recipe_plan", "features_source"])
-        w.writerows(out)
-    print(f"{args.out}: {len(out)} rows ({sum(1 for o in out if o[1] == 'true')} with EP overlap, "
-          f"{sum(1 for o in out if o[2] == 'true')} with full-iteration CUDA graphs, "
-          f"{sum(1 for o in out if o[3])} with per-layer CUDA graphs, {sum(1 for o in out if o[4])} whose recipe "
+        w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "low_precision_weights", "recipe_plan",
+                    "features_source"])
+        w.writerows([rid] + cols for rid, cols in rows)
+    cols = [c for _, c in rows]
+    print(f"{args.out}: {len(cols)} rows ({sum(1 for o in cols if o[0] == 'true')} with EP overlap, "
+          f"{sum(1 for o in cols if o[1] == 'true')} with full-iteration CUDA graphs, "
+          f"{sum(1 for o in cols if o[2])} with per-layer CUDA graphs, "
+          f"{sum(1 for o in cols if o[3] == 'true')} keeping weights in their low-precision format and "
+          f"{sum(1 for o in cols if o[3] == 'false')} not, {sum(1 for o in cols if o[4])} whose recipe "
           f"runs another plan than the table says); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
-
 
 if __name__ == "__main__":
     main()

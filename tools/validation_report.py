@@ -39,10 +39,12 @@ def features_section(rows, featured, path, source):
     settings = {r["row_id"]: r for r in csv.DictReader(open(path))}
     rel = os.path.relpath(path, ROOT)
     lines = ["", "## With each run's framework settings", "",
-             f"`aifactory validate ../shared/validation/training_runs.csv --features {rel}`: the {len(settings)} "
-             "MoE rows of the Megatron-Bridge summaries whose release's recipe could be matched carry its "
-             "EP all-to-all overlap, full-iteration CUDA graphs and per-layer CUDA graph modules (written by "
-             "`tools/recipe_features.py`; "
+             f"`aifactory validate ../shared/validation/training_runs.csv --features {rel}`: "
+             f"{len(settings)} rows of the Megatron-Bridge summaries carry settings of their release's tag: "
+             f"the {sum(1 for r in settings.values() if r['ep_overlap'])} MoE rows whose recipe could be matched "
+             "its EP all-to-all overlap, full-iteration CUDA graphs and per-layer CUDA graph modules, and the "
+             f"{sum(1 for r in settings.values() if r['low_precision_weights'])} rows in an 8- or 4-bit format "
+             "whether the model kept its weights in that format (written by `tools/recipe_features.py`; "
              "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
              "| accelerator | median % | p90 % | mean % | held-out median % | held-out p90 % |",
              "|---|---|---|---|---|---|"]

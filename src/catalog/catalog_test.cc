@@ -427,5 +427,18 @@ TEST(Precision, OperandBytesIncludeBlockScales) {
   EXPECT_DOUBLE_EQ(OperandBytes(Precision::kNvfp4), 0.5 + 1.0 / 16);
 }
 
+TEST(Precision, TrainingWeightBytesCountBothDirections) {
+  // 16-bit weights are used as stored; no quantized copy.
+  EXPECT_DOUBLE_EQ(TrainingWeightBytes(Precision::kBf16, true), 0);
+  // Per-tensor FP8: one copy where GEMMs read either layout, a transposed second one on Hopper.
+  EXPECT_DOUBLE_EQ(TrainingWeightBytes(Precision::kFp8, false), 1);
+  EXPECT_DOUBLE_EQ(TrainingWeightBytes(Precision::kFp8, true), 2);
+  // Block-scaled formats: a row-wise and a column-wise copy, each with its scales, anywhere.
+  for (bool tn_only : {false, true}) {
+    EXPECT_DOUBLE_EQ(TrainingWeightBytes(Precision::kMxfp8, tn_only), 2 * (1 + 1.0 / 32));
+    EXPECT_DOUBLE_EQ(TrainingWeightBytes(Precision::kNvfp4, tn_only), 2 * (0.5 + 1.0 / 16));
+  }
+}
+
 }  // namespace
 }  // namespace aif::catalog

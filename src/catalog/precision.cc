@@ -46,6 +46,18 @@ double OperandBytes(Precision p) {
   return 2;
 }
 
+double TrainingWeightBytes(Precision p, bool fp8_gemm_tn_only) {
+  switch (p) {
+    case Precision::kFp32:
+    case Precision::kBf16:
+    case Precision::kFp16: return 0;
+    case Precision::kFp8: return OperandBytes(p) * (fp8_gemm_tn_only ? 2 : 1);
+    case Precision::kMxfp8:
+    case Precision::kNvfp4: return 2 * OperandBytes(p);
+  }
+  return 0;
+}
+
 // Transformer Engine's GEMM benchmark on one B300 (NVIDIA/TransformerEngine
 // docs/examples/gemm_profiling/gemm_profiling.rst @8f2e63578e10, model-config mode: hidden 4096,
 // intermediate 16384, 32 heads, M = 31 x 512 = 15,872 tokens, the 12 GEMMs of one layer) gives

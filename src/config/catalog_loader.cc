@@ -12,7 +12,7 @@ namespace {
 
 Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
-                                              "scale_up_bandwidth", "tdp", "usual_training_precision",
+                                              "scale_up_bandwidth", "tdp", "fp8_gemm_tn_only", "usual_training_precision",
                                               "usual_training_precision_in", "sources", "notes"}));
   catalog::Accelerator a;
   std::vector<std::string> present;
@@ -44,6 +44,10 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n, "tdp", JoinPath(path, "tdp"), Dimension::kWatts));
     a.tdp = Watts(v);
     present.push_back("tdp");
+  }
+  if (n["fp8_gemm_tn_only"]) {
+    AIF_ASSIGN_OR_RETURN(a.fp8_gemm_tn_only, doc.Bool(n, "fp8_gemm_tn_only", JoinPath(path, "fp8_gemm_tn_only")));
+    present.push_back("fp8_gemm_tn_only");
   }
   if (n["usual_training_precision"]) {
     AIF_ASSIGN_OR_RETURN(a.usual_training_precision,

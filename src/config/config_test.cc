@@ -578,6 +578,17 @@ plan: {tp: 2, pp: 4}
   EXPECT_EQ(s->plan->dp, 8);
   EXPECT_DOUBLE_EQ(s->tokens, 1.5e12);
   EXPECT_EQ(s->job.precision, s->cluster.accelerator.usual_training_precision);
+  EXPECT_TRUE(s->job.low_precision_weights);  // the default
+}
+
+TEST(Scenario, LowPrecisionWeightsCanBeTurnedOff) {
+  const char kText[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8, precision: fp8, low_precision_weights: false}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_FALSE(s->job.low_precision_weights);
 }
 
 // Regression: `s.cluster.gpus / (p.tp * p.pp * p.cp)` multiplies

@@ -329,6 +329,51 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
       << (*bad2)[0].reason;
 }
 
+// low_precision_weights: empty keeps the default (weights kept in the GEMM format), false keeps
+// BF16 weights beside the quantized copy and so needs more memory; a bad value names its cell.
+TEST(ValidationRows, LowPrecisionWeightsColumnSetsTheJob) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,dtype,tp,pp,dp,"
+                             "micro_batch,low_precision_weights\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,\n"
+                                    "b,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,false\n"
+                                    "c,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,TRUE\n"
+                                    "d,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,fp8\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input && (*rows)[2].input);
+  EXPECT_TRUE((*rows)[0].input->job.low_precision_weights);
+  EXPECT_FALSE((*rows)[1].input->job.low_precision_weights);
+  EXPECT_TRUE((*rows)[2].input->job.low_precision_weights);
+  EXPECT_FALSE((*rows)[3].input);
+  EXPECT_EQ((*rows)[3].reason, "runs.csv:5: column 'low_precision_weights': expected true or false, got 'fp8'");
+  auto weights = [&](int i) {
+    Result<train::StepEstimate> e = train::EstimateStep((*rows)[i].input->job, (*rows)[i].input->cluster,
+                                                        (*rows)[i].input->plan);
+    EXPECT_TRUE(e.ok());
+    return e.ok() ? e->at(train::MemoryComponent::kWeights).value() : 0.0;
+  };
+  // On the built-in H100 (FP8 GEMMs take TN only): FP8 and its transpose, 2 bytes, or 4 with BF16.
+  EXPECT_DOUBLE_EQ(weights(1), 2 * weights(0));
+}
+
+// The built-in catalog marks the parts whose FP8 GEMMs take the TN layout only: Hopper.
+TEST(BuiltinCatalog, Fp8TnOnlyOnHopperAlone) {
+  for (const char* id : {"h100-sxm", "h800", "h200"}) {
+    auto a = Builtin().FindAccelerator(id);
+    ASSERT_TRUE(a.ok()) << id;
+    EXPECT_TRUE((*a)->fp8_gemm_tn_only) << id;
+  }
+  for (const char* id : {"a100-sxm-80gb", "b200", "b300", "gb200", "gb300"}) {
+    auto a = Builtin().FindAccelerator(id);
+    ASSERT_TRUE(a.ok()) << id;
+    EXPECT_FALSE((*a)->fp8_gemm_tn_only) << id;
+  }
+}
+
 TEST(ValidationRows, MissingRequiredColumnFailsTheFile) {
   Result<CsvTable> t = ParseCsv(
       "row_id,model_id,accelerator_id,metric\nr1,llama3-8b,h100-sxm,"

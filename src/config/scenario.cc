@@ -220,7 +220,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
 
   const YAML::Node training = root["training"];
   if (!training) return doc.Error(root, "training", "missing required key");
-  AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision", "task"}));
+  AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision",
+                                                          "low_precision_weights", "task"}));
   if (training["tokens"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
@@ -234,6 +235,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   s.job.precision = s.cluster.accelerator.usual_training_precision;
   if (training["precision"]) {
     AIF_ASSIGN_OR_RETURN(s.job.precision, ReadPrecision(doc, training["precision"], "training.precision"));
+  }
+  if (training["low_precision_weights"]) {
+    AIF_ASSIGN_OR_RETURN(s.job.low_precision_weights,
+                         doc.Bool(training, "low_precision_weights", "training.low_precision_weights"));
   }
   if (training["task"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));

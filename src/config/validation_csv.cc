@@ -56,6 +56,12 @@ class RowReader {
     return Error(c, fmt::format("expected true or false, got '{}'", c.text));
   }
 
+  // true or false, or `fallback` when empty.
+  Result<bool> FlagOr(const char* column, bool fallback) const {
+    if (Get(column).text.empty()) return fallback;
+    return Flag(column);
+  }
+
   // A positive integer, or `fallback` when empty.
   Result<int> Count(const char* column, int fallback) const {
     Cell c = Get(column);
@@ -217,6 +223,7 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   }
   c.vp_given = r.Has("vp");
   // The framework's settings beside the layout, where the row (or a --features file) gives them.
+  AIF_ASSIGN_OR_RETURN(c.job.low_precision_weights, r.FlagOr("low_precision_weights", c.job.low_precision_weights));
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   Cell graph_modules = r.Get("cuda_graph_modules");

@@ -138,6 +138,28 @@ class StepModel {
     return catalog::QuantizeBytesPerElement(prec_);
   }
 
+  // Bytes per parameter of the weights a GPU keeps: BF16 and, in a low-precision format, the
+  // quantized copy the GEMMs read (catalog::TrainingWeightBytes), or that copy alone when the
+  // job keeps its weights in the format (TrainingJob::low_precision_weights).
+  double WeightBytesPerParameter() const {
+    const double quantized = catalog::TrainingWeightBytes(prec_, c_.accelerator.fp8_gemm_tn_only);
+    if (quantized <= 0) return kBf16;
+    return (job_.low_precision_weights ? 0 : kBf16) + quantized;
+  }
+  // Bytes per parameter the distributed optimizer's all-gather moves: BF16, or the format's
+  // row-wise copy when the weights are kept in it. MXFP8 is the exception: Megatron-Core gathers
+  // its weights in BF16 into the gradient buffer and quantizes them where they land
+  // (reuse_grad_buf_for_mxfp8_param_ag, required with fp8_param_gather under MXFP8:
+  // megatron/core/optimizer/optimizer_config.py and distributed/param_and_grad_buffer.py
+  // _post_param_sync @ d98e8a64ddf3).
+  double GatheredBytesPerParameter() const {
+    if (!job_.low_precision_weights || catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ||
+        prec_ == Precision::kMxfp8) {
+      return kBf16;
+    }
+    return catalog::OperandBytes(prec_);
+  }
+
   LayerCost Layer(int layer) const;
   // Host launches of one layer's forward; `graphs` of them are replays of captured modules.
   struct Launches {
@@ -535,8 +557,9 @@ StepEstimate StepModel::Run() {
     // The dense and the expert gradients are reduced on their own communicators at once.
     double grad_rs = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * kGradBytes),
                                                        expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
-    double param_ag = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * kBf16),
-                                                        expert_dp_group_, Bytes(expert_local * kBf16)).value();
+    const double gathered = GatheredBytesPerParameter();
+    double param_ag = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * gathered),
+                                                        expert_dp_group_, Bytes(expert_local * gathered)).value();
     if (p_.zero_stage == 0) {
       double ar = perf::ConcurrentAllReduceTime(dp_group_, Bytes(dense_local * kGradBytes),
                                                 expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
@@ -578,7 +601,7 @@ StepEstimate StepModel::Run() {
   e.step_time = total;
 
   // Memory per GPU on the first pipeline rank, which holds the most micro-batches in flight.
-  double weight_bytes = kBf16 + (catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ? 0 : catalog::OperandBytes(prec_));
+  double weight_bytes = WeightBytesPerParameter();
   // Sharded state divides by the data-parallel group it is sharded over: dense parameters over
   // dp*cp, expert parameters over the expert-data-parallel group.
   const double sharded = dense_local / dp_shard + expert_local / expert_dp;

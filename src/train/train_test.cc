@@ -402,6 +402,40 @@ TEST(StepModel, FullRecomputeIsSlowerAndLighter) {
   EXPECT_EQ(full.recompute, Recompute::kFull);
 }
 
+TEST(StepModel, LowPrecisionWeightsDropTheBf16CopyAndItsGather) {
+  TrainingJob job = Job(Llama3_8B(), 4096, 64);
+  Cluster cluster = H100Cluster(8);
+  cluster.accelerator.peak_fp4 = FlopsPerSecond(2 * 1979e12);
+  const ParallelPlan plan = Plan(1, 1, 8);
+  auto weights = [&](catalog::Precision p, bool tn_only, bool kept) {
+    job.precision = p;
+    job.low_precision_weights = kept;
+    cluster.accelerator.fp8_gemm_tn_only = tn_only;
+    return Estimate(job, cluster, plan);
+  };
+  const StepEstimate bf16 = weights(catalog::Precision::kBf16, true, true);
+  const double w16 = bf16.at(MemoryComponent::kWeights).value();
+  ASSERT_GT(w16, 0);
+  // The setting does not touch 16-bit weights.
+  EXPECT_DOUBLE_EQ(weights(catalog::Precision::kBf16, true, false).at(MemoryComponent::kWeights).value(), w16);
+  auto ratio = [&](const StepEstimate& e) { return e.at(MemoryComponent::kWeights).value() / w16; };
+  // Per-tensor FP8 on Hopper: FP8 and its transpose (2 bytes), plus BF16 when not kept (4 bytes).
+  const StepEstimate fp8_kept = weights(catalog::Precision::kFp8, true, true);
+  const StepEstimate fp8_bf16 = weights(catalog::Precision::kFp8, true, false);
+  EXPECT_DOUBLE_EQ(ratio(fp8_kept), 1.0);
+  EXPECT_DOUBLE_EQ(ratio(fp8_bf16), 2.0);
+  // Where FP8 GEMMs read either layout, one FP8 copy.
+  EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kFp8, false, true)), 0.5);
+  EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kFp8, false, false)), 1.5);
+  // NVFP4: row-wise and column-wise copies of 0.5 bytes and a scale per 16 elements each.
+  EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kNvfp4, false, true)), (0.5 + 1.0 / 16));
+  EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kNvfp4, false, false)), 1 + (0.5 + 1.0 / 16));
+  // Kept in FP8, the distributed optimizer gathers half the bytes; the compute is the same.
+  EXPECT_LT(fp8_kept.memory_total, fp8_bf16.memory_total);
+  EXPECT_LE(fp8_kept.at(TimeComponent::kDpComm).value(), fp8_bf16.at(TimeComponent::kDpComm).value());
+  EXPECT_DOUBLE_EQ(fp8_kept.at(TimeComponent::kGemm).value(), fp8_bf16.at(TimeComponent::kGemm).value());
+}
+
 TEST(StepModel, ImpossiblePlansAreErrorsNotCrashes) {
   const TrainingJob job = Job(Llama3_8B(), 4096, 8);
   std::vector<ParallelPlan> plans;
@@ -1087,7 +1121,9 @@ TEST(PlanSearch, OffloadOnlyWhereAllowed) {
   for (const auto& p : with->best) EXPECT_EQ(p.plan.recompute, Recompute::kNone) << p.plan.ToString();
   // Every offloading plan keeps Megatron-Core's rules: one pipeline stage, no per-layer graphs.
   for (const auto& p : with->best) {
-    if (p.plan.offload_layers > 0) EXPECT_TRUE(OffloadAllowed(p.plan)) << p.plan.ToString();
+    if (p.plan.offload_layers > 0) {
+      EXPECT_TRUE(OffloadAllowed(p.plan)) << p.plan.ToString();
+    }
   }
   // Plans with pipeline stages that do not fit are not said to have tried offload.
   EXPECT_GT(with->rejected.count("out of memory (with the recompute modes allowed)"), 0u);

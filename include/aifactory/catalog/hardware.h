@@ -27,6 +27,10 @@ struct Accelerator {
   // Per GPU, per direction.
   BytesPerSecond scale_up_bandwidth;
   Watts tdp;
+  // FP8 GEMMs on this accelerator take their operands only in the TN layout (cuBLASLt on compute
+  // capability 9.x: Hopper), so a per-tensor-scaled FP8 weight used by the backward pass is kept
+  // transposed as well, a second copy; later parts (10.x) read either layout from one copy.
+  bool fp8_gemm_tn_only = false;
   // The format published training recipes use on this accelerator, for inputs that do not say.
   Precision usual_training_precision = Precision::kBf16;
   // Where one framework's published recipes use another format on this accelerator: framework

@@ -20,6 +20,17 @@ Result<Precision> ParsePrecision(std::string_view name);
 // block scales: 1 byte per 16 elements).
 double OperandBytes(Precision p);
 
+// Bytes per parameter of a weight quantized for training in format `p` (0 for 16-bit formats):
+// the forward reads it row-wise and the backward's data gradient column-wise. Block-scaled formats
+// (MXFP8, NVFP4) scale along the reduced dimension, so each direction is its own quantized copy
+// with its own scales; per-tensor FP8 needs a second, transposed copy only where FP8 GEMMs take
+// the TN layout alone (`fp8_gemm_tn_only`, Accelerator). Transformer Engine keeps both usages of a
+// weight with columnwise usage while gradients are enabled (NVIDIA/TransformerEngine
+// transformer_engine/pytorch/module/base.py, quantizer.set_usage(rowwise=True,
+// columnwise=torch.is_grad_enabled()) @ d0067d0da; csrc/quantizer.cpp, Float8 quantizers'
+// with_transpose = columnwise_usage && !is_non_tn_fp8_gemm_supported).
+double TrainingWeightBytes(Precision p, bool fp8_gemm_tn_only);
+
 // What Transformer Engine's dynamic quantization of one GEMM input element costs in a training
 // step, as HBM bytes at the memory bandwidth (0 for 16-bit formats): the element is read, its
 // scales computed (an extra amax pass for per-tensor and NVFP4 scaling), and rowwise and

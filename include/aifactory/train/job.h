@@ -22,6 +22,16 @@ struct TrainingJob {
   int global_batch = 1;  // sequences per optimizer step
   catalog::Precision precision = catalog::Precision::kBf16;
   TaskKind task = TaskKind::kPretrain;
+  // With an 8- or 4-bit GEMM format: the model keeps its weights only in that format, quantized
+  // once per step from the optimizer's FP32 master copy, and the distributed optimizer gathers
+  // them in it (Megatron-Core fp8_param_gather / fp4_param_gather: "keep the compute param in
+  // fp8 (do not use any other intermediate dtype) and perform the param all-gather in fp8",
+  // NVIDIA/Megatron-LM megatron/core/distributed/distributed_data_parallel_config.py @ d98e8a64ddf3).
+  // Off, it keeps BF16 weights and Transformer Engine caches their quantized copy for the step's
+  // micro-batches. On by default, as Megatron-Bridge's FP8 current-scaling, MXFP8 and (since
+  // v0.5.0) NVFP4 precision configs set it (src/megatron/bridge/training/mixed_precision.py,
+  // bf16_with_fp8_current_scaling_mixed, bf16_with_mxfp8_mixed, bf16_with_nvfp4_mixed).
+  bool low_precision_weights = true;
 };
 
 // The accelerators a job runs on, with the system that houses them and its scale-out fabric.
