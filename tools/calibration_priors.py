@@ -49,6 +49,9 @@ PRIORS = {
         "gemm_16bit": (0.803, MAMF + ": H100 SXM BF16 794.5 / 989 ('H200 is the same')"),
         "gemm_8bit": (0.734, MAMF + ": H200 FP8 1453.4 / 1979"),
         "attention": (0.5749, H200_KERNELS + ": 568.6 TFLOP/s unmasked at 4,096 keys per query, the best measured, / 989"),
+        "memory": (0.910, "data/catalog/kernel_shapes.yaml h200-2026-12-04 measured_on.bandwidth (tools/gpu/measure_kernels.py "
+                          "on one H200, 2026-12-04: triad a = b + s c of 1 GiB fp32 tensors, median of the runs "
+                          "4.37 TB/s) / 4.8 TB/s"),
         "scale_up": (0.816, MLE_NET + ": 8x H200 ring all_reduce 367.2 GB/s at 16 GiB / 450"),
         "scale_out": (0.94, NDR_NIC),
     },

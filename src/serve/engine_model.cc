@@ -29,9 +29,9 @@ ServingCalibration DefaultServingCalibration() {
   // out and docs/validation-serving.md reports its errors as the estimate for unseen measurements.
   ServingCalibration c;
   c.gemm_scale = 1.4;
-  c.iteration_overhead = Seconds(1.0e-3);
+  c.iteration_overhead = Seconds(1.5e-3);
   c.all_reduce_overhead = Seconds(50e-6);
-  c.kernel_overhead = Seconds(3e-6);
+  c.kernel_overhead = Seconds(2e-6);
   return c;
 }
 
