@@ -138,13 +138,18 @@ class StepModel {
     return catalog::QuantizeBytesPerElement(prec_);
   }
 
+  // Whether the weights are kept only in the low-precision format (TrainingJob::
+  // low_precision_weights): Megatron-Core allows it with a distributed optimizer or FSDP only
+  // ("--fp8-param-gather only supported with distributed optimizer, torch fsdp2, megatron fsdp",
+  // megatron/training/arguments.py @d98e8a64ddf3), so plain data parallelism keeps BF16 weights.
+  bool LowPrecisionWeights() const { return job_.low_precision_weights && p_.zero_stage >= 1; }
   // Bytes per parameter of the weights a GPU keeps: BF16 and, in a low-precision format, the
   // quantized copy the GEMMs read (catalog::TrainingWeightBytes), or that copy alone when the
-  // job keeps its weights in the format (TrainingJob::low_precision_weights).
+  // weights are kept in the format.
   double WeightBytesPerParameter() const {
     const double quantized = catalog::TrainingWeightBytes(prec_, c_.accelerator.fp8_gemm_tn_only);
     if (quantized <= 0) return kBf16;
-    return (job_.low_precision_weights ? 0 : kBf16) + quantized;
+    return (LowPrecisionWeights() ? 0 : kBf16) + quantized;
   }
   // Bytes per parameter the distributed optimizer's all-gather moves: BF16, or the format's
   // row-wise copy when the weights are kept in it. MXFP8 is the exception: Megatron-Core gathers
@@ -153,7 +158,7 @@ class StepModel {
   // megatron/core/optimizer/optimizer_config.py and distributed/param_and_grad_buffer.py
   // _post_param_sync @ d98e8a64ddf3).
   double GatheredBytesPerParameter() const {
-    if (!job_.low_precision_weights || catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ||
+    if (!LowPrecisionWeights() || catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ||
         prec_ == Precision::kMxfp8) {
       return kBf16;
     }

@@ -430,6 +430,16 @@ TEST(StepModel, LowPrecisionWeightsDropTheBf16CopyAndItsGather) {
   // NVFP4: row-wise and column-wise copies of 0.5 bytes and a scale per 16 elements each.
   EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kNvfp4, false, true)), (0.5 + 1.0 / 16));
   EXPECT_DOUBLE_EQ(ratio(weights(catalog::Precision::kNvfp4, false, false)), 1 + (0.5 + 1.0 / 16));
+  // Plain data parallelism (no distributed optimizer) keeps BF16 weights whatever the setting.
+  ParallelPlan ddp = plan;
+  ddp.zero_stage = 0;
+  job.precision = catalog::Precision::kFp8;
+  cluster.accelerator.fp8_gemm_tn_only = true;
+  job.low_precision_weights = true;
+  const double ddp_kept = Estimate(job, cluster, ddp).at(MemoryComponent::kWeights).value();
+  job.low_precision_weights = false;
+  EXPECT_DOUBLE_EQ(ddp_kept, Estimate(job, cluster, ddp).at(MemoryComponent::kWeights).value());
+  EXPECT_DOUBLE_EQ(ddp_kept / w16, 2.0);
   // Kept in FP8, the distributed optimizer gathers half the bytes; the compute is the same.
   EXPECT_LT(fp8_kept.memory_total, fp8_bf16.memory_total);
   EXPECT_LE(fp8_kept.at(TimeComponent::kDpComm).value(), fp8_bf16.at(TimeComponent::kDpComm).value());
