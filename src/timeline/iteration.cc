@@ -151,7 +151,7 @@ struct NetSetup {
   int domain = 1;           // GPUs per NVLink domain
   Bytes send_bytes;         // one GPU's activations (or gradients) per micro-batch chunk boundary
   Bytes dense_grad_bytes;   // per GPU, dense parameters' gradients (the DP reduce-scatter input)
-  Bytes dense_param_bytes;  // per GPU, BF16 parameters (the all-gather output)
+  Bytes dense_param_bytes;  // per GPU, parameters as gathered (the all-gather output)
   Bytes expert_grad_bytes;
   Bytes expert_param_bytes;
   int zero_stage = 1;
@@ -1099,7 +1099,8 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     setup.send_bytes = Bytes(tokens * job.model.hidden * 2.0);
     // DP traffic per GPU, as the step model counts it (train/step_model.cc): the heaviest
     // stage's dense parameters (its layers' share plus the embedding) / tp, experts / ep; BF16
-    // gradients and parameters. LoRA trains no base weights and sends none.
+    // gradients, parameters gathered as train::GatheredBytesPerParameter says. LoRA trains no
+    // base weights and sends none.
     if (job.task != train::TaskKind::kLora) {
       const train::ParameterCount pc = train::CountParameters(job.model);
       const double dense =
@@ -1109,9 +1110,10 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
           dense / pp / plan.tp + 1.0 * job.model.vocab * job.model.hidden / plan.tp;
       const double expert_local = experts / pp / setup.ep;
       setup.dense_grad_bytes = Bytes(dense_local * 2);
-      setup.dense_param_bytes = Bytes(dense_local * 2);
+      const double gathered = train::GatheredBytesPerParameter(job, plan);
+      setup.dense_param_bytes = Bytes(dense_local * gathered);
       setup.expert_grad_bytes = Bytes(expert_local * 2);
-      setup.expert_param_bytes = Bytes(expert_local * 2);
+      setup.expert_param_bytes = Bytes(expert_local * gathered);
     }
     if (!(options.wan_capacity_scale > 0) || !std::isfinite(options.wan_capacity_scale)) {
       return InvalidArgument(fmt::format("timeline: wan_capacity_scale {} must be positive",

@@ -479,6 +479,36 @@ TEST(TimelineNetwork, DataParallelRunsTheAlgorithmPerfPicks) {
   EXPECT_LT(simulated, 0.5 * 1023 * 1e-3);
 }
 
+// (13b) The parameter all-gather carries the weights in the format they are kept in: FP8 weights
+// kept in FP8 gather half the bytes of BF16 ones, on the network as in the step model, and the
+// two agree either way (the timeline sends what train::GatheredBytesPerParameter says).
+TEST(TimelineNetwork, ParameterGatherCarriesTheWeightsFormat) {
+  train::ParallelPlan p;
+  p.tp = 8;
+  p.pp = 1;
+  p.dp = 16;
+  p.micro_batch = 1;
+  const train::Cluster c = H100Cluster(128);
+  IterationOptions o;
+  o.network = true;
+  double dp[2] = {0, 0};
+  for (bool kept : {false, true}) {
+    train::TrainingJob job = Job(16);
+    job.precision = catalog::Precision::kFp8;
+    job.low_precision_weights = kept;
+    auto r = SimulateIteration(job, c, p, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const double analytic = r->estimate.step_time.value();
+    std::printf("fp8 weights %s: network %.6f s, step model %.6f s (%+.3f%%), DP exposed %.6f s\n",
+                kept ? "kept in FP8" : "in BF16", r->iteration_time.value(), analytic,
+                100 * (r->iteration_time.value() / analytic - 1), r->dp_time.value());
+    EXPECT_NEAR(r->iteration_time.value(), analytic, 0.02 * analytic) << kept;
+    dp[kept] = r->dp_time.value();
+  }
+  EXPECT_GT(dp[0], 0);
+  EXPECT_LT(dp[1], dp[0]);
+}
+
 // (14) A context-parallel pair two nodes apart (tp 8 x cp 2 on 8-GPU nodes): its exposed KV
 // exchange runs as flows over the NICs at the end of every compute task, beside the PP sends.
 // Alone they take the step model's time, so the iteration stays within 2% of it.

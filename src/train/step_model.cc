@@ -87,6 +87,15 @@ perf::CommGroup GroupOf(const CommTiers& t, int size, int stride) {
   return g;
 }
 
+// Whether the weights are kept only in the low-precision format (TrainingJob::
+// low_precision_weights): Megatron-Core allows it with a distributed optimizer or FSDP only
+// ("--fp8-param-gather only supported with distributed optimizer, torch fsdp2, megatron fsdp",
+// megatron/training/arguments.py @d98e8a64ddf3), so plain data parallelism keeps BF16 weights.
+bool KeepsLowPrecisionWeights(const TrainingJob& job, const ParallelPlan& plan) {
+  return job.low_precision_weights && plan.zero_stage >= 1 &&
+         catalog::MathClassOf(job.precision) != catalog::MathClass::k16Bit;
+}
+
 class StepModel {
  public:
   StepModel(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan)
@@ -138,11 +147,7 @@ class StepModel {
     return catalog::QuantizeBytesPerElement(prec_);
   }
 
-  // Whether the weights are kept only in the low-precision format (TrainingJob::
-  // low_precision_weights): Megatron-Core allows it with a distributed optimizer or FSDP only
-  // ("--fp8-param-gather only supported with distributed optimizer, torch fsdp2, megatron fsdp",
-  // megatron/training/arguments.py @d98e8a64ddf3), so plain data parallelism keeps BF16 weights.
-  bool LowPrecisionWeights() const { return job_.low_precision_weights && p_.zero_stage >= 1; }
+  bool LowPrecisionWeights() const { return KeepsLowPrecisionWeights(job_, p_); }
   // Bytes per parameter of the weights a GPU keeps: BF16 and, in a low-precision format, the
   // quantized copy the GEMMs read (catalog::TrainingWeightBytes), or that copy alone when the
   // weights are kept in the format.
@@ -151,20 +156,6 @@ class StepModel {
     if (quantized <= 0) return kBf16;
     return (LowPrecisionWeights() ? 0 : kBf16) + quantized;
   }
-  // Bytes per parameter the distributed optimizer's all-gather moves: BF16, or the format's
-  // row-wise copy when the weights are kept in it. MXFP8 is the exception: Megatron-Core gathers
-  // its weights in BF16 into the gradient buffer and quantizes them where they land
-  // (reuse_grad_buf_for_mxfp8_param_ag, required with fp8_param_gather under MXFP8:
-  // megatron/core/optimizer/optimizer_config.py and distributed/param_and_grad_buffer.py
-  // _post_param_sync @ d98e8a64ddf3).
-  double GatheredBytesPerParameter() const {
-    if (!LowPrecisionWeights() || catalog::MathClassOf(prec_) == catalog::MathClass::k16Bit ||
-        prec_ == Precision::kMxfp8) {
-      return kBf16;
-    }
-    return catalog::OperandBytes(prec_);
-  }
-
   LayerCost Layer(int layer) const;
   // Host launches of one layer's forward; `graphs` of them are replays of captured modules.
   struct Launches {
@@ -562,7 +553,7 @@ StepEstimate StepModel::Run() {
     // The dense and the expert gradients are reduced on their own communicators at once.
     double grad_rs = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * kGradBytes),
                                                        expert_dp_group_, Bytes(expert_local * kGradBytes)).value();
-    const double gathered = GatheredBytesPerParameter();
+    const double gathered = GatheredBytesPerParameter(job_, p_);
     double param_ag = perf::ConcurrentScatterGatherTime(dp_group_, Bytes(dense_local * gathered),
                                                         expert_dp_group_, Bytes(expert_local * gathered)).value();
     if (p_.zero_stage == 0) {
@@ -690,6 +681,15 @@ const char* MemoryComponentName(MemoryComponent c) {
     case MemoryComponent::kCount: break;
   }
   return "?";
+}
+
+// MXFP8's exception: Megatron-Core gathers its weights in BF16 into the gradient buffer and
+// quantizes them where they land (reuse_grad_buf_for_mxfp8_param_ag, required with
+// fp8_param_gather under MXFP8: megatron/core/optimizer/optimizer_config.py and
+// distributed/param_and_grad_buffer.py _post_param_sync @ d98e8a64ddf3).
+double GatheredBytesPerParameter(const TrainingJob& job, const ParallelPlan& plan) {
+  if (!KeepsLowPrecisionWeights(job, plan) || job.precision == Precision::kMxfp8) return kBf16;
+  return catalog::OperandBytes(job.precision);
 }
 
 double PipelineSteadyStateSends(int pp, int vp, int micro_batches) {

@@ -446,6 +446,24 @@ TEST(StepModel, LowPrecisionWeightsDropTheBf16CopyAndItsGather) {
   EXPECT_DOUBLE_EQ(fp8_kept.at(TimeComponent::kGemm).value(), fp8_bf16.at(TimeComponent::kGemm).value());
 }
 
+TEST(StepModel, GatheredBytesFollowWhereTheWeightsLive) {
+  TrainingJob job = Job(Llama3_8B(), 4096, 64);
+  ParallelPlan plan = Plan(1, 1, 8);
+  auto gathered = [&](catalog::Precision p, bool kept, int zero) {
+    job.precision = p;
+    job.low_precision_weights = kept;
+    plan.zero_stage = zero;
+    return GatheredBytesPerParameter(job, plan);
+  };
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kBf16, true, 1), 2);
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kFp8, true, 1), 1);
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kFp8, true, 3), 1);
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kFp8, false, 1), 2);
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kFp8, true, 0), 2);  // no distributed optimizer
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kMxfp8, true, 1), 2);  // BF16 via the gradient buffer
+  EXPECT_DOUBLE_EQ(gathered(catalog::Precision::kNvfp4, true, 1), 0.5 + 1.0 / 16);
+}
+
 TEST(StepModel, ImpossiblePlansAreErrorsNotCrashes) {
   const TrainingJob job = Job(Llama3_8B(), 4096, 8);
   std::vector<ParallelPlan> plans;

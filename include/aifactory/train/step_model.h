@@ -62,6 +62,13 @@ struct StepEstimate {
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
 
+// Bytes per parameter the distributed optimizer (or FSDP) gathers: BF16, or the format's row-wise
+// copy where the job keeps its weights in an 8- or 4-bit format (TrainingJob::
+// low_precision_weights, which needs ZeRO stage >= 1), except MXFP8, which Megatron-Core gathers
+// in BF16 through the gradient buffer. The step model prices its DP all-gathers with it, and the
+// iteration timeline sends them.
+double GatheredBytesPerParameter(const TrainingJob& job, const ParallelPlan& plan);
+
 // Stage-to-stage sends (both directions) that the steady state of the pipeline schedule puts on
 // the critical path, beyond the first forward's and the last backward's. Without interleaving a
 // stage's next forward waits for its input and its backward for its gradient: a micro-batch's
