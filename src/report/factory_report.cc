@@ -726,6 +726,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
     doc["wan_latency_s"] = Number(in.cluster.wan_latency.value());
   }
   doc["precision"] = catalog::PrecisionName(in.job.precision);
+  doc["low_precision_weights"] = in.job.low_precision_weights;
   doc["seq_len"] = in.job.seq_len;
   doc["global_batch"] = in.job.global_batch;
   doc["tokens"] = Number(in.tokens);

@@ -405,6 +405,7 @@ TEST(FactorySummaryJsonTest, KeysInFixedOrder) {
   std::string text = FactorySummaryJson(MakeRun());
   const std::vector<std::string> keys = {
       "scenario", "model",          "system",  "accelerator", "gpus",    "sites", "precision",
+      "low_precision_weights",
       "seq_len",  "global_batch",   "tokens",  "fixed_plan",  "rank_by", "best",
       "steps",    "compute_time_s", "goodput", "interruptions_by_cause", "cost", "search",
       "top_plans",

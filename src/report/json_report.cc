@@ -60,6 +60,7 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["accelerator"] = cluster.accelerator.id;
   j["gpus"] = cluster.gpus;
   j["precision"] = catalog::PrecisionName(job.precision);
+  j["low_precision_weights"] = job.low_precision_weights;
   j["seq_len"] = job.seq_len;
   j["global_batch"] = job.global_batch;
   j["plan"] = plan.ToString();

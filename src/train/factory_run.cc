@@ -176,6 +176,15 @@ Result<FactoryRun> RunFactory(const FactoryRunInputs& in) {
   if (in.reliability.interruptions_per_gpu_hour <= 0) run.notes.push_back("failures not modelled (no interruption rate given)");
   if (in.costs.rack_overhead_w <= 0) run.notes.push_back("power counts GPUs at TDP only (no rack overhead given)");
   if (!run.best.estimate.fits_in_memory) run.notes.push_back("the fixed plan does not fit in memory");
+  if (catalog::MathClassOf(in.job.precision) != catalog::MathClass::k16Bit) {
+    const char* format = catalog::PrecisionName(in.job.precision);
+    run.notes.push_back(in.job.low_precision_weights
+                            ? fmt::format("weights kept in {} alone, as Megatron-Core's fp8/fp4_param_gather "
+                                          "(training.low_precision_weights; false, or ZeRO stage 0, keeps BF16 "
+                                          "weights too)", format)
+                            : fmt::format("weights kept in BF16 beside their {} copies "
+                                          "(training.low_precision_weights: false)", format));
+  }
   if (in.cluster.sites > 1) {
     // What the WAN costs: the same plan with every GPU in one site.
     Cluster one_site = in.cluster;

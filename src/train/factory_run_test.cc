@@ -53,6 +53,26 @@ TEST(RankBy, NamesAndParsesBothWays) {
   EXPECT_EQ(bad.status().message(), "unknown ranking 'costs', expected time or cost (did you mean 'cost'?)");
 }
 
+// An 8- or 4-bit run says where its weights live; a 16-bit one says nothing about it.
+TEST(FactoryRun, NotesWhereLowPrecisionWeightsLive) {
+  FactoryRunInputs in = Inputs(RankBy::kTime);
+  in.scaling_gpus.clear();
+  auto notes_of = [&](catalog::Precision p, bool kept) {
+    in.job.precision = p;
+    in.job.low_precision_weights = kept;
+    Result<FactoryRun> run = RunFactory(in);
+    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    std::string all;
+    if (run.ok()) {
+      for (const auto& n : run->notes) all += n + "\n";
+    }
+    return all;
+  };
+  EXPECT_EQ(notes_of(catalog::Precision::kBf16, true).find("weights kept"), std::string::npos);
+  EXPECT_TRUE(HasText(notes_of(catalog::Precision::kFp8, true), "weights kept in fp8 alone"));
+  EXPECT_TRUE(HasText(notes_of(catalog::Precision::kFp8, false), "weights kept in BF16 beside their fp8 copies"));
+}
+
 TEST(FactoryRunRankBy, CheapestIsTheLeastCostOfTheScalingPoints) {
   Result<FactoryRun> run = RunFactory(Inputs(RankBy::kCost));
   ASSERT_TRUE(run.ok()) << run.status().ToString();
