@@ -483,11 +483,8 @@ TEST(TimelineNetwork, DataParallelRunsTheAlgorithmPerfPicks) {
 // kept in FP8 gather half the bytes of BF16 ones, on the network as in the step model, and the
 // two agree either way (the timeline sends what train::GatheredBytesPerParameter says).
 TEST(TimelineNetwork, ParameterGatherCarriesTheWeightsFormat) {
-  train::ParallelPlan p;
-  p.tp = 8;
-  p.pp = 1;
+  train::ParallelPlan p = Plan(1);  // tp 8 inside each node
   p.dp = 16;
-  p.micro_batch = 1;
   const train::Cluster c = H100Cluster(128);
   IterationOptions o;
   o.network = true;
