@@ -147,14 +147,13 @@ class StepModel {
     return catalog::QuantizeBytesPerElement(prec_);
   }
 
-  bool LowPrecisionWeights() const { return KeepsLowPrecisionWeights(job_, p_); }
   // Bytes per parameter of the weights a GPU keeps: BF16 and, in a low-precision format, the
   // quantized copy the GEMMs read (catalog::TrainingWeightBytes), or that copy alone when the
   // weights are kept in the format.
   double WeightBytesPerParameter() const {
     const double quantized = catalog::TrainingWeightBytes(prec_, c_.accelerator.fp8_gemm_tn_only);
     if (quantized <= 0) return kBf16;
-    return (LowPrecisionWeights() ? 0 : kBf16) + quantized;
+    return (KeepsLowPrecisionWeights(job_, p_) ? 0 : kBf16) + quantized;
   }
   LayerCost Layer(int layer) const;
   // Host launches of one layer's forward; `graphs` of them are replays of captured modules.
