@@ -184,7 +184,7 @@ PRECISION_CONFIGS = {"fp8": ("fp8_cs", "bf16_with_fp8_current_scaling_mixed", "f
 def precision_param_gather(git_dir, tag, dtype):
     """(setting, source) for whether a release's precision config of a low-precision format keeps
     the weights in it, or None where the tag lacks the config."""
-    name, function, setting = PRECISION_CONFIGS[dtype][0], PRECISION_CONFIGS[dtype][1], PRECISION_CONFIGS[dtype][2]
+    name, function, setting = PRECISION_CONFIGS[dtype]
     chooser = None
     for path in ("scripts/performance/utils/precision.py", "scripts/performance/utils/helpers.py"):
         text = git_show(git_dir, tag, path)
@@ -228,14 +228,15 @@ def main():
             if release not in TAGS or "Megatron-Bridge" not in r["framework"]:
                 continue
             tag = TAGS[release]
+            gather = None  # (weights kept in the format, why) from the release's precision config
             if r["dtype"] in PRECISION_CONFIGS:
                 key = (tag, r["dtype"])
                 if key not in gather_cache:
                     gather_cache[key] = precision_param_gather(args.bridge, tag, r["dtype"])
-                if gather_cache[key]:
-                    keep, why = gather_cache[key]
-                    out[int(r["row_id"])] = ["", "", "", "true" if keep else "false", "",
-                                             f"NVIDIA-NeMo/Megatron-Bridge {tag} {why}"]
+                gather = gather_cache[key]
+                if gather:
+                    out[int(r["row_id"])] = ["", "", "", "true" if gather[0] else "false", "",
+                                             f"NVIDIA-NeMo/Megatron-Bridge {tag} {gather[1]}"]
                 else:
                     skipped.append((r["row_id"], f"no precision config of {r['dtype']} at {tag}"))
             if r["model_id"] not in MODELS or r["accelerator_id"] not in GPUS:
@@ -283,13 +284,14 @@ def main():
                     modules = "+".join(scope)
                 else:
                     note += " (not modelled: only " + ", ".join(sorted(MODULES)) + ")"
-            weights = out.get(int(r["row_id"]), [""] * 6)[3]
+            weights = ""
             setting = PRECISION_CONFIGS.get(r["dtype"], (None, None, None))[2]
             if setting and setting in found:  # the recipe function sets it itself
                 weights = "true" if found[setting] else "false"
                 note += f", {setting}={found[setting]}"
-            elif weights:
-                note += "; " + out[int(r["row_id"])][5].split(" ", 2)[2]
+            elif gather:
+                weights = "true" if gather[0] else "false"
+                note += "; " + gather[1]
             out[int(r["row_id"])] = ["true" if effective else "false", "true" if graphs else "false", modules, weights,
                                      recipe_plan(r, found), note]
     rows = sorted(out.items())
@@ -307,6 +309,7 @@ def main():
           f"runs another plan than the table says); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
+
 
 if __name__ == "__main__":
     main()
