@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Writes data/validation/training_runs_features.csv: for each MoE row of the Megatron-Bridge
-performance summaries in ../shared/validation/training_runs.csv, the framework settings its
-release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-Bridge.
+"""Writes data/validation/training_runs_features.csv: for each pretraining row of the Megatron-Bridge
+performance summaries in ../shared/validation/training_runs.csv whose model has workload configs
+(the MoE models Qwen3 30B/235B, DeepSeek-V3, GPT-OSS 120B and the dense Llama 3 8B/70B, 3.1 405B),
+the framework settings its release's recipe ran with, read from that release's tag of
+NVIDIA-NeMo/Megatron-Bridge.
 
   ep_overlap   the expert-parallel all-to-all overlapped with the compute of the adjacent
                micro-batch (recipe moe_a2a_overlap / overlap_moe_expert_parallel_comm), where it
@@ -10,10 +12,13 @@ release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-
                serialization of streams", and 8 otherwise (Hopper with the NCCL all-to-all
                dispatcher), so there the overlapping streams serialize and the overlap is
                recorded as not taking effect (the recipe's setting is named in the source column).
-  cuda_graphs  the whole iteration captured as CUDA graphs (cuda_graph_impl "full_iteration").
+  cuda_graphs  the whole iteration captured as CUDA graphs (cuda_graph_impl "full_iteration", or
+               in 25.11 "local" with cuda_graph_scope "full_iteration").
   cuda_graph_modules
                the modules of every layer captured as CUDA graphs of their own (cuda_graph_impl
-               "transformer_engine" with cuda_graph_scope), e.g. attn+moe_router+moe_preprocess.
+               "transformer_engine" or "local" with cuda_graph_scope), e.g. attn+moe_router+moe_preprocess;
+               an empty scope captures a dense layer whole (attn+mlp); a MoE layer captured whole
+               needs token dropping, which the step model does not price, so it is noted, not set.
   low_precision_weights
                for every row of a tagged release in an 8- or 4-bit format (dense models too): whether
                the model keeps its weights only in that format (Megatron-Core fp8_param_gather /
@@ -25,9 +30,12 @@ release's recipe ran with, read from that release's tag of NVIDIA-NeMo/Megatron-
                the table's plan, and the reports price both (docs/validation.md).
 
 The row's recipe is the config of its model, accelerator and precision whose GPU count and global
-batch match the row. Rows of the 25.09 release (no tag) and rows whose config cannot be matched are
-left out (not stated: both settings off). Needs a clone of the repository (git directory), so it
-runs by hand; its output is committed.
+batch match the row. Rows whose config cannot be matched are left out (not stated: settings off),
+and so are the rows of the 25.09 release: its table first appears at tag v0.1.0rc4, whose settings
+live in another format (scripts/performance/configs/*/*.yaml perf_matrix, keyed by an FP8 recipe
+the table does not state) and capture MoE layers whole under token dropping, which the step model
+does not price. Needs a clone of the repository (git directory), so it runs by hand; its output is
+committed.
 
 Usage: tools/recipe_features.py --bridge /path/to/Megatron-Bridge.git [--csv PATH] [--out PATH]
 """
@@ -41,7 +49,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAGS = {"25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0", "26.04.01": "v0.4.1",
         "26.06": "v0.5.0", "26.06.01": "v0.5.1", "26.08": "v0.6.0"}
 MODELS = {"qwen3-30b-a3b": "QWEN3_30B_A3B", "qwen3-235b-a22b": "QWEN3_235B_A22B", "deepseek-v3": "DEEPSEEK_V3",
-          "gpt-oss-120b": "GPT_OSS_120B"}
+          "gpt-oss-120b": "GPT_OSS_120B", "llama3-8b": "LLAMA3_8B", "llama3-70b": "LLAMA3_70B",
+          "llama3.1-405b": "LLAMA31_405B"}
+MOE = {"qwen3-30b-a3b", "qwen3-235b-a22b", "deepseek-v3", "gpt-oss-120b"}
 GPUS = {"h100-sxm": "H100", "b200": "B200", "b300": "B300", "gb200": "GB200", "gb300": "GB300"}
 BLACKWELL = {"B200", "B300", "GB200", "GB300"}
 # The plan fields of a row (validation CSV column, recipe setting); unset in a recipe means 1.
@@ -52,10 +62,22 @@ PLAN_FIELDS = [("tp", "tensor_model_parallel_size"), ("pp", "pipeline_model_para
 MODULES = {"attn", "mlp", "moe_router", "moe_preprocess"}
 PRECISIONS = {"bf16": "BF16", "fp8": "FP8_CS", "mxfp8": "FP8_MX", "nvfp4": "NVFP4"}
 # Where a release keeps its workload configs (model directory, file) and how it names them.
-CONFIG_FILES = {"deepseek-v3": ("deepseek", ["deepseek_workload_base_configs.py", "workload_base_configs.py"]),
-                "qwen3-30b-a3b": ("qwen", ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
-                "qwen3-235b-a22b": ("qwen", ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
-                "gpt-oss-120b": ("gpt_oss", ["gpt_oss_workload_base_configs.py", "workload_base_configs.py"])}
+# Directories are tried in order (the releases renamed qwen3/ to qwen/ and split llama/ out of
+# llama3/ and llama31/).
+CONFIG_FILES = {"deepseek-v3": (["deepseek"], ["deepseek_workload_base_configs.py", "workload_base_configs.py"]),
+                "qwen3-30b-a3b": (["qwen", "qwen3"], ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
+                "qwen3-235b-a22b": (["qwen", "qwen3"], ["qwen3_workload_base_configs.py", "workload_base_configs.py"]),
+                "gpt-oss-120b": (["gpt_oss"], ["gpt_oss_workload_base_configs.py", "workload_base_configs.py"]),
+                "llama3-8b": (["llama", "llama3"], ["llama3_workload_base_configs.py", "workload_base_configs.py"]),
+                "llama3-70b": (["llama", "llama3"], ["llama3_workload_base_configs.py", "workload_base_configs.py"]),
+                "llama3.1-405b": (["llama", "llama31"], ["llama31_workload_base_configs.py", "workload_base_configs.py"])}
+# v0.6.0 and later: (directory, file, function name stem) of a model's perf recipes.
+PERF_RECIPES = {"deepseek-v3": ("deepseek", "deepseek_v3", "deepseek_v3"),
+                "qwen3-30b-a3b": ("qwen", "qwen3_moe", "qwen3_30b_a3b"),
+                "qwen3-235b-a22b": ("qwen", "qwen3_moe", "qwen3_235b_a22b"),
+                "gpt-oss-120b": ("gpt_oss", "gpt_oss", "gpt_oss_120b"),
+                "llama3-8b": ("llama", "llama3", "llama3_8b"), "llama3-70b": ("llama", "llama3", "llama3_70b"),
+                "llama3.1-405b": ("llama", "llama31", "llama31_405b")}
 
 
 class Config:
@@ -85,8 +107,8 @@ def git_show(git_dir, tag, path):
 
 def workload_configs(git_dir, tag, model):
     """name -> Config of one model family's workload configs at a tag, or None."""
-    directory, names = CONFIG_FILES[model]
-    for d in ([directory, "qwen3"] if directory == "qwen" else [directory]):
+    directories, names = CONFIG_FILES[model]
+    for d in directories:
         for n in names:
             path = f"{tag}:scripts/performance/configs/{d}/{n}"
             text = git_show(git_dir, tag, path.split(":", 1)[1])
@@ -144,8 +166,7 @@ def last_assignment(statements, pattern):
 def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
     """v0.6.0 and later: recipes are functions; read the settings off the function's statements
     (and those of the helpers it calls), the last assignment of each setting winning."""
-    family = {"deepseek-v3": ("deepseek", "deepseek_v3"), "qwen3-30b-a3b": ("qwen", "qwen3_moe"),
-              "qwen3-235b-a22b": ("qwen", "qwen3_moe"), "gpt-oss-120b": ("gpt_oss", "gpt_oss")}[model]
+    family = PERF_RECIPES[model]
     path = f"src/megatron/bridge/perf_recipes/{family[0]}/{gpu.lower()}/{family[1]}.py"
     text = git_show(git_dir, tag, path)
     if text is None:
@@ -153,7 +174,7 @@ def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
     sources = [text] + [t for t in (git_show(git_dir, tag, f"src/megatron/bridge/perf_recipes/{family[0]}/common.py"),
                                      git_show(git_dir, tag, "src/megatron/bridge/perf_recipes/_common.py")) if t]
     prec = {"BF16": "bf16", "FP8_CS": "fp8cs", "FP8_MX": "fp8mx", "NVFP4": "nvfp4"}[precision]
-    name = f"{model.replace('-', '_').replace('.', '_')}_pretrain_{gpus}gpu_{gpu.lower()}_{prec}_config"
+    name = f"{family[2]}_pretrain_{gpus}gpu_{gpu.lower()}_{prec}_config"
     statements = function_statements(sources, name)
     if not statements:
         return None
@@ -169,7 +190,13 @@ def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
     param_gather = {k: last_assignment(statements, rf"cfg\.(?:mixed_precision|model)\.{k}\s*=\s*(True|False)")
                     for k in ("fp8_param_gather", "fp4_param_gather")}
     plan.update({k: v == "True" for k, v in param_gather.items() if v is not None})
-    return {**plan, "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
+    memory = {"use_megatron_fsdp": last_assignment(statements, r"cfg\.ddp\.use_megatron_fsdp\s*=\s*(True|False)") == "True"}
+    for setting in ("cpu_offloading_num_layers", "recompute_num_layers"):
+        v = last_assignment(statements, rf"cfg\.model\.{setting}\s*=\s*(\d+)")
+        if v is not None:
+            memory[setting] = int(v)
+    gbs = last_assignment(statements, r"(?:cfg\.train\.global_batch_size\s*=\s*|_with_global_batch_size\(cfg,\s*)(\d+)")
+    return {**plan, **memory, "global_batch_size": int(gbs) if gbs else None, "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
             "cuda_graph_scope": re.findall(r'"(\w+)"', scope or ""),
             "moe_flex_dispatcher_backend": dispatcher,
             "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name}"}
@@ -239,7 +266,7 @@ def main():
                                              f"NVIDIA-NeMo/Megatron-Bridge {tag} {gather[1]}"]
                 else:
                     skipped.append((r["row_id"], f"no precision config of {r['dtype']} at {tag}"))
-            if r["model_id"] not in MODELS or r["accelerator_id"] not in GPUS:
+            if r["model_id"] not in MODELS or r["accelerator_id"] not in GPUS or r["task_kind"] != "pretrain":
                 continue
             if r["dtype"] not in PRECISIONS:
                 skipped.append((r["row_id"], "no precision"))
@@ -249,6 +276,8 @@ def main():
             found = None
             if tag >= "v0.6.0":
                 found = perf_recipe(args.bridge, tag, r["model_id"], gpu, prec, gpus)
+                if found and found["global_batch_size"] not in (None, gbs):
+                    found = None  # the function of this GPU count runs another global batch
             else:
                 key = (tag, r["model_id"])
                 if key not in cache:
@@ -270,20 +299,36 @@ def main():
             overlap = bool(found.get("moe_a2a_overlap"))
             connections = 32 if (found.get("moe_flex_dispatcher_backend") in ("deepep", "hybridep") or gpu in BLACKWELL) else 8
             effective = overlap and connections == 32
-            graphs = found.get("cuda_graph_impl") == "full_iteration"
+            impl = found.get("cuda_graph_impl")
+            scope = found.get("cuda_graph_scope") or []
+            scope = [scope] if isinstance(scope, str) else [str(x) for x in scope]
+            # The whole iteration as graphs: cuda_graph_impl "full_iteration", or (before that name)
+            # the "local" implementation with cuda_graph_scope "full_iteration".
+            graphs = impl == "full_iteration" or (impl == "local" and scope == ["full_iteration"])
             modules = ""
-            note = found["source"] + f": moe_a2a_overlap={overlap}, dispatcher " \
-                f"{found.get('moe_flex_dispatcher_backend') or 'alltoall'}, {connections} device connections"
-            if overlap and not effective:
-                note += " (streams serialize below 32: overlap does not take effect)"
-            note += f", cuda_graph_impl={found.get('cuda_graph_impl')}"
-            if found.get("cuda_graph_impl") == "transformer_engine":
-                scope = [str(x) for x in (found.get("cuda_graph_scope") or [])]
+            if r["model_id"] in MOE:
+                note = found["source"] + f": moe_a2a_overlap={overlap}, dispatcher " \
+                    f"{found.get('moe_flex_dispatcher_backend') or 'alltoall'}, {connections} device connections"
+                if overlap and not effective:
+                    note += " (streams serialize below 32: overlap does not take effect)"
+                note += ", "
+            else:
+                note = found["source"] + ": "
+                # Dense recipes' memory settings, for the record (the plan search chooses its own).
+                for setting in ("use_megatron_fsdp", "cpu_offloading_num_layers", "recompute_num_layers"):
+                    if found.get(setting):
+                        note += f"{setting}={found[setting]}, "
+            note += f"cuda_graph_impl={found.get('cuda_graph_impl')}"
+            if impl in ("transformer_engine", "local") and not graphs:
                 note += f" of {'+'.join(scope) or 'whole layers'}"
+                if not scope and r["model_id"] not in MOE:
+                    scope = ["attn", "mlp"]  # a dense layer captured whole
                 if scope and set(scope) <= MODULES:
                     modules = "+".join(scope)
                 else:
                     note += " (not modelled: only " + ", ".join(sorted(MODULES)) + ")"
+            elif scope:
+                note += f" with cuda_graph_scope={'+'.join(scope)}"
             weights = ""
             setting = PRECISION_CONFIGS.get(r["dtype"], (None, None, None))[2]
             if setting and setting in found:  # the recipe function sets it itself

@@ -41,8 +41,9 @@ def features_section(rows, featured, path, source):
     lines = ["", "## With each run's framework settings", "",
              f"`aifactory validate ../shared/validation/training_runs.csv --features {rel}`: "
              f"{len(settings)} rows of the Megatron-Bridge summaries carry settings of their release's tag: "
-             f"the {sum(1 for r in settings.values() if r['ep_overlap'])} MoE rows whose recipe could be matched "
-             "its EP all-to-all overlap, full-iteration CUDA graphs and per-layer CUDA graph modules, and the "
+             f"the {sum(1 for r in settings.values() if r['ep_overlap'])} pretraining rows whose recipe could be "
+             "matched (MoE and dense) its EP all-to-all overlap (MoE only), full-iteration CUDA graphs, per-layer "
+             "CUDA graph modules and, where it differs from the table's, its parallel plan, and the "
              f"{sum(1 for r in settings.values() if r['low_precision_weights'])} rows in an 8- or 4-bit format "
              "whether the model kept its weights in that format (written by `tools/recipe_features.py`; "
              "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
@@ -87,7 +88,9 @@ def recipe_section(featured, recipe_rows, plans, source):
              "the table's plan; here both are priced, with the run's settings. Neither source is right "
              "throughout: where the recipe's plan is much closer, the table likely repeats an older plan "
              "(row 402 measured like the recipe's EP 16 of rows 358 and 312, not like its stated plan, "
-             "row 439), and where the table's is, the tag's recipe likely changed after the run.", "",
+             "row 439; rows 376 and 378, whose table gives micro-batch 2 without interleaving where the tag's "
+             "recipe and the same table's later rows 332-334 run PP 4 x VP 5 at micro-batch 1), and where the "
+             "table's is, the tag's recipe likely changed after the run.", "",
              "| row | accelerator | model | release | table plan | recipe plan | error, table's plan | "
              "error, recipe's plan |", "|---|---|---|---|---|---|---|---|"]
     def signed(r):
