@@ -564,6 +564,8 @@ TEST(ConfigErrorPaths, PlanValidation) {
        "activation offload and full recompute do not combine"},
       {"offload with per-layer graphs", dense("{cuda_graph_modules: [attn], offload_layers: 4}"), "4:7", "plan",
        "activation offload and per-layer CUDA graphs (cuda_graph_modules) do not combine"},
+      {"full recompute with per-layer graphs", dense("{recompute: full, cuda_graph_modules: [attn]}"), "4:7", "plan",
+       "full recompute and per-layer CUDA graphs (cuda_graph_modules) do not combine"},
       {"offload of every layer", dense("{offload_layers: 32}"), "4:7", "plan",
        "offload_layers (32) must be fewer than the model's layers (32)"},
       // Megatron-Core's rules for the overlapped expert all-to-all (without experts, and

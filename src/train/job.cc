@@ -212,6 +212,12 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     // Megatron-Core: cuda_graph_modules must be empty with cuda_graph_impl "full_iteration".
     return InvalidArgument("cuda_graphs (the whole iteration) and cuda_graph_modules do not combine");
   }
+  if (p.recompute == Recompute::kFull && p.cuda_graph_modules != 0) {
+    // Megatron-Core: "full recompute is only supported with full iteration CUDA graph" (the
+    // Megatron-LM commits Megatron-Bridge v0.2.0 to v0.6.0 pin; before, "Full-layer CUDA graphs not
+    // supported with activation recomputation").
+    return InvalidArgument("full recompute and per-layer CUDA graphs (cuda_graph_modules) do not combine");
+  }
   if ((p.cuda_graph_modules & kGraphMoePreprocess) != 0 && (p.cuda_graph_modules & kGraphMoeRouter) == 0) {
     return InvalidArgument("CUDA graph module moe_preprocess needs moe_router");
   }

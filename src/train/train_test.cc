@@ -674,6 +674,22 @@ TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
   ASSERT_FALSE(both.ok());
   EXPECT_TRUE(HasText(both.message(), "do not combine"));
   p.cuda_graphs = false;
+  // Full recompute (of every layer or of some) takes whole-iteration graphs only; selective does not.
+  p.recompute = Recompute::kFull;
+  Status full = ValidatePlan(moe, H100Cluster(8), p);
+  ASSERT_FALSE(full.ok());
+  EXPECT_TRUE(HasText(full.message(), "full recompute and per-layer CUDA graphs (cuda_graph_modules) do not combine"));
+  p.recompute_layers = 2;
+  EXPECT_FALSE(ValidatePlan(moe, H100Cluster(8), p).ok());
+  p.recompute_layers = 0;
+  p.recompute = Recompute::kSelective;
+  EXPECT_TRUE(ValidatePlan(moe, H100Cluster(8), p).ok());
+  p.recompute = Recompute::kFull;
+  p.cuda_graph_modules = 0;
+  p.cuda_graphs = true;
+  EXPECT_TRUE(ValidatePlan(moe, H100Cluster(8), p).ok());
+  p.cuda_graphs = false;
+  p.recompute = Recompute::kNone;
   p.cuda_graph_modules = kGraphMoePreprocess;
   Status alone = ValidatePlan(moe, H100Cluster(8), p);
   ASSERT_FALSE(alone.ok());
