@@ -146,6 +146,56 @@ def measured_faster_plan(rows, row_id, point_releases=False):
     return best
 
 
+def release_effect(rows, accelerator, model, r1, r2):
+    """The measured ratios between releases r1 and r2 (release_key) of the other models' runs on
+    `accelerator` whose setup and plan stayed the same: what the software alone changed."""
+    pairs = collections.defaultdict(dict)
+    for r in rows.values():
+        k = release_key(r["framework"])
+        if r["accelerator_id"] != accelerator or r["model_id"] in ("", model) or k not in (r1, r2):
+            continue
+        try:
+            v = float(r["measured"])
+        except ValueError:
+            continue
+        if v > 0:
+            pairs[tuple(r[c] for c in SAME_RUN_COLUMNS if c != "framework") + plan_of(r)][k] = \
+                1 / v if r["metric"] == "step_time_s" else v
+    return [p[r2] / p[r1] for p in pairs.values() if r1 in p and r2 in p]
+
+
+def release_adjusted_faster_plan(rows, row_id):
+    """Evidence across releases: a run of the same setup in another release whose different plan
+    measured more than 15% better once divided by what the release alone changed, the median ratio
+    of at least two other models' unchanged runs on the same accelerators between the two releases,
+    each within 10% (a release that moved unchanged runs by more is not taken to say anything about
+    plans). (row, raw ratio, adjusted ratio, release ratios) of the best, or None."""
+    me = rows[row_id]
+    mine = release_key(me["framework"])
+    if mine is None or "Megatron-Bridge" not in me["framework"]:
+        return None
+    columns = [c for c in SAME_RUN_COLUMNS if c != "framework"]
+    lower_is_better = me["metric"] == "step_time_s"
+
+    def value(r):
+        v = float(r["measured"])
+        return 1 / v if lower_is_better else v
+    best = None
+    for other in rows.values():
+        theirs = release_key(other["framework"])
+        if (other["row_id"] == row_id or theirs in (None, mine) or "Megatron-Bridge" not in other["framework"]
+                or plan_of(other) == plan_of(me) or not all(other[c] == me[c] for c in columns)):
+            continue
+        effect = release_effect(rows, me["accelerator_id"], me["model_id"], mine, theirs)
+        if len(effect) < 2 or any(abs(e - 1) > 0.10 for e in effect):
+            continue
+        raw = value(other) / value(me)
+        adjusted = raw / statistics.median(effect)
+        if adjusted > 1.15 and (best is None or adjusted > best[2]):
+            best = (other, raw, adjusted, effect)
+    return best
+
+
 def contradiction(r):
     """Where the row's plan contradicts itself (grad_accum against global batch / (dp x micro-batch)),
     the two readings; validate keeps the micro-batch."""
@@ -236,7 +286,8 @@ def main():
                 recipe_gain[m.group(1)] = (m.group(4).strip(), float(m.group(6)))
     by_reason = collections.defaultdict(list)
     evidence = {}
-    same_release = 0  # rows of `evidence` measured in the same release (the others: a point release)
+    same_release = 0  # rows of `evidence` measured in the same release
+    other_release = 0  # ... in another release, its effect divided out (the others: a point release)
     doubts = {}  # row -> the neighbouring rows that state the recipe's plan
     misprint = ("the table's plan is contradicted by its release's recipe and by the same table in the releases "
                 "before and after, which state the recipe's plan for the same run; that plan is within 15% of the "
@@ -267,6 +318,17 @@ def main():
                 why = ("likely real gain: a run of the same model, accelerators, precision, sequence and batch in a "
                        "point release of the same release measured a different plan more than 15% better (" +
                        why.split(" (")[0] + ")")
+        elif (across := release_adjusted_faster_plan(csv_rows, r[0])) is not None:
+            other, raw, adjusted, effect = across
+            other_release += 1
+            evidence[r[0]] = (f"row {other['row_id']} ({other['framework'].split()[-1]}): {plan_text(other)}, "
+                              f"{100 * (raw - 1):.0f}% better, {100 * (adjusted - 1):.0f}% once divided by the "
+                              f"release's {statistics.median(effect):.3f} on {len(effect)} unchanged runs")
+            if "(real gain:" not in why:
+                why = ("likely real gain: a run of the same model, accelerators, precision, sequence and batch in "
+                       "another release measured a different plan more than 15% better, once divided by what that "
+                       "release changed on other models' unchanged runs on the same accelerators (" +
+                       why.split(" (")[0] + ")")
         by_reason[why].append(r)
     not_compared = sum(1 for line in text.splitlines() if "not compared:" in line)
     compared = len(rows)
@@ -285,14 +347,17 @@ def main():
            f"{not_compared} predicted rows are not compared: they state no micro-batch, so they give no full plan.", "",
            f"{same_release} of the rows where the search is more than 15% faster have a measured run in the data "
            "itself, same model, accelerators, precision, sequence, global batch and software release, whose different "
-           f"plan measured more than 15% better, and {len(evidence) - same_release} more have one in a point release of "
-           "the same release (column 'measured faster plan', which names the point release; the column also notes a published plan whose fields contradict each other, and "
+           f"plan measured more than 15% better, {len(evidence) - same_release - other_release} more have one in a point "
+           f"release of the same release and {other_release} in another release whose effect on other models' unchanged "
+           "runs on the same accelerators was measured and divided out (column 'measured faster plan', which names the "
+           "release; the column also notes a published plan whose fields contradict each other, and "
            "where the table's plan is in doubt, the rows of the same table that state its release's recipe's plan).", "",
            f"Of the {len(big)} rows where the search is more than 15% faster, {real} are real gains by cited "
            f"evidence (a measurement of the same change in one release, or a published study of it; "
            f"{len(by_reason.get(misprint, []))} of them real only as printed, the table's plan being likely a "
            f"misprint) and {likely} "
-           "more are likely real gains (the same model and accelerators measured in two point releases); the rest "
+           "more are likely real gains (the same model and accelerators measured in two point releases, or in two "
+           "releases whose effect on other models' unchanged runs was measured and divided out); the rest "
            "are plausible gains without such evidence, or point at blind spots of the model, each named with its "
            "category.", "",
            f"So a model without blind spots could place at most {compared - real} of {compared} published plans "
