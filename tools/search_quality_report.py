@@ -289,16 +289,17 @@ def main():
     same_release = 0  # rows of `evidence` measured in the same release
     other_release = 0  # ... in another release, its effect divided out (the others: a point release)
     doubts = {}  # row -> the neighbouring rows that state the recipe's plan
-    misprint = ("the table's plan is contradicted by its release's recipe and by the same table in the releases "
-                "before and after, which state the recipe's plan for the same run; that plan is within 15% of the "
-                "searched best (the table's plan is likely a misprint: as printed, a real gain)")
+    misprint = ("the table's plan is likely a misprint: its release's recipe runs another plan, which is within 15% "
+                "of the searched best, and either the same table states that plan for the same run in the releases "
+                "before and after or the table's plan contradicts its own fields (as printed, a real gain)")
     for r in big:
         why = reason(r[3].strip(), r[4].strip(), float(r[6]), r[2].strip())
         doubt = plan_in_doubt(csv_rows, r[0], plans[r[0]]) if r[0] in plans else None
-        if doubt and recipe_gain.get(r[0], ("", 100))[1] <= 15:
-            doubts[r[0]] = "the same table states the recipe's plan in rows " + " and ".join(
-                f"{x['row_id']} ({x['framework'].split()[-1]}, {float(x['measured']):,.0f})" for x in doubt) + \
-                f" against {float(csv_rows[r[0]]['measured']):,.0f} measured here"
+        if (doubt or contradiction(csv_rows[r[0]])) and recipe_gain.get(r[0], ("", 100))[1] <= 15:
+            if doubt:
+                doubts[r[0]] = "the same table states the recipe's plan in rows " + " and ".join(
+                    f"{x['row_id']} ({x['framework'].split()[-1]}, {float(x['measured']):,.0f})" for x in doubt) + \
+                    f" against {float(csv_rows[r[0]]['measured']):,.0f} measured here"
             by_reason[misprint].append(r)
             continue
         faster = measured_faster_plan(csv_rows, r[0])
