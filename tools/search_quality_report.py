@@ -105,6 +105,22 @@ def base_release(framework):
     return re.sub(r"(\d+\.\d+)\.\d+$", r"\1", framework)
 
 
+def measured_value(r):
+    """The row's measurement, higher meaning better (a step time inverted), or None."""
+    try:
+        v = float(r["measured"])
+    except ValueError:
+        return None
+    if v <= 0:
+        return None
+    return 1 / v if r["metric"] == "step_time_s" else v
+
+
+def same_setup(a, b):
+    """Runs of one model on the same accelerators, precision, sequence, batch, task and metric."""
+    return all(a[c] == b[c] for c in SAME_RUN_COLUMNS if c != "framework")
+
+
 def measured_faster_plan(rows, row_id, point_releases=False):
     """Evidence in the data itself that the published plan is not within 15% of the best: another
     run of the same model on the same accelerators (count, precision, sequence, global batch, task
@@ -117,30 +133,18 @@ def measured_faster_plan(rows, row_id, point_releases=False):
     me = rows.get(row_id)
     if me is None:
         return None
-    lower_is_better = me["metric"] == "step_time_s"
-
-    def value(r):
-        try:
-            v = float(r["measured"])
-        except ValueError:
-            return None
-        return (1 / v if lower_is_better else v) if v > 0 else None
-
-    def same(r):
-        columns = [c for c in SAME_RUN_COLUMNS if c != "framework"]
-        release = base_release if point_releases else (lambda f: f)
-        return all(r[c] == me[c] for c in columns) and release(r["framework"]) == release(me["framework"])
-
-    same_run = [r for r in rows.values() if same(r) and value(r) is not None]
+    release = base_release if point_releases else (lambda f: f)
+    same_run = [r for r in rows.values() if same_setup(r, me) and release(r["framework"]) == release(me["framework"])
+                and measured_value(r) is not None]
     published = plan_of(me)
-    mine = max((value(r) for r in same_run if plan_of(r) == published), default=None)
+    mine = max((measured_value(r) for r in same_run if plan_of(r) == published), default=None)
     if mine is None:
         return None
     best = None
     for other in same_run:
         if plan_of(other) == published:
             continue
-        ratio = value(other) / mine
+        ratio = measured_value(other) / mine
         if ratio > 1.15 and (best is None or ratio > best[1]):
             best = (other, ratio)
     return best
@@ -154,13 +158,8 @@ def release_effect(rows, accelerator, model, r1, r2):
         k = release_key(r["framework"])
         if r["accelerator_id"] != accelerator or r["model_id"] in ("", model) or k not in (r1, r2):
             continue
-        try:
-            v = float(r["measured"])
-        except ValueError:
-            continue
-        if v > 0:
-            pairs[tuple(r[c] for c in SAME_RUN_COLUMNS if c != "framework") + plan_of(r)][k] = \
-                1 / v if r["metric"] == "step_time_s" else v
+        if measured_value(r) is not None:
+            pairs[tuple(r[c] for c in SAME_RUN_COLUMNS if c != "framework") + plan_of(r)][k] = measured_value(r)
     return [p[r2] / p[r1] for p in pairs.values() if r1 in p and r2 in p]
 
 
@@ -172,24 +171,18 @@ def release_adjusted_faster_plan(rows, row_id):
     plans). (row, raw ratio, adjusted ratio, release ratios) of the best, or None."""
     me = rows[row_id]
     mine = release_key(me["framework"])
-    if mine is None or "Megatron-Bridge" not in me["framework"]:
+    if mine is None or "Megatron-Bridge" not in me["framework"] or measured_value(me) is None:
         return None
-    columns = [c for c in SAME_RUN_COLUMNS if c != "framework"]
-    lower_is_better = me["metric"] == "step_time_s"
-
-    def value(r):
-        v = float(r["measured"])
-        return 1 / v if lower_is_better else v
     best = None
     for other in rows.values():
         theirs = release_key(other["framework"])
         if (other["row_id"] == row_id or theirs in (None, mine) or "Megatron-Bridge" not in other["framework"]
-                or plan_of(other) == plan_of(me) or not all(other[c] == me[c] for c in columns)):
+                or plan_of(other) == plan_of(me) or not same_setup(other, me) or measured_value(other) is None):
             continue
         effect = release_effect(rows, me["accelerator_id"], me["model_id"], mine, theirs)
         if len(effect) < 2 or any(abs(e - 1) > 0.10 for e in effect):
             continue
-        raw = value(other) / value(me)
+        raw = measured_value(other) / measured_value(me)
         adjusted = raw / statistics.median(effect)
         if adjusted > 1.15 and (best is None or adjusted > best[2]):
             best = (other, raw, adjusted, effect)
@@ -222,12 +215,13 @@ def plan_in_doubt(rows, row_id, recipe):
     row being then likely a misprint."""
     me = rows[row_id]
     mine = release_key(me["framework"])
-    columns = [c for c in SAME_RUN_COLUMNS if c != "framework"]
+    if mine is None:
+        return None
     wanted = {c: recipe.get(c, "1") for c in ("tp", "pp", "vp", "cp", "ep", "micro_batch")}
 
     def states_recipe(r):
         return all((r[c] or "1") == v for c, v in wanted.items())
-    same = [r for r in rows.values() if r["row_id"] != row_id and all(r[c] == me[c] for c in columns)
+    same = [r for r in rows.values() if r["row_id"] != row_id and same_setup(r, me)
             and release_key(r["framework"]) and states_recipe(r)]
     before = [r for r in same if release_key(r["framework"]) < mine]
     after = [r for r in same if release_key(r["framework"]) > mine]
