@@ -196,7 +196,8 @@ def perf_recipe(git_dir, tag, model, gpu, precision, gpus):
         if v is not None:
             memory[setting] = int(v)
     gbs = last_assignment(statements, r"(?:cfg\.train\.global_batch_size\s*=\s*|_with_global_batch_size\(cfg,\s*)(\d+)")
-    return {**plan, **memory, "global_batch_size": int(gbs) if gbs else None, "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
+    return {**plan, **memory, "global_batch_size": int(gbs) if gbs else None,
+            "moe_a2a_overlap": overlap == "True", "cuda_graph_impl": impl,
             "cuda_graph_scope": re.findall(r'"(\w+)"', scope or ""),
             "moe_flex_dispatcher_backend": dispatcher,
             "source": f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} {name}"}
@@ -318,7 +319,7 @@ def main():
                 for setting in ("use_megatron_fsdp", "cpu_offloading_num_layers", "recompute_num_layers"):
                     if found.get(setting):
                         note += f"{setting}={found[setting]}, "
-            note += f"cuda_graph_impl={found.get('cuda_graph_impl')}"
+            note += f"cuda_graph_impl={impl}"
             if impl in ("transformer_engine", "local") and not graphs:
                 note += f" of {'+'.join(scope) or 'whole layers'}"
                 if not scope and r["model_id"] not in MOE:
