@@ -100,7 +100,8 @@ Status ReadFabric(const YamlDocument& doc, const YAML::Node& n, const std::strin
 
 Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "accelerator", "gpus_per_node", "nvlink_domain",
-                                              "scale_out_fabric", "nics_per_gpu", "host_link", "sources", "notes"}));
+                                              "scale_out_fabric", "nics_per_gpu", "host_link", "host_memory", "sources",
+                                              "notes"}));
   catalog::System s;
   AIF_ASSIGN_OR_RETURN(s.id, doc.String(n, "id", JoinPath(path, "id")));
   if (n["name"]) { AIF_ASSIGN_OR_RETURN(s.name, doc.String(n, "name", JoinPath(path, "name"))); }
@@ -120,6 +121,12 @@ Status ReadSystem(const YamlDocument& doc, const YAML::Node& n, const std::strin
     if (bw <= 0) return doc.Error(n["host_link"], JoinPath(path, "host_link"), "must be positive");
     s.host_link_bandwidth = BytesPerSecond(bw);
     present.push_back("host_link");
+  }
+  if (n["host_memory"]) {
+    AIF_ASSIGN_OR_RETURN(double bytes, doc.Quantity(n, "host_memory", JoinPath(path, "host_memory"), Dimension::kBytes));
+    if (bytes <= 0) return doc.Error(n["host_memory"], JoinPath(path, "host_memory"), "must be positive");
+    s.host_memory = Bytes(bytes);
+    present.push_back("host_memory");
   }
   AIF_RETURN_IF_ERROR(doc.ReadSources(n, path, present, &s.sources));
   Status st = cat->Add(std::move(s));

@@ -78,6 +78,19 @@ TEST(BuiltinCatalog, Loads) {
   EXPECT_TRUE(c->CheckReferences().ok());
 }
 
+// Every built-in system that can offload activations (it gives a host link) says how much host
+// memory they may fill, and that is host memory alone: on the 4-GPU Grace nodes the published
+// figures count the GPUs' coherent HBM too, which the catalog takes out, leaving at most what two
+// Grace CPUs carry (2 x 480 GB).
+TEST(BuiltinCatalog, SystemsThatOffloadGiveHostMemory) {
+  for (const auto& [id, system] : Builtin().systems()) {
+    if (system.host_link_bandwidth.value() <= 0) continue;
+    EXPECT_GT(system.host_memory.value(), 0) << id;
+    EXPECT_TRUE(system.sources.contains("host_memory")) << id;
+    if (system.gpus_per_node == 4) EXPECT_LE(system.host_memory.value(), 960e9) << id;
+  }
+}
+
 // catalog::QuantizeBytesPerElement turns Transformer Engine's measured quantization time per
 // layer (autocast minus pre-quantized, one B300) into bytes at the B300's sustained bandwidth.
 // The catalog's B300 bandwidth and memory efficiency must still give back those measurements,

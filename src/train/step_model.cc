@@ -620,6 +620,7 @@ StepEstimate StepModel::Run() {
   double in_flight = 1.0;
   if (pp > 1) in_flight = std::min<double>(m, pp) * (vp > 1 ? 1.0 + (pp - 1.0) / (pp * vp) : 1.0);
   double activations = act_per_stage_layers / pp * in_flight * (1 - offload_share);
+  const double offloaded = act_per_stage_layers / pp * in_flight * offload_share;
   // Transient: the micro-batch's BF16 logits, which the fused cross-entropy overwrites with their
   // gradient (Transformer Engine's parallel_cross_entropy, cross_entropy_fusion_impl "te" in
   // Megatron-Bridge's model providers), so no FP32 copy; or a hidden-sized buffer if larger.
@@ -634,7 +635,10 @@ StepEstimate StepModel::Run() {
   e.memory_total = mem_total;
   e.memory_reserve = c_.memory_reserve;
   e.memory_capacity = Bytes(std::max(0.0, c_.accelerator.hbm_capacity.value() - c_.memory_reserve.value()));
-  e.fits_in_memory = mem_total <= e.memory_capacity;
+  e.host_memory_used = Bytes(offloaded);
+  e.host_memory_capacity = Bytes(c_.system.host_memory.value() / std::max(1, c_.system.gpus_per_node));
+  e.fits_in_memory = mem_total <= e.memory_capacity &&
+                     (offloaded <= 0 || e.host_memory_capacity.value() <= 0 || offloaded <= e.host_memory_capacity.value());
 
   e.model_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, false);
   e.hardware_flops = e.model_flops + recompute_share * (MegatronStepFlops(m_, job_.seq_len, job_.global_batch,
@@ -712,20 +716,23 @@ Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster
 
 namespace {
 
+bool FitsInHbm(const StepEstimate& e) { return e.memory_total <= e.memory_capacity; }
+
 // The fewest layers per pipeline rank under `*layers` (block recompute or offload) with which the
-// plan fits: memory falls as layers are added, so bisect between none and `most`. `most` when even
-// that does not fit.
+// plan fits: HBM use falls as layers are added, so bisect between none and `most`. `most` when even
+// that does not fit. Host memory use grows with offloaded layers, so the fewest that fit in HBM
+// are the plan's only chance to fit in host memory too (StepEstimate::fits_in_memory says).
 Result<StepEstimate> FewestLayersThatFit(const TrainingJob& job, const Cluster& cluster, ParallelPlan plan,
                                          int ParallelPlan::*layers, int most) {
   plan.*layers = most;
   Result<StepEstimate> best = EstimateStep(job, cluster, plan);
-  if (!best.ok() || !best->fits_in_memory) return best;
+  if (!best.ok() || !FitsInHbm(*best)) return best;
   int lo = 0, hi = most;  // hi fits
   while (hi - lo > 1) {
     plan.*layers = (lo + hi) / 2;
     Result<StepEstimate> e = EstimateStep(job, cluster, plan);
     if (!e.ok()) return e;
-    if (e->fits_in_memory) {
+    if (FitsInHbm(*e)) {
       hi = plan.*layers;
       best = std::move(e);
     } else {
@@ -794,10 +801,19 @@ std::string ExplainStep(const StepEstimate& e) {
                             ? fmt::format(" ({:.1f} GB of HBM held in reserve)", e.memory_reserve.value() / 1e9)
                             : "";
   out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}{}\n", e.memory_total.value() / 1e9,
-                     e.memory_capacity.value() / 1e9, reserve, e.fits_in_memory ? "" : "  (DOES NOT FIT)");
+                     e.memory_capacity.value() / 1e9, reserve, FitsInHbm(e) ? "" : "  (DOES NOT FIT)");
   for (size_t i = 0; i < e.memory.size(); ++i) {
     out += fmt::format("  {:<20} {:>10.2f} GB\n", MemoryComponentName(static_cast<MemoryComponent>(i)),
                        e.memory[i].value() / 1e9);
+  }
+  if (e.host_memory_used.value() > 0) {
+    const bool fits = e.host_memory_capacity.value() <= 0 || e.host_memory_used <= e.host_memory_capacity;
+    out += e.host_memory_capacity.value() > 0
+               ? fmt::format("activations offloaded to host memory {:.1f} GB of the GPU's {:.1f} GB{}\n",
+                             e.host_memory_used.value() / 1e9, e.host_memory_capacity.value() / 1e9,
+                             fits ? "" : "  (DOES NOT FIT)")
+               : fmt::format("activations offloaded to host memory {:.1f} GB (the system gives no host memory)\n",
+                             e.host_memory_used.value() / 1e9);
   }
   return out;
 }

@@ -820,6 +820,61 @@ TEST(StepModel, ActivationOffloadFreesMemoryAndCostsOnlyWhatTheLinkCannotHide) {
   EXPECT_GT(lightest->offload_layers, 0);
 }
 
+// Offloaded activations must fit in the GPU's share of its node's host memory: the estimate
+// says how much goes there, a plan whose offload overflows it does not fit, and the fewest
+// layers that fit in HBM are chosen (the only chance to fit in host memory too).
+TEST(StepModel, ActivationOffloadMustFitInHostMemory) {
+  const TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  Cluster cluster = H100Cluster(8);
+  cluster.system.host_link_bandwidth = BytesPerSecond(225e9);
+  ParallelPlan plan = Plan(2, 1, 4, 4);
+  plan.offload_layers = 16;
+  const StepEstimate unbounded = Estimate(job, cluster, plan);  // no host memory given: unchecked
+  ASSERT_GT(unbounded.host_memory_used.value(), 0);
+  EXPECT_EQ(unbounded.host_memory_capacity.value(), 0);
+  EXPECT_TRUE(unbounded.fits_in_memory);
+  // 16 of 32 layers leave: what left HBM is what host memory holds.
+  plan.offload_layers = 0;
+  const StepEstimate none = Estimate(job, cluster, plan);
+  EXPECT_NEAR(unbounded.host_memory_used.value(), Activations(none) - Activations(unbounded),
+              1e-6 * Activations(none));
+  EXPECT_EQ(none.host_memory_used.value(), 0);
+
+  plan.offload_layers = 16;
+  const int gpus_per_node = cluster.system.gpus_per_node;
+  cluster.system.host_memory = Bytes(1.01 * unbounded.host_memory_used.value() * gpus_per_node);
+  const StepEstimate roomy = Estimate(job, cluster, plan);
+  EXPECT_TRUE(roomy.fits_in_memory);
+  EXPECT_NEAR(roomy.host_memory_capacity.value(), 1.01 * unbounded.host_memory_used.value(), 1.0);
+  cluster.system.host_memory = Bytes(0.99 * unbounded.host_memory_used.value() * gpus_per_node);
+  const StepEstimate tight = Estimate(job, cluster, plan);
+  EXPECT_FALSE(tight.fits_in_memory);
+  // The explanation says which memory overflows: host memory, not HBM.
+  const std::string text = ExplainStep(tight);
+  auto line_with = [&](const std::string& words) {
+    size_t at = text.find(words);
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_NE(line_with("offloaded to host memory").find("DOES NOT FIT"), std::string::npos) << text;
+  EXPECT_EQ(line_with("memory per GPU").find("DOES NOT FIT"), std::string::npos) << text;
+
+  // The fewest offloaded layers that fit in HBM, even where more would overflow host memory.
+  cluster.system.host_memory = Bytes(0);
+  Result<StepEstimate> fewest = EstimateStepFewestOffloadLayers(job, cluster, Plan(2, 1, 4, 8));
+  ASSERT_TRUE(fewest.ok()) << fewest.status().ToString();
+  ASSERT_TRUE(fewest->fits_in_memory);
+  ASSERT_GT(fewest->offload_layers, 0);
+  cluster.system.host_memory = Bytes(1.001 * fewest->host_memory_used.value() * gpus_per_node);
+  Result<StepEstimate> bounded = EstimateStepFewestOffloadLayers(job, cluster, Plan(2, 1, 4, 8));
+  ASSERT_TRUE(bounded.ok()) << bounded.status().ToString();
+  EXPECT_TRUE(bounded->fits_in_memory);
+  EXPECT_EQ(bounded->offload_layers, fewest->offload_layers);
+  cluster.system.host_memory = Bytes(0.999 * fewest->host_memory_used.value() * gpus_per_node);
+  Result<StepEstimate> overflow = EstimateStepFewestOffloadLayers(job, cluster, Plan(2, 1, 4, 8));
+  ASSERT_TRUE(overflow.ok()) << overflow.status().ToString();
+  EXPECT_FALSE(overflow->fits_in_memory);
+}
+
 // Megatron-Core TransformerConfig refuses cpu_offloading with pipeline parallelism, with any
 // activation recompute, with per-layer CUDA graphs, and for as many layers as the model has.
 TEST(StepModel, ActivationOffloadKeepsMegatronCoreRules) {

@@ -66,6 +66,9 @@ struct System {
   // Each GPU's link to host memory, per direction (PCIe or NVLink-C2C); 0 when not given. What
   // activation offloading moves activations over.
   BytesPerSecond host_link_bandwidth;
+  // Host (CPU) memory of one node, without the GPUs' own memory; 0 when not given. What offloaded
+  // activations must fit in, shared by the node's GPUs.
+  Bytes host_memory;
   Sources sources;
 };
 

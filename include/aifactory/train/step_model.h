@@ -41,7 +41,11 @@ struct StepEstimate {
   Bytes memory_total;
   Bytes memory_capacity;  // what the plan may use: HBM capacity less the cluster's memory_reserve
   Bytes memory_reserve;   // the cluster's memory_reserve
-  bool fits_in_memory = true;
+  // Activations offloaded to host memory at the peak, per GPU, and the GPU's share of its node's
+  // host memory (catalog::System::host_memory / gpus_per_node; 0 when the system gives none).
+  Bytes host_memory_used;
+  Bytes host_memory_capacity;
+  bool fits_in_memory = true;  // in HBM, and what is offloaded in the GPU's share of host memory
   int grad_accumulation = 1;
   Recompute recompute = Recompute::kNone;  // the mode used (resolved when the input left it open)
   int recompute_layers = 0;                 // with full recompute: layers per rank (0: all)
