@@ -80,6 +80,10 @@ ordered PlanJson(const train::RankedPlan& ranked) {
   j["hardware_flops_per_step"] = Number(e.hardware_flops);
   j["memory_per_gpu_bytes"] = Number(e.memory_total.value());
   j["memory_capacity_bytes"] = Number(e.memory_capacity.value());
+  if (e.host_memory_used.value() > 0) {
+    j["offloaded_to_host_bytes"] = Number(e.host_memory_used.value());
+    j["host_memory_capacity_bytes"] = Number(e.host_memory_capacity.value());  // 0: the system gives none
+  }
   j["fits_in_memory"] = e.fits_in_memory;
   ordered time = ordered::object();
   for (size_t i = 0; i < e.time.size(); ++i) {

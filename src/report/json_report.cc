@@ -83,6 +83,10 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["memory_bytes"] = std::move(mem);
   j["memory_total_bytes"] = Round(e.memory_total.value());
   j["memory_capacity_bytes"] = Round(e.memory_capacity.value());
+  if (e.host_memory_used.value() > 0) {
+    j["offloaded_to_host_bytes"] = Round(e.host_memory_used.value());
+    j["host_memory_capacity_bytes"] = Round(e.host_memory_capacity.value());  // 0: the system gives none
+  }
   j["fits_in_memory"] = e.fits_in_memory;
   return j.dump(2) + "\n";
 }
