@@ -189,6 +189,29 @@ def release_adjusted_faster_plan(rows, row_id):
     return best
 
 
+def same_plan_faster_elsewhere(rows, row_id):
+    """Evidence across releases through the published plan itself: the same plan of the same setup
+    measured in another release within 10% of this row (so that release barely changed it), where a
+    different plan measured more than 15% better in that release or a point release of it
+    (measured_faster_plan). (the same plan's row, the faster row, its ratio to the same plan's) of
+    the best, or None."""
+    me = rows[row_id]
+    mine = release_key(me["framework"])
+    if mine is None or measured_value(me) is None:
+        return None
+    best = None
+    for twin in rows.values():
+        theirs = release_key(twin["framework"])
+        if (twin["row_id"] == row_id or theirs in (None, mine) or base_release(twin["framework"]) ==
+                base_release(me["framework"]) or plan_of(twin) != plan_of(me) or not same_setup(twin, me)
+                or measured_value(twin) is None or abs(measured_value(twin) / measured_value(me) - 1) > 0.10):
+            continue
+        faster = measured_faster_plan(rows, twin["row_id"], point_releases=True)
+        if faster is not None and (best is None or faster[1] > best[2]):
+            best = (twin, faster[0], faster[1])
+    return best
+
+
 def contradiction(r):
     """Where the row's plan contradicts itself (grad_accum against global batch / (dp x micro-batch)),
     the two readings; validate keeps the micro-batch."""
@@ -282,6 +305,7 @@ def main():
     evidence = {}
     same_release = 0  # rows of `evidence` measured in the same release
     other_release = 0  # ... in another release, its effect divided out (the others: a point release)
+    same_plan = 0  # ... in another release that measured the published plan itself within 10%
     doubts = {}  # row -> the neighbouring rows that state the recipe's plan
     misprint = ("the table's plan is likely a misprint: its release's recipe runs another plan, which is within 15% "
                 "of the searched best, and either the same table states that plan for the same run in the releases "
@@ -324,6 +348,17 @@ def main():
                        "another release measured a different plan more than 15% better, once divided by what that "
                        "release changed on other models' unchanged runs on the same accelerators (" +
                        why.split(" (")[0] + ")")
+        elif (chain := same_plan_faster_elsewhere(csv_rows, r[0])) is not None:
+            twin, other, ratio = chain
+            same_plan += 1
+            evidence[r[0]] = (f"row {twin['row_id']} ({twin['framework'].split()[-1]}) measured this plan "
+                              f"{100 * (measured_value(twin) / measured_value(csv_rows[r[0]]) - 1):+.0f}%, and row "
+                              f"{other['row_id']} ({other['framework'].split()[-1]}): {plan_text(other)}, "
+                              f"{100 * (ratio - 1):.0f}% better than it")
+            if "(real gain:" not in why:
+                why = ("likely real gain: the same plan, measured within 10% in another release, was beaten there by "
+                       "more than 15% by a different plan measured in that release or a point release of it (" +
+                       why.split(" (")[0] + ")")
         by_reason[why].append(r)
     not_compared = sum(1 for line in text.splitlines() if "not compared:" in line)
     compared = len(rows)
@@ -342,17 +377,20 @@ def main():
            f"{not_compared} predicted rows are not compared: they state no micro-batch, so they give no full plan.", "",
            f"{same_release} of the rows where the search is more than 15% faster have a measured run in the data "
            "itself, same model, accelerators, precision, sequence, global batch and software release, whose different "
-           f"plan measured more than 15% better, {len(evidence) - same_release - other_release} more have one in a point "
-           f"release of the same release and {other_release} in another release whose effect on other models' unchanged "
-           "runs on the same accelerators was measured and divided out (column 'measured faster plan', which names the "
+           f"plan measured more than 15% better, {len(evidence) - same_release - other_release - same_plan} more have "
+           f"one in a point release of the same release, {other_release} in another release whose effect on other "
+           "models' unchanged runs on the same accelerators was measured and divided out, and "
+           f"{same_plan} in another release that measured the published plan itself within 10% of this row "
+           "(column 'measured faster plan', which names the "
            "release; the column also notes a published plan whose fields contradict each other, and "
            "where the table's plan is in doubt, the rows of the same table that state its release's recipe's plan).", "",
            f"Of the {len(big)} rows where the search is more than 15% faster, {real} are real gains by cited "
            f"evidence (a measurement of the same change in one release, or a published study of it; "
            f"{len(by_reason.get(misprint, []))} of them real only as printed, the table's plan being likely a "
            f"misprint) and {likely} "
-           "more are likely real gains (the same model and accelerators measured in two point releases, or in two "
-           "releases whose effect on other models' unchanged runs was measured and divided out); the rest "
+           "more are likely real gains (the same model and accelerators measured in two point releases, in two "
+           "releases whose effect on other models' unchanged runs was measured and divided out, or in a release "
+           "that measured the published plan itself within 10% and a faster one beside it); the rest "
            "are plausible gains without such evidence, or point at blind spots of the model, each named with its "
            "category.", "",
            f"So a model without blind spots could place at most {compared - real} of {compared} published plans "
