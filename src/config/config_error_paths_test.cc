@@ -323,6 +323,8 @@ TEST(ConfigErrorPaths, Training) {
        "unknown precision 'fp6'"},
       {"low_precision_weights not a boolean", training("  low_precision_weights: fp8\n"), "8:26",
        "training.low_precision_weights", "expected true or false"},
+      {"moe_dispatcher unknown", training("  moe_dispatcher: deepep\n"), "8:19", "training.moe_dispatcher",
+       "unknown MoE dispatcher 'deepep', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)"},
       {"task unknown", training("  task: pretraining\n"), "8:9", "training.task",
        "unknown task kind 'pretraining', expected pretrain, sft or lora"},
   });

@@ -604,6 +604,23 @@ training: {seq_len: 8192, global_batch: 8, precision: fp8, low_precision_weights
   EXPECT_FALSE(s->job.low_precision_weights);
 }
 
+TEST(Scenario, MoeDispatcherDefaultsToFlexAndTakesAllToAll) {
+  const char kText[] = R"(cluster: {system: dgx-h100, gpus: 16}
+model: qwen3-30b-a3b
+training: {seq_len: 4096, global_batch: 64, moe_dispatcher: alltoall}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->job.moe_dispatcher, train::MoeDispatcher::kAllToAll);
+  const char kDefault[] = R"(cluster: {system: dgx-h100, gpus: 16}
+model: qwen3-30b-a3b
+training: {seq_len: 4096, global_batch: 64}
+)";
+  Result<Scenario> d = ParseScenario(kDefault, "s.yaml", Builtin());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->job.moe_dispatcher, train::MoeDispatcher::kFlex);
+}
+
 // Regression: `s.cluster.gpus / (p.tp * p.pp * p.cp)` multiplies
 // three ints of up to 2^24 each, so a hostile scenario overflows it (undefined behaviour; UBSan
 // aborts the dev build) instead of getting "tp*pp*cp*dp ... does not equal gpus".

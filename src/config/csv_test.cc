@@ -360,6 +360,37 @@ TEST(ValidationRows, LowPrecisionWeightsColumnSetsTheJob) {
   EXPECT_DOUBLE_EQ(weights(1), 2 * weights(0));
 }
 
+// moe_dispatcher: empty keeps the default (flex), alltoall sets the NCCL all-to-all dispatcher; a
+// bad value names its cell and the values it takes.
+TEST(ValidationRows, MoeDispatcherColumnSetsTheJob) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,dtype,tp,pp,dp,"
+                             "ep,micro_batch,moe_dispatcher\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,16,4096,64,fp8,1,1,16,16,1,\n"
+                                    "b,qwen3-30b-a3b,h100-sxm,step_time_s,1,16,4096,64,fp8,1,1,16,16,1,alltoall\n"
+                                    "c,qwen3-30b-a3b,h100-sxm,step_time_s,1,16,4096,64,fp8,1,1,16,16,1,flex\n"
+                                    "d,qwen3-30b-a3b,h100-sxm,step_time_s,1,16,4096,64,fp8,1,1,16,16,1,deepep\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input && (*rows)[2].input) << (*rows)[0].reason;
+  EXPECT_EQ((*rows)[0].input->job.moe_dispatcher, train::MoeDispatcher::kFlex);
+  EXPECT_EQ((*rows)[1].input->job.moe_dispatcher, train::MoeDispatcher::kAllToAll);
+  EXPECT_EQ((*rows)[2].input->job.moe_dispatcher, train::MoeDispatcher::kFlex);
+  EXPECT_FALSE((*rows)[3].input);
+  EXPECT_TRUE(HasText((*rows)[3].reason, "runs.csv:5: column 'moe_dispatcher': unknown MoE dispatcher 'deepep'"))
+      << (*rows)[3].reason;
+  auto a2a = [&](int i) {
+    Result<train::StepEstimate> e = train::EstimateStep((*rows)[i].input->job, (*rows)[i].input->cluster,
+                                                        (*rows)[i].input->plan);
+    EXPECT_TRUE(e.ok());
+    return e.ok() ? e->at(train::TimeComponent::kEpComm).value() : 0.0;
+  };
+  EXPECT_GT(a2a(1), a2a(0));  // 16 experts' GPUs over two 8-GPU domains
+}
+
 // The built-in catalog marks the parts whose FP8 GEMMs take the TN layout only: Hopper.
 TEST(BuiltinCatalog, Fp8TnOnlyOnHopperAlone) {
   for (const char* id : {"h100-sxm", "h800", "h200"}) {

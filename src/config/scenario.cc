@@ -221,7 +221,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   const YAML::Node training = root["training"];
   if (!training) return doc.Error(root, "training", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision",
-                                                          "low_precision_weights", "task"}));
+                                                          "low_precision_weights", "task", "moe_dispatcher"}));
   if (training["tokens"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
@@ -239,6 +239,14 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (training["low_precision_weights"]) {
     AIF_ASSIGN_OR_RETURN(s.job.low_precision_weights,
                          doc.Bool(training, "low_precision_weights", "training.low_precision_weights"));
+  }
+  if (training["moe_dispatcher"]) {
+    AIF_ASSIGN_OR_RETURN(std::string d, doc.String(training, "moe_dispatcher", "training.moe_dispatcher"));
+    auto dispatcher = train::ParseMoeDispatcher(d);
+    if (!dispatcher.ok()) {
+      return doc.Error(training["moe_dispatcher"], "training.moe_dispatcher", dispatcher.status().message());
+    }
+    s.job.moe_dispatcher = *dispatcher;
   }
   if (training["task"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));

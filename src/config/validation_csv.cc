@@ -224,6 +224,12 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   c.vp_given = r.Has("vp");
   // The framework's settings beside the layout, where the row (or a --features file) gives them.
   AIF_ASSIGN_OR_RETURN(c.job.low_precision_weights, r.FlagOr("low_precision_weights", c.job.low_precision_weights));
+  Cell dispatcher = r.Get("moe_dispatcher");
+  if (!dispatcher.text.empty()) {
+    auto d = train::ParseMoeDispatcher(dispatcher.text);
+    if (!d.ok()) return r.Error(dispatcher, d.status().message());
+    c.job.moe_dispatcher = *d;
+  }
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   Cell graph_modules = r.Get("cuda_graph_modules");

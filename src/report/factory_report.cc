@@ -731,6 +731,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   }
   doc["precision"] = catalog::PrecisionName(in.job.precision);
   doc["low_precision_weights"] = in.job.low_precision_weights;
+  if (in.job.model.moe) doc["moe_dispatcher"] = train::MoeDispatcherName(in.job.moe_dispatcher);
   doc["seq_len"] = in.job.seq_len;
   doc["global_batch"] = in.job.global_batch;
   doc["tokens"] = Number(in.tokens);

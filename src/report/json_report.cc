@@ -61,6 +61,7 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["gpus"] = cluster.gpus;
   j["precision"] = catalog::PrecisionName(job.precision);
   j["low_precision_weights"] = job.low_precision_weights;
+  if (job.model.moe) j["moe_dispatcher"] = train::MoeDispatcherName(job.moe_dispatcher);
   j["seq_len"] = job.seq_len;
   j["global_batch"] = job.global_batch;
   j["plan"] = plan.ToString();

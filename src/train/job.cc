@@ -36,6 +36,22 @@ Result<Recompute> ParseRecompute(std::string_view s) {
   return InvalidArgument(fmt::format("unknown recompute mode '{}', expected none, selective or full", s));
 }
 
+const char* MoeDispatcherName(MoeDispatcher d) {
+  switch (d) {
+    case MoeDispatcher::kFlex: return "flex";
+    case MoeDispatcher::kAllToAll: return "alltoall";
+  }
+  return "?";
+}
+
+Result<MoeDispatcher> ParseMoeDispatcher(std::string_view s) {
+  for (MoeDispatcher d : {MoeDispatcher::kFlex, MoeDispatcher::kAllToAll}) {
+    if (s == MoeDispatcherName(d)) return d;
+  }
+  return InvalidArgument(fmt::format(
+      "unknown MoE dispatcher '{}', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)", s));
+}
+
 int Cluster::DomainSize() const {
   int limit = std::max(1, std::min(system.nvlink_domain, gpus));
   for (int d = limit; d > 1; --d) {

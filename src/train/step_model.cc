@@ -269,10 +269,14 @@ LayerCost StepModel::Layer(int layer) const {
     elem_fwd += 2 * pairs * h * 2 * kBf16;
     activation_bytes += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16;
     elem_fwd += pairs * e.expert_ffn_hidden * (mult + 1) * kBf16 + pairs * (h + e.expert_ffn_hidden) * cast;
-    // Dispatch and combine in BF16: an all-to-all inside one NVLink domain, hierarchical with
-    // one scale-out copy per remote domain beyond it (perf::MoeDispatchTime).
-    double a2a =
-        perf::MoeDispatchTime(ep_group_, tsp, e.experts, e.top_k, h * kBf16, e.groups, e.groups_per_token).value();
+    // Dispatch and combine in BF16: an all-to-all inside one NVLink domain; beyond it
+    // hierarchical, one scale-out copy per remote domain (perf::MoeDispatchTime), or with the
+    // NCCL all-to-all dispatcher one copy per remote token-expert pair.
+    double a2a = job_.moe_dispatcher == MoeDispatcher::kAllToAll
+                     ? perf::AllToAllTime(ep_group_, Bytes(pairs * h * kBf16)).value()
+                     : perf::MoeDispatchTime(ep_group_, tsp, e.experts, e.top_k, h * kBf16, e.groups,
+                                             e.groups_per_token)
+                           .value();
     c.fwd.ep = 2 * a2a;
     c.bwd.ep = 2 * a2a;
   } else {

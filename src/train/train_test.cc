@@ -703,6 +703,32 @@ TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
   EXPECT_FALSE(ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d).ok());
 }
 
+// The NCCL all-to-all dispatcher sends every token-expert pair; the flex dispatcher one copy per
+// remote NVLink domain. Inside one domain they move the same bytes. Across four 8-GPU domains with
+// one of 32 experts per GPU and 2 per token, a token sends 2 x 24/32 = 1.5 pairs out of its
+// domain but reaches 3 x (1 - C(24,2)/C(32,2)) = 1.33 remote domains.
+TEST(StepModel, AllToAllDispatcherSendsEveryPairFlexOneCopyPerDomain) {
+  Cluster cluster = H100Cluster(32);
+  cluster.efficiency.host_kernel = Seconds(0);
+  TrainingJob job = Job(SmallMoe(), 4096, 128);
+  EXPECT_EQ(job.moe_dispatcher, MoeDispatcher::kFlex);
+  auto a2a = [&](MoeDispatcher d, int ep) {
+    job.moe_dispatcher = d;
+    ParallelPlan p = Plan(1, 1, 32, 1);
+    p.ep = ep;
+    return Estimate(job, cluster, p).at(TimeComponent::kEpComm).value();
+  };
+  EXPECT_DOUBLE_EQ(a2a(MoeDispatcher::kFlex, 8), a2a(MoeDispatcher::kAllToAll, 8));
+  job.model.moe->experts = 32;
+  const double flex = a2a(MoeDispatcher::kFlex, 32), pairs = a2a(MoeDispatcher::kAllToAll, 32);
+  EXPECT_NEAR(pairs / flex, 1.5 / (3 * (1 - 276.0 / 496)), 0.02);
+  EXPECT_EQ(MoeDispatcherName(MoeDispatcher::kAllToAll), std::string("alltoall"));
+  EXPECT_EQ(*ParseMoeDispatcher("flex"), MoeDispatcher::kFlex);
+  Result<MoeDispatcher> bad = ParseMoeDispatcher("deepep");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(HasText(bad.status().message(), "expected flex"));
+}
+
 TEST(StepModel, EpOverlapHidesTheAllToAllBehindTheOtherMicroBatch) {
   Cluster cluster = H100Cluster(16);
   cluster.efficiency.host_kernel = Seconds(0);  // keep launches out of the comparison

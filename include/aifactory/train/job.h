@@ -16,6 +16,17 @@ Result<TaskKind> ParseTaskKind(std::string_view s);
 const char* RecomputeName(Recompute r);
 Result<Recompute> ParseRecompute(std::string_view s);
 
+// How the expert-parallel all-to-all moves a MoE layer's tokens (Megatron-Core
+// moe_token_dispatcher_type). kFlex: hierarchically, each token crossing the scale-out network
+// once per remote NVLink domain that holds any of its experts and forwarded over NVLink there
+// (DeepEP and HybridEP, Megatron-Core's "flex" dispatcher; perf::MoeDispatchTime). kAllToAll: one
+// NCCL all-to-all of every token-expert pair (Megatron-Core MoEAlltoAllTokenDispatcher permutes
+// each token once per routed expert and exchanges the copies by rank), so a token crosses the
+// network once per remote expert. Inside one NVLink domain the two move the same pairs.
+enum class MoeDispatcher { kFlex, kAllToAll };
+const char* MoeDispatcherName(MoeDispatcher d);  // "flex", "alltoall"
+Result<MoeDispatcher> ParseMoeDispatcher(std::string_view s);
+
 struct TrainingJob {
   catalog::Model model;
   int seq_len = 4096;
@@ -32,6 +43,9 @@ struct TrainingJob {
   // v0.5.0) NVFP4 precision configs set it (src/megatron/bridge/training/mixed_precision.py,
   // bf16_with_fp8_current_scaling_mixed, bf16_with_mxfp8_mixed, bf16_with_nvfp4_mixed).
   bool low_precision_weights = true;
+  // The MoE token dispatcher (MoeDispatcher); flex by default, the hierarchical dispatch a
+  // factory planning expert parallelism across NVLink domains would run.
+  MoeDispatcher moe_dispatcher = MoeDispatcher::kFlex;
 };
 
 // The accelerators a job runs on, with the system that houses them and its scale-out fabric.
