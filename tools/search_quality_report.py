@@ -76,9 +76,15 @@ def reason(published, searched, host_pct, model):
         return ("search shrinks expert parallelism toward one NVLink domain: the model sends each token over the "
                 "scale-out network once per remote domain holding its experts (DeepEP-style dispatch), exposed, at "
                 "the NICs' bus bandwidth; where a run's recipe overlaps it with compute and the overlap takes effect, "
-                "the features file says so and both plans are priced with it (plausible real gain: the published "
-                "plans are predicted within 9% but rows 302 (28% too slow), 432 and 504 (40-42% too fast); no run "
-                "measured the smaller EP but 432's, whose point release measured EP 8 80% better)")
+                "the features file says so and both plans are priced with it (plausible real gain: the dispatch "
+                "reproduces DeepEP's published internode benchmark within 8% at 16, 32 and 64 GPUs, test "
+                "MoeDispatch.ReproducesDeepEpInternodeBenchmark, and the published plans are predicted within 9% but "
+                "rows 302 (27% too slow), 432 and 504 (39-42% too fast); no run measured the smaller EP but 432's, "
+                "whose point release measured EP 8 80% better. The H100 Qwen3 235B recipe runs the NCCL all-to-all "
+                "dispatcher, Megatron-Bridge v0.4.1 scripts/performance/configs/qwen/qwen3_llm_pretrain.py, which "
+                "sends every token-expert pair; priced so, training.moe_dispatcher alltoall, its published plans "
+                "come out 22-28% too slow with the all-to-all exposed and 20-29% too fast with the recipe's overlap "
+                "taking effect, so what these runs did is not settled)")
     if degree(searched, "ep") > degree(published, "ep"):
         return ("search grows expert parallelism beyond one NVLink domain (plausible gain: NVIDIA's B200 "
                 "DeepSeek-V3 recipe went from EP 8 / PP 16 in NeMo 26.04, row 348, 2,815 tokens/s/GPU, to EP 32 / "
