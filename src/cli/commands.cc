@@ -97,7 +97,8 @@ int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, 
   } else {
     out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
                        e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
-                       e->memory_capacity.value() / 1e9, e->fits_in_memory ? "" : " (does not fit)");
+                       e->memory_capacity.value() / 1e9,
+                       e->fits_in_memory ? "" : " (" + train::MemoryShortfall(*e) + ")");
   }
   if (!opt.json_path.empty()) {
     Status s = WriteFileAtomic(opt.json_path, report::StepJson(*e, job, cluster, plan));
@@ -129,7 +130,7 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   } else {
     out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
                        e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9,
-                       e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : " (does not fit)");
+                       e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : " (" + train::MemoryShortfall(e) + ")");
   }
   if (run->steps > 0) {
     const auto& g = run->goodput;
@@ -230,7 +231,7 @@ std::string ScenarioPlanRank(const train::ParallelPlan& plan, const Result<train
   s += fmt::format("  step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB\n",
                    e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
                    e->memory_capacity.value() / 1e9);
-  if (!e->fits_in_memory) return s + "  does not fit in memory\n";
+  if (!e->fits_in_memory) return s + "  " + train::MemoryShortfall(*e) + "\n";
   if (search.best.empty()) return s;
   const double best = search.best.front().estimate.step_time.value();
   const double slower_pct = 100 * (e->step_time.value() / best - 1);

@@ -354,5 +354,27 @@ TEST_F(ScenarioFiles, ValidateExplainsOneRow) {
   EXPECT_EQ(missing.out, "");
 }
 
+// A plan whose offloaded activations overflow the node's host memory says so, not "does not fit"
+// beside an HBM figure that fits (Llama 3 70B at micro-batch 2 on one GB300 stage: 218 GB of
+// activations to host memory against the 202 GB a GB300 node gives each GPU).
+TEST(EstimateCommand, SaysWhenOffloadOverflowsHostMemory) {
+  Output o = Aifactory({"estimate", "--model", "llama3-70b", "--system", "gb300-nvl72", "--gpus", "64", "--seq",
+                        "8192", "--global-batch", "256", "--precision", "nvfp4", "--micro-batch", "2",
+                        "--offload-layers", "62"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "do not fit in the GPU's 202.0 GB of host memory)")) << o.out;
+  Output explained = Aifactory({"estimate", "--model", "llama3-70b", "--system", "gb300-nvl72", "--gpus", "64",
+                                "--seq", "8192", "--global-batch", "256", "--precision", "nvfp4", "--micro-batch",
+                                "2", "--offload-layers", "62", "--explain"});
+  ASSERT_EQ(explained.code, 0) << explained.err;
+  EXPECT_TRUE(HasText(explained.out, "activations offloaded to host memory")) << explained.out;
+  EXPECT_TRUE(HasText(explained.out, "GB of the GPU's 202.0 GB  (DOES NOT FIT)")) << explained.out;
+  Output fits = Aifactory({"estimate", "--model", "llama3-70b", "--system", "gb300-nvl72", "--gpus", "64", "--seq",
+                           "8192", "--global-batch", "256", "--precision", "nvfp4", "--micro-batch", "1",
+                           "--offload-layers", "40"});
+  ASSERT_EQ(fits.code, 0) << fits.err;
+  EXPECT_FALSE(HasText(fits.out, "host memory")) << fits.out;
+}
+
 }  // namespace
 }  // namespace aif::cli

@@ -87,7 +87,9 @@ TEST(BuiltinCatalog, SystemsThatOffloadGiveHostMemory) {
     if (system.host_link_bandwidth.value() <= 0) continue;
     EXPECT_GT(system.host_memory.value(), 0) << id;
     EXPECT_TRUE(system.sources.contains("host_memory")) << id;
-    if (system.gpus_per_node == 4) EXPECT_LE(system.host_memory.value(), 960e9) << id;
+    if (system.gpus_per_node == 4) {
+      EXPECT_LE(system.host_memory.value(), 960e9) << id;
+    }
   }
 }
 

@@ -792,6 +792,15 @@ Result<StepEstimate> EstimateStepLightestRecompute(const TrainingJob& job, const
   return EstimateStepLeastRecomputeOrOffload(job, cluster, plan);
 }
 
+std::string MemoryShortfall(const StepEstimate& e) {
+  if (e.fits_in_memory) return "";
+  if (FitsInHbm(e)) {
+    return fmt::format("its offloaded activations ({:.1f} GB) do not fit in the GPU's {:.1f} GB of host memory",
+                       e.host_memory_used.value() / 1e9, e.host_memory_capacity.value() / 1e9);
+  }
+  return "does not fit in memory";
+}
+
 std::string ExplainStep(const StepEstimate& e) {
   std::string out = fmt::format("step time {:.4f} s  ({:.0f} tokens/s/GPU, MFU {:.1f}%)\n",
                                 e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu);

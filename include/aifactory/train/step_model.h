@@ -66,6 +66,10 @@ struct StepEstimate {
 // still estimated, with fits_in_memory = false.
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan);
 
+// Where a plan does not fit, what does not, in words: "does not fit in memory" (HBM), or "its
+// offloaded activations (X GB) do not fit in the GPU's Y GB of host memory"; "" when it fits.
+std::string MemoryShortfall(const StepEstimate& e);
+
 // Bytes per parameter the distributed optimizer (or FSDP) gathers: BF16, or the format's row-wise
 // copy where the job keeps its weights in an 8- or 4-bit format (TrainingJob::
 // low_precision_weights, which needs ZeRO stage >= 1), except MXFP8, which Megatron-Core gathers
