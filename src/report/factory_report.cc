@@ -428,7 +428,9 @@ void AppendMemoryBreakdown(std::string& html, const train::StepEstimate& e) {
                     Text(e.memory[i].value() / kBytesPerGb));
   }
   html += "</p>\n";
-  if (!e.fits_in_memory) html += "<p class=\"warning\">This plan does not fit in memory.</p>\n";
+  if (!e.fits_in_memory) {
+    html += "<p class=\"warning\">This plan " + HtmlEscape(train::MemoryShortfall(e)) + ".</p>\n";
+  }
   html += "</section>\n";
 }
 
