@@ -460,6 +460,15 @@ int Catalog(const std::string& what, const std::string& id, std::ostream& out, s
     const auto& x = **s;
     out << fmt::format("{} ({})\n  {} x {} per node, NVLink domain {}, scale-out {} ({} NIC per GPU)\n", x.id, x.name,
                        x.gpus_per_node, x.accelerator, x.nvlink_domain, x.scale_out_fabric, x.nics_per_gpu);
+    if (x.host_link_bandwidth.value() > 0) {
+      out << fmt::format("  host link {} per GPU per direction\n", FormatSi(x.host_link_bandwidth.value(), "B/s"));
+    }
+    if (x.host_memory.value() > 0) {
+      out << fmt::format("  host memory {} per node ({} per GPU)\n", FormatSi(x.host_memory.value(), "B"),
+                         FormatSi(x.host_memory.value() / x.gpus_per_node, "B"));
+    }
+    out << "  sources:\n";
+    for (const auto& [k, v] : x.sources) out << "    " << k << ": " << v << "\n";
     return 0;
   }
   std::vector<std::string> ids;

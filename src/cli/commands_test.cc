@@ -376,5 +376,14 @@ TEST(EstimateCommand, SaysWhenOffloadOverflowsHostMemory) {
   EXPECT_FALSE(HasText(fits.out, "host memory")) << fits.out;
 }
 
+// `catalog show` of a system gives its host link and host memory with every value's source.
+TEST(CatalogCommand, ShowsASystemWithItsHostMemoryAndSources) {
+  Output o = Aifactory({"catalog", "show", "gb300-nvl72"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "host memory 808 GB per node (202 GB per GPU)\n")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "  sources:\n")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "    host_memory: MLPERF_V5_1")) << o.out;
+}
+
 }  // namespace
 }  // namespace aif::cli
