@@ -83,8 +83,13 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
     sites = fmt::format(" over {} sites (WAN {} per site, {:.3g} ms one way)", cluster.sites,
                         FormatSi(cluster.wan_bandwidth.value(), "B/s"), cluster.wan_latency.value() * 1e3);
   }
-  return fmt::format("{} on {} x {} ({}){}, {} seq {} gbs {}\n", job.model.id, cluster.gpus, cluster.accelerator.id,
-                     cluster.system.id, sites, catalog::PrecisionName(job.precision), job.seq_len, job.global_batch);
+  // The MoE dispatcher where it is not the default (training.moe_dispatcher).
+  const std::string dispatcher = job.model.moe && job.moe_dispatcher != train::MoeDispatcher::kFlex
+                                     ? fmt::format(", {} dispatcher", train::MoeDispatcherName(job.moe_dispatcher))
+                                     : "";
+  return fmt::format("{} on {} x {} ({}){}, {} seq {} gbs {}{}\n", job.model.id, cluster.gpus,
+                     cluster.accelerator.id, cluster.system.id, sites, catalog::PrecisionName(job.precision),
+                     job.seq_len, job.global_batch, dispatcher);
 }
 
 int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, const train::ParallelPlan& plan,

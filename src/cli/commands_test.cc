@@ -385,5 +385,15 @@ TEST(CatalogCommand, ShowsASystemWithItsHostMemoryAndSources) {
   EXPECT_TRUE(HasText(o.out, "    host_memory: MLPERF_V5_1")) << o.out;
 }
 
+// The header names the MoE dispatcher where the scenario chose the NCCL all-to-all.
+TEST_F(ScenarioFiles, PlanHeaderNamesANonDefaultMoeDispatcher) {
+  const std::string path = (dir_ / "moe.yaml").string();
+  std::ofstream(path) << "cluster: {system: dgx-h100, gpus: 16}\nmodel: qwen3-30b-a3b\n"
+                         "training: {seq_len: 4096, global_batch: 64, moe_dispatcher: alltoall}\n";
+  Output o = Aifactory({"plan", path});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "seq 4096 gbs 64, alltoall dispatcher\n")) << o.out;
+}
+
 }  // namespace
 }  // namespace aif::cli
