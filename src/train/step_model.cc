@@ -87,6 +87,13 @@ perf::CommGroup GroupOf(const CommTiers& t, int size, int stride) {
   return g;
 }
 
+// Whether the plan's state fits in the GPU's HBM (less the cluster's reserve), and whether what
+// it offloads fits in the GPU's share of host memory (unchecked where the system gives none).
+bool FitsInHbm(const StepEstimate& e) { return e.memory_total <= e.memory_capacity; }
+bool FitsInHostMemory(const StepEstimate& e) {
+  return e.host_memory_capacity.value() <= 0 || e.host_memory_used <= e.host_memory_capacity;
+}
+
 // Whether the weights are kept only in the low-precision format (TrainingJob::
 // low_precision_weights): Megatron-Core allows it with a distributed optimizer or FSDP only
 // ("--fp8-param-gather only supported with distributed optimizer, torch fsdp2, megatron fsdp",
@@ -641,8 +648,7 @@ StepEstimate StepModel::Run() {
   e.memory_capacity = Bytes(std::max(0.0, c_.accelerator.hbm_capacity.value() - c_.memory_reserve.value()));
   e.host_memory_used = Bytes(offloaded);
   e.host_memory_capacity = Bytes(c_.system.host_memory.value() / std::max(1, c_.system.gpus_per_node));
-  e.fits_in_memory = mem_total <= e.memory_capacity &&
-                     (offloaded <= 0 || e.host_memory_capacity.value() <= 0 || offloaded <= e.host_memory_capacity.value());
+  e.fits_in_memory = FitsInHbm(e) && FitsInHostMemory(e);
 
   e.model_flops = MegatronStepFlops(m_, job_.seq_len, job_.global_batch, false);
   e.hardware_flops = e.model_flops + recompute_share * (MegatronStepFlops(m_, job_.seq_len, job_.global_batch,
@@ -719,8 +725,6 @@ Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster
 }
 
 namespace {
-
-bool FitsInHbm(const StepEstimate& e) { return e.memory_total <= e.memory_capacity; }
 
 // The fewest layers per pipeline rank under `*layers` (block recompute or offload) with which the
 // plan fits: HBM use falls as layers are added, so bisect between none and `most`. `most` when even
@@ -820,11 +824,10 @@ std::string ExplainStep(const StepEstimate& e) {
                        e.memory[i].value() / 1e9);
   }
   if (e.host_memory_used.value() > 0) {
-    const bool fits = e.host_memory_capacity.value() <= 0 || e.host_memory_used <= e.host_memory_capacity;
     out += e.host_memory_capacity.value() > 0
                ? fmt::format("activations offloaded to host memory {:.1f} GB of the GPU's {:.1f} GB{}\n",
                              e.host_memory_used.value() / 1e9, e.host_memory_capacity.value() / 1e9,
-                             fits ? "" : "  (DOES NOT FIT)")
+                             FitsInHostMemory(e) ? "" : "  (DOES NOT FIT)")
                : fmt::format("activations offloaded to host memory {:.1f} GB (the system gives no host memory)\n",
                              e.host_memory_used.value() / 1e9);
   }
