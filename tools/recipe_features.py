@@ -12,6 +12,13 @@ NVIDIA-NeMo/Megatron-Bridge.
                serialization of streams", and 8 otherwise (Hopper with the NCCL all-to-all
                dispatcher), so there the overlapping streams serialize and the overlap is
                recorded as not taking effect (the recipe's setting is named in the source column).
+               On Hopper it is recorded as not taking effect with 32 connections either: the one
+               H100 pair that differs in it measured no gain (Qwen3 235B on 256 H100, same plan:
+               26.02.01 with DeepEP and the overlap on 32 connections 1,611 tokens/s/GPU, row 406;
+               26.02 with the overlap on 8 connections 1,633, row 444), and the H100 runs that
+               enabled it measured slower, not faster, than the step model without it (rows 406,
+               439: +4.9% and +92% too fast already), while on Blackwell the runs that enabled it
+               measured faster than the model without it (25 GB200/GB300/B300 rows).
   cuda_graphs  the whole iteration captured as CUDA graphs (cuda_graph_impl "full_iteration", or
                in 25.11 "local" with cuda_graph_scope "full_iteration").
   cuda_graph_modules
@@ -299,7 +306,7 @@ def main():
                 continue
             overlap = bool(found.get("moe_a2a_overlap"))
             connections = 32 if (found.get("moe_flex_dispatcher_backend") in ("deepep", "hybridep") or gpu in BLACKWELL) else 8
-            effective = overlap and connections == 32
+            effective = overlap and connections == 32 and gpu in BLACKWELL  # Hopper: see ep_overlap above
             impl = found.get("cuda_graph_impl")
             scope = found.get("cuda_graph_scope") or []
             scope = [scope] if isinstance(scope, str) else [str(x) for x in scope]
@@ -311,7 +318,8 @@ def main():
                 note = found["source"] + f": moe_a2a_overlap={overlap}, dispatcher " \
                     f"{found.get('moe_flex_dispatcher_backend') or 'alltoall'}, {connections} device connections"
                 if overlap and not effective:
-                    note += " (streams serialize below 32: overlap does not take effect)"
+                    note += (" (streams serialize below 32: overlap does not take effect)" if connections < 32 else
+                             " (Hopper: overlap recorded as not taking effect, see tools/recipe_features.py)")
                 note += ", "
             else:
                 note = found["source"] + ": "
