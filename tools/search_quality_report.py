@@ -169,6 +169,17 @@ def release_effect(rows, accelerator, model, r1, r2):
     return [p[r2] / p[r1] for p in pairs.values() if r1 in p and r2 in p]
 
 
+def same_setup_in_other_releases(rows, me):
+    """(row, its release_key) of every measured run of `me`'s setup (same_setup) in another named
+    release than `me`'s."""
+    mine = release_key(me["framework"])
+    for other in rows.values():
+        theirs = release_key(other["framework"])
+        if (other["row_id"] != me["row_id"] and theirs not in (None, mine) and same_setup(other, me)
+                and measured_value(other) is not None):
+            yield other, theirs
+
+
 def release_adjusted_faster_plan(rows, row_id):
     """Evidence across releases: a run of the same setup in another release whose different plan
     measured more than 15% better once divided by what the release alone changed, the median ratio
@@ -180,10 +191,8 @@ def release_adjusted_faster_plan(rows, row_id):
     if mine is None or "Megatron-Bridge" not in me["framework"] or measured_value(me) is None:
         return None
     best = None
-    for other in rows.values():
-        theirs = release_key(other["framework"])
-        if (other["row_id"] == row_id or theirs in (None, mine) or "Megatron-Bridge" not in other["framework"]
-                or plan_of(other) == plan_of(me) or not same_setup(other, me) or measured_value(other) is None):
+    for other, theirs in same_setup_in_other_releases(rows, me):
+        if "Megatron-Bridge" not in other["framework"] or plan_of(other) == plan_of(me):
             continue
         effect = release_effect(rows, me["accelerator_id"], me["model_id"], mine, theirs)
         if len(effect) < 2 or any(abs(e - 1) > 0.10 for e in effect):
@@ -206,11 +215,9 @@ def same_plan_faster_elsewhere(rows, row_id):
     if mine is None or measured_value(me) is None:
         return None
     best = None
-    for twin in rows.values():
-        theirs = release_key(twin["framework"])
-        if (twin["row_id"] == row_id or theirs in (None, mine) or base_release(twin["framework"]) ==
-                base_release(me["framework"]) or plan_of(twin) != plan_of(me) or not same_setup(twin, me)
-                or measured_value(twin) is None or abs(measured_value(twin) / measured_value(me) - 1) > 0.10):
+    for twin, _ in same_setup_in_other_releases(rows, me):
+        if (base_release(twin["framework"]) == base_release(me["framework"]) or plan_of(twin) != plan_of(me)
+                or abs(measured_value(twin) / measured_value(me) - 1) > 0.10):
             continue
         faster = measured_faster_plan(rows, twin["row_id"], point_releases=True)
         if faster is not None and (best is None or faster[1] > best[2]):
