@@ -58,7 +58,7 @@ Seconds GemmTime(const Device& d, double m, double n, double k, catalog::Precisi
   double rate = peak.ok() ? peak->value() : d.accelerator->peak_bf16.value();
   double eff = peak.ok() ? GemmEfficiency(*d.efficiency, p) : d.efficiency->gemm_16bit;
   double fill = TileFill(m) * TileFill(n);
-  double compute = 2.0 * m * n * k / (rate * eff * fill);
+  double compute = 2.0 * m * n * k / (rate * eff * fill) * (peak.ok() ? catalog::GemmTimeRelative(p) : 1.0);
   double memory = GemmBytes(m, n, k, p) / (d.accelerator->hbm_bandwidth.value() * d.efficiency->memory);
   return Seconds(std::max(compute, memory) * ShapePenalty(*d.efficiency, p, m, n, k) * count);
 }

@@ -39,4 +39,9 @@ double TrainingWeightBytes(Precision p, bool fp8_gemm_tn_only);
 // The step model counts the forward GEMMs' input elements and charges the backward twice theirs.
 double QuantizeBytesPerElement(Precision p);
 
+// Time of a GEMM in format `p` relative to a per-tensor-scaled GEMM of its class at the class's
+// calibrated efficiency: MXFP8's block-scaled GEMMs against per-tensor FP8 (the 8-bit efficiency is
+// measured and fitted on both); 1 for the other formats. Measured, see precision.cc.
+double GemmTimeRelative(Precision p);
+
 }  // namespace aif::catalog
