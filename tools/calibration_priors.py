@@ -24,6 +24,12 @@ AZ_A100 = ("Azure/AI-benchmarking-guide Azure_Results/ND_A100_v4 results (STREAM
 AZ_GB200 = ("Azure/AI-benchmarking-guide ND_GB200_v6_results.md @2a370be6de95 (cuBLASLt FP4 8192^3: "
             "7536 TFLOP/s of 10000)")
 
+# Transformer Engine's GEMM benchmark on one B300, inputs quantized beforehand (the 12 GEMMs of a
+# hidden-4096 layer): NVFP4 3.764 ms against per-tensor FP8 6.812 ms. Blackwell Ultra's NVFP4 rate
+# relative to its measured FP8 one, for the accelerators of that die with no NVFP4 microbenchmark.
+TE_B300 = ("NVIDIA/TransformerEngine docs/examples/gemm_profiling/gemm_profiling.rst @8f2e63578e10 (B300, "
+           "pre-quantized model-config GEMMs: NVFP4 3.764 ms, FP8 current scaling 6.812 ms)")
+
 H200_KERNELS = ("data/catalog/kernel_shapes.yaml h200-2026-12-04 (tools/gpu/measure_kernels.py on one H200, "
                 "2026-12-04: cuDNN fused attention, head dim 128, forward + backward)")
 
@@ -64,6 +70,7 @@ PRIORS = {
     "b300": {
         "gemm_16bit": (0.786, MAMF + ": B300 BF16 1769 / 2250"),
         "gemm_8bit": (0.745, MAMF + ": B300 FP8 3353.3 / 4500"),
+        "gemm_4bit": (0.4335, TE_B300 + " x " + MAMF + ": B300 FP8 3353.3 -> 3353.3 x 6.812 / 3.764 = 6069 / 14000"),
         "scale_up": (0.758, MLE_NET + ": p6-b200 all_reduce ring 682.2 GB/s / 900 (same NVLink5 switch)"),
         "scale_out": (0.94, NDR_NIC + " (XDR: same NCCL protocol overhead assumed)"),
     },
@@ -77,6 +84,7 @@ PRIORS = {
     "gb300": {
         "gemm_16bit": (0.729, MAMF + ": GB200 BF16 1822 / 2500 (GB300: same tensor-core BF16 rate)"),
         "gemm_8bit": (0.723, MAMF + ": GB200 FP8 3615.6 / 5000 (GB300: same FP8 rate)"),
+        "gemm_4bit": (0.4362, TE_B300 + " x " + MAMF + ": GB200 FP8 3615.6 (GB300: same FP8 rate) -> 3615.6 x 6.812 / 3.764 = 6543 / 15000"),
         "scale_up": (0.757, CW_NVL72 + " (GB300 NVL72: same NVLink5 switch)"),
         "scale_out": (0.94, NDR_NIC + " (XDR: same NCCL protocol overhead assumed)"),
     },
