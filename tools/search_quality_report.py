@@ -51,7 +51,9 @@ def reason(published, searched, host_pct, model):
                 "micro-batches that amortize them")
         return what + (" (plausible gain, extrapolated: the only measured pair is qwen3-30b-a3b on 8 B200, rows 438 "
                        f"and 401, a point release apart, where the model predicts {PAIR['predicted']:.1f}x against "
-                       f"{PAIR['measured']:.1f}x measured)")
+                       f"{PAIR['measured']:.1f}x measured; Megatron-Core's MoE guide, "
+                       "megatron/core/transformer/moe/README.md @d98e8a64ddf3, prescribes the same for a CPU-overhead "
+                       "bottleneck: 'Reduce kernel launches: decrease TP size or increase micro-batch size')")
     if degree(searched, "mbs") > degree(published, "mbs") and without(searched, "mbs") == without(published, "mbs"):
         if model == "qwen3-30b-a3b":
             return ("search takes a larger micro-batch and changes nothing else but activation offload to fit it "
