@@ -32,6 +32,9 @@ NVIDIA-NeMo/Megatron-Bridge.
                fp4_param_gather), as the release's precision config for the row's format sets it
                (scripts/performance/utils get_precision_config -> training/mixed_precision.py), or a
                matched recipe function (v0.6.0 on) overrides it. Empty for 16-bit rows.
+  fp8_scaling  "delayed" for the FP8 rows of NeMo 24.07, whose Transformer Engine had per-tensor FP8 only
+               as DelayedScaling (Float8CurrentScaling arrived in NVIDIA/TransformerEngine 77fa1e596,
+               2025-03-07); empty elsewhere (current scaling, Megatron-Bridge's FP8_CS configs).
   recipe_plan  where the recipe's parallel plan differs from the one the performance summary's
                table gives the row, the recipe's (tp, pp, vp, cp, ep, micro_batch); validate reads
                the table's plan, and the reports price both (docs/validation.md).
@@ -85,6 +88,11 @@ PERF_RECIPES = {"deepseek-v3": ("deepseek", "deepseek_v3", "deepseek_v3"),
                 "gpt-oss-120b": ("gpt_oss", "gpt_oss", "gpt_oss_120b"),
                 "llama3-8b": ("llama", "llama3", "llama3_8b"), "llama3-70b": ("llama", "llama3", "llama3_70b"),
                 "llama3.1-405b": ("llama", "llama31", "llama31_405b")}
+
+
+# NeMo 24.07's FP8: Transformer Engine's per-tensor recipe of the time.
+NEMO_2407_FP8 = ("NeMo 24.07 container (July 2024): Transformer Engine's per-tensor FP8 was DelayedScaling alone "
+                 "until Float8CurrentScaling, NVIDIA/TransformerEngine 77fa1e596 (2025-03-07)")
 
 
 class Config:
@@ -256,10 +264,14 @@ def main():
     args = ap.parse_args()
     cache, gather_cache = {}, {}
     out = {}  # row_id -> [ep_overlap, cuda_graphs, cuda_graph_modules, low_precision_weights, recipe_plan, source]
+    delayed = {}  # row_id -> fp8_scaling "delayed" (NeMo 24.07's FP8), with its source
     skipped = []
     with open(args.csv, newline="") as f:
         for r in csv.DictReader(f):
             release = r["framework"].split("container")[-1].strip()
+            if r["framework"].strip() == "NeMo 24.07 container" and r["dtype"] == "fp8":
+                delayed[int(r["row_id"])] = NEMO_2407_FP8
+                continue
             if release not in TAGS or "Megatron-Bridge" not in r["framework"]:
                 continue
             tag = TAGS[release]
@@ -348,19 +360,21 @@ def main():
                 note += "; " + gather[1]
             out[int(r["row_id"])] = ["true" if effective else "false", "true" if graphs else "false", modules, weights,
                                      recipe_plan(r, found), note]
+    for rid, source in delayed.items():
+        out[rid] = ["", "", "", "", "", source]
     rows = sorted(out.items())
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "low_precision_weights", "recipe_plan",
-                    "features_source"])
-        w.writerows([rid] + cols for rid, cols in rows)
+                    "fp8_scaling", "features_source"])
+        w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else ""] + cols[5:] for rid, cols in rows)
     cols = [c for _, c in rows]
     print(f"{args.out}: {len(cols)} rows ({sum(1 for o in cols if o[0] == 'true')} with EP overlap, "
           f"{sum(1 for o in cols if o[1] == 'true')} with full-iteration CUDA graphs, "
           f"{sum(1 for o in cols if o[2])} with per-layer CUDA graphs, "
           f"{sum(1 for o in cols if o[3] == 'true')} keeping weights in their low-precision format and "
           f"{sum(1 for o in cols if o[3] == 'false')} not, {sum(1 for o in cols if o[4])} whose recipe "
-          f"runs another plan than the table says); {len(skipped)} left out")
+          f"runs another plan than the table says, {len(delayed)} with delayed FP8 scaling); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
 

@@ -101,6 +101,10 @@ def reason(published, searched, host_pct, model):
     if "fsdp" in searched and "fsdp" not in published:
         return ("search replaces pipeline stages or replicas by FSDP: no bubble, gathers hidden "
                 "behind compute in the model (plausible gain; FSDP overheads are not modelled)")
+    if degree(published, "pp") > degree(searched, "pp"):
+        return ("search removes pipeline stages, and their bubble, for data or context parallelism (plausible gain "
+                "where the published pipeline runs without interleaving; a source that states no VP is read as VP 1 "
+                "by the CSV contract, so its bubble is priced as plain 1F1B's, (pp - 1) / micro-batches)")
     return "other layout change (unclassified)"
 
 

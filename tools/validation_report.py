@@ -40,13 +40,15 @@ def features_section(rows, featured, path, source):
     rel = os.path.relpath(path, ROOT)
     lines = ["", "## With each run's framework settings", "",
              f"`aifactory validate ../shared/validation/training_runs.csv --features {rel}`: "
-             f"{len(settings)} rows of the Megatron-Bridge summaries carry settings of their release's tag: "
-             f"the {sum(1 for r in settings.values() if r['ep_overlap'])} pretraining rows whose recipe could be "
-             "matched (MoE and dense) its EP all-to-all overlap (MoE only), full-iteration CUDA graphs, per-layer "
-             "CUDA graph modules and, where it differs from the table's, its parallel plan, and the "
+             f"{len(settings)} rows carry framework settings: of the Megatron-Bridge summaries' rows, from their "
+             f"release's tag, the {sum(1 for r in settings.values() if r['ep_overlap'])} pretraining rows whose "
+             "recipe could be matched (MoE and dense) its EP all-to-all overlap (MoE only), full-iteration CUDA "
+             "graphs, per-layer CUDA graph modules and, where it differs from the table's, its parallel plan, and the "
              f"{sum(1 for r in settings.values() if r['low_precision_weights'])} rows in an 8- or 4-bit format "
-             "whether the model kept its weights in that format (written by `tools/recipe_features.py`; "
-             "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
+             "whether the model kept its weights in that format; of NeMo 24.07's, the "
+             f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling (written by "
+             "`tools/recipe_features.py`; docs/calibration-method.md). The calibration is the same (fitted on the "
+             "CSV alone).", "",
              "| accelerator | median % | p90 % | mean % | held-out median % | held-out p90 % |",
              "|---|---|---|---|---|---|"]
     by = collections.defaultdict(list)
@@ -61,16 +63,18 @@ def features_section(rows, featured, path, source):
         lines.append(f"| {name} | {med:.1f} | {p90:.1f} | {mean:.1f} | {mh:.1f} | {ph:.1f} |")
     before = {r["row_id"]: r for r in rows}
     lines += ["", "Rows whose settings change the prediction (signed error of the prediction):", "",
-              "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | without | with |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | FP8 scaling | without | with |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in featured:
         b = before[r["row_id"]]
         if r["status"] != "ok" or b["status"] != "ok" or abs(r["predicted"] - b["predicted"]) <= 1e-9 * abs(b["predicted"]):
             continue
         s = source[r["row_id"]]
         f = settings.get(r["row_id"], {})
-        lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {s['framework'].split()[-1]} | "
+        release = s["framework"].replace(" container", "").split()[-1]
+        lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {release} | "
                      f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | {f.get('cuda_graph_modules', '')} | "
+                     f"{f.get('fp8_scaling', '')} | "
                      f"{100 * (b['predicted'] - b['measured']) / b['measured']:+.1f} | "
                      f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f} |")
     return lines

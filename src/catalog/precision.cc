@@ -72,15 +72,16 @@ double TrainingWeightBytes(Precision p, bool fp8_gemm_tn_only) {
 // 16.785 = 3.50 ms for FP8 current scaling; 12.14 bytes at the H200's 4.8 TB/s x 0.887 predict
 // 3.89 ms (+11%). FP8 here is current scaling, the recipe of Megatron-Bridge's FP8 benchmarks
 // (its performance configs are named FP8_CS); delayed scaling, which reuses an amax history,
-// costs less: 7.802 ms autocast against current scaling's 6.812 ms kernels, 5.2 bytes.
+// costs less: 7.802 ms autocast against the same per-tensor GEMMs' 6.812 ms pre-quantized, so
+// 0.990 ms of quantization, 5.15 bytes.
 // The same benchmark's GEMMs on inputs quantized beforehand: MXFP8 7.161 ms against per-tensor
 // FP8 6.812 ms for the same 12 GEMMs, so block scaling costs 5.1% of GEMM time on the one GPU where
 // both were measured (B300; Hopper has no MXFP8).
 double GemmTimeRelative(Precision p) { return p == Precision::kMxfp8 ? 7.161 / 6.812 : 1.0; }
 
-double QuantizeBytesPerElement(Precision p) {
+double QuantizeBytesPerElement(Precision p, bool delayed_scaling) {
   switch (p) {
-    case Precision::kFp8: return 12.14;
+    case Precision::kFp8: return delayed_scaling ? 5.15 : 12.14;
     case Precision::kMxfp8: return 9.48;
     case Precision::kNvfp4: return 13.98;
     default: return 0;

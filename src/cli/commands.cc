@@ -87,8 +87,12 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
   const std::string dispatcher = job.model.moe && job.moe_dispatcher != train::MoeDispatcher::kFlex
                                      ? fmt::format(", {} dispatcher", train::MoeDispatcherName(job.moe_dispatcher))
                                      : "";
-  return fmt::format("{} on {} x {} ({}){}, {} seq {} gbs {}{}\n", job.model.id, cluster.gpus,
-                     cluster.accelerator.id, cluster.system.id, sites, catalog::PrecisionName(job.precision),
+  // Per-tensor FP8's scaling where it is not the default (training.fp8_scaling).
+  const std::string scaling = job.precision == catalog::Precision::kFp8 && job.fp8_scaling != train::Fp8Scaling::kCurrent
+                                  ? fmt::format(" ({} scaling)", train::Fp8ScalingName(job.fp8_scaling))
+                                  : "";
+  return fmt::format("{} on {} x {} ({}){}, {}{} seq {} gbs {}{}\n", job.model.id, cluster.gpus,
+                     cluster.accelerator.id, cluster.system.id, sites, catalog::PrecisionName(job.precision), scaling,
                      job.seq_len, job.global_batch, dispatcher);
 }
 

@@ -395,5 +395,15 @@ TEST_F(ScenarioFiles, PlanHeaderNamesANonDefaultMoeDispatcher) {
   EXPECT_TRUE(HasText(o.out, "seq 4096 gbs 64, alltoall dispatcher\n")) << o.out;
 }
 
+// The header names per-tensor FP8's scaling where the scenario chose delayed scaling.
+TEST_F(ScenarioFiles, PlanHeaderNamesDelayedFp8Scaling) {
+  const std::string path = (dir_ / "fp8.yaml").string();
+  std::ofstream(path) << "cluster: {system: dgx-h100, gpus: 8}\nmodel: llama3-8b\n"
+                         "training: {seq_len: 8192, global_batch: 64, precision: fp8, fp8_scaling: delayed}\n";
+  Output o = Aifactory({"plan", path});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, ", fp8 (delayed scaling) seq 8192 gbs 64\n")) << o.out;
+}
+
 }  // namespace
 }  // namespace aif::cli

@@ -325,6 +325,8 @@ TEST(ConfigErrorPaths, Training) {
        "training.low_precision_weights", "expected true or false"},
       {"moe_dispatcher unknown", training("  moe_dispatcher: deepep\n"), "8:19", "training.moe_dispatcher",
        "unknown MoE dispatcher 'deepep', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)"},
+      {"fp8_scaling unknown", training("  fp8_scaling: tensorwise\n"), "8:16", "training.fp8_scaling",
+       "unknown FP8 scaling 'tensorwise', expected current (scales from each tensor) or delayed (from an amax history)"},
       {"task unknown", training("  task: pretraining\n"), "8:9", "training.task",
        "unknown task kind 'pretraining', expected pretrain, sft or lora"},
   });

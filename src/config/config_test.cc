@@ -623,6 +623,23 @@ training: {seq_len: 4096, global_batch: 64}
   EXPECT_EQ(d->job.moe_dispatcher, train::MoeDispatcher::kFlex);
 }
 
+TEST(Scenario, Fp8ScalingDefaultsToCurrentAndTakesDelayed) {
+  const char kText[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8, precision: fp8, fp8_scaling: delayed}
+)";
+  Result<Scenario> s = ParseScenario(kText, "s.yaml", Builtin());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->job.fp8_scaling, train::Fp8Scaling::kDelayed);
+  const char kDefault[] = R"(cluster: {system: dgx-h100, gpus: 8}
+model: llama3-8b
+training: {seq_len: 8192, global_batch: 8, precision: fp8}
+)";
+  Result<Scenario> d = ParseScenario(kDefault, "s.yaml", Builtin());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->job.fp8_scaling, train::Fp8Scaling::kCurrent);
+}
+
 // Regression: `s.cluster.gpus / (p.tp * p.pp * p.cp)` multiplies
 // three ints of up to 2^24 each, so a hostile scenario overflows it (undefined behaviour; UBSan
 // aborts the dev build) instead of getting "tp*pp*cp*dp ... does not equal gpus".

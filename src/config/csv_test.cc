@@ -360,6 +360,27 @@ TEST(ValidationRows, LowPrecisionWeightsColumnSetsTheJob) {
   EXPECT_DOUBLE_EQ(weights(1), 2 * weights(0));
 }
 
+// fp8_scaling: empty keeps current scaling, delayed sets it; a bad value names its cell.
+TEST(ValidationRows, Fp8ScalingColumnSetsTheJob) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,dtype,tp,pp,dp,"
+                             "micro_batch,fp8_scaling\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,\n"
+                                    "b,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,delayed\n"
+                                    "c,llama3-8b,h100-sxm,step_time_s,1,8,8192,64,fp8,1,1,8,1,hybrid\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 3u);
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input) << (*rows)[0].reason;
+  EXPECT_EQ((*rows)[0].input->job.fp8_scaling, train::Fp8Scaling::kCurrent);
+  EXPECT_EQ((*rows)[1].input->job.fp8_scaling, train::Fp8Scaling::kDelayed);
+  EXPECT_FALSE((*rows)[2].input);
+  EXPECT_TRUE(HasText((*rows)[2].reason, "runs.csv:4: column 'fp8_scaling': unknown FP8 scaling 'hybrid'"))
+      << (*rows)[2].reason;
+}
+
 // moe_dispatcher: empty keeps the default (flex), alltoall sets the NCCL all-to-all dispatcher; a
 // bad value names its cell and the values it takes.
 TEST(ValidationRows, MoeDispatcherColumnSetsTheJob) {

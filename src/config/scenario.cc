@@ -221,7 +221,8 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   const YAML::Node training = root["training"];
   if (!training) return doc.Error(root, "training", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision",
-                                                          "low_precision_weights", "task", "moe_dispatcher"}));
+                                                          "low_precision_weights", "task", "moe_dispatcher",
+                                                          "fp8_scaling"}));
   if (training["tokens"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
@@ -247,6 +248,12 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       return doc.Error(training["moe_dispatcher"], "training.moe_dispatcher", dispatcher.status().message());
     }
     s.job.moe_dispatcher = *dispatcher;
+  }
+  if (training["fp8_scaling"]) {
+    AIF_ASSIGN_OR_RETURN(std::string f, doc.String(training, "fp8_scaling", "training.fp8_scaling"));
+    auto scaling = train::ParseFp8Scaling(f);
+    if (!scaling.ok()) return doc.Error(training["fp8_scaling"], "training.fp8_scaling", scaling.status().message());
+    s.job.fp8_scaling = *scaling;
   }
   if (training["task"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));

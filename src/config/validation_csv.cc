@@ -230,6 +230,12 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
     if (!d.ok()) return r.Error(dispatcher, d.status().message());
     c.job.moe_dispatcher = *d;
   }
+  Cell scaling = r.Get("fp8_scaling");
+  if (!scaling.text.empty()) {
+    auto f = train::ParseFp8Scaling(scaling.text);
+    if (!f.ok()) return r.Error(scaling, f.status().message());
+    c.job.fp8_scaling = *f;
+  }
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   Cell graph_modules = r.Get("cuda_graph_modules");

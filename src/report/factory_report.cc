@@ -734,6 +734,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
   doc["precision"] = catalog::PrecisionName(in.job.precision);
   doc["low_precision_weights"] = in.job.low_precision_weights;
   if (in.job.model.moe) doc["moe_dispatcher"] = train::MoeDispatcherName(in.job.moe_dispatcher);
+  if (in.job.precision == catalog::Precision::kFp8) doc["fp8_scaling"] = train::Fp8ScalingName(in.job.fp8_scaling);
   doc["seq_len"] = in.job.seq_len;
   doc["global_batch"] = in.job.global_batch;
   doc["tokens"] = Number(in.tokens);

@@ -62,6 +62,7 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["precision"] = catalog::PrecisionName(job.precision);
   j["low_precision_weights"] = job.low_precision_weights;
   if (job.model.moe) j["moe_dispatcher"] = train::MoeDispatcherName(job.moe_dispatcher);
+  if (job.precision == catalog::Precision::kFp8) j["fp8_scaling"] = train::Fp8ScalingName(job.fp8_scaling);
   j["seq_len"] = job.seq_len;
   j["global_batch"] = job.global_batch;
   j["plan"] = plan.ToString();

@@ -52,6 +52,22 @@ Result<MoeDispatcher> ParseMoeDispatcher(std::string_view s) {
       "unknown MoE dispatcher '{}', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)", s));
 }
 
+const char* Fp8ScalingName(Fp8Scaling s) {
+  switch (s) {
+    case Fp8Scaling::kCurrent: return "current";
+    case Fp8Scaling::kDelayed: return "delayed";
+  }
+  return "?";
+}
+
+Result<Fp8Scaling> ParseFp8Scaling(std::string_view s) {
+  for (Fp8Scaling f : {Fp8Scaling::kCurrent, Fp8Scaling::kDelayed}) {
+    if (s == Fp8ScalingName(f)) return f;
+  }
+  return InvalidArgument(fmt::format(
+      "unknown FP8 scaling '{}', expected current (scales from each tensor) or delayed (from an amax history)", s));
+}
+
 int Cluster::DomainSize() const {
   int limit = std::max(1, std::min(system.nvlink_domain, gpus));
   for (int d = limit; d > 1; --d) {

@@ -151,7 +151,7 @@ class StepModel {
   double CastBytesPerElement() const {
     // Low-precision recipes quantize each GEMM input (scales, rowwise and columnwise copies);
     // the measured cost per element is in catalog::QuantizeBytesPerElement.
-    return catalog::QuantizeBytesPerElement(prec_);
+    return catalog::QuantizeBytesPerElement(prec_, job_.fp8_scaling == Fp8Scaling::kDelayed);
   }
 
   // Bytes per parameter of the weights a GPU keeps: BF16 and, in a low-precision format, the

@@ -703,6 +703,36 @@ TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
   EXPECT_FALSE(ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d).ok());
 }
 
+// Delayed FP8 scaling skips the amax pass: the quantization the step charges falls from 12.14 to
+// 5.15 bytes per element (catalog::QuantizeBytesPerElement), and nothing else changes. The other
+// formats ignore the setting.
+TEST(StepModel, DelayedFp8ScalingChargesTheMeasuredQuantizationOnly) {
+  const Cluster cluster = H100Cluster(8);
+  TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  EXPECT_EQ(job.fp8_scaling, Fp8Scaling::kCurrent);
+  const ParallelPlan p = Plan(1, 1, 8, 1);
+  auto elementwise = [&](catalog::Precision prec, Fp8Scaling s) {
+    job.precision = prec;
+    job.fp8_scaling = s;
+    StepEstimate e = Estimate(job, cluster, p);
+    return std::pair{e.at(TimeComponent::kElementwise).value(), e.step_time.value()};
+  };
+  const auto bf16 = elementwise(catalog::Precision::kBf16, Fp8Scaling::kCurrent);
+  const auto current = elementwise(catalog::Precision::kFp8, Fp8Scaling::kCurrent);
+  const auto delayed = elementwise(catalog::Precision::kFp8, Fp8Scaling::kDelayed);
+  EXPECT_LT(delayed.second, current.second);
+  // The quantization is the FP8 step's elementwise time beyond the BF16 one's.
+  EXPECT_NEAR((delayed.first - bf16.first) / (current.first - bf16.first), 5.15 / 12.14, 1e-9);
+  EXPECT_NEAR(current.second - delayed.second, current.first - delayed.first, 1e-9 * current.second);
+  EXPECT_DOUBLE_EQ(elementwise(catalog::Precision::kMxfp8, Fp8Scaling::kDelayed).second,
+                   elementwise(catalog::Precision::kMxfp8, Fp8Scaling::kCurrent).second);
+  EXPECT_EQ(*ParseFp8Scaling("delayed"), Fp8Scaling::kDelayed);
+  EXPECT_EQ(Fp8ScalingName(Fp8Scaling::kCurrent), std::string("current"));
+  Result<Fp8Scaling> bad = ParseFp8Scaling("tensorwise");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(HasText(bad.status().message(), "expected current"));
+}
+
 // The NCCL all-to-all dispatcher sends every token-expert pair; the flex dispatcher one copy per
 // remote NVLink domain. Inside one domain they move the same bytes. Across four 8-GPU domains with
 // one of 32 experts per GPU and 2 per token, a token sends 2 x 24/32 = 1.5 pairs out of its

@@ -37,7 +37,8 @@ double TrainingWeightBytes(Precision p, bool fp8_gemm_tn_only);
 // columnwise low-precision copies written (with a Hadamard transform of the weight-gradient
 // operands for NVFP4). Measured, not derived from the formats' sizes: see precision.cc.
 // The step model counts the forward GEMMs' input elements and charges the backward twice theirs.
-double QuantizeBytesPerElement(Precision p);
+// `delayed_scaling`: per-tensor FP8 scaled from an amax history (no amax pass); other formats ignore it.
+double QuantizeBytesPerElement(Precision p, bool delayed_scaling = false);
 
 // Time of a GEMM in format `p` relative to a per-tensor-scaled GEMM of its class at the class's
 // calibrated efficiency: MXFP8's block-scaled GEMMs against per-tensor FP8 (the 8-bit efficiency is

@@ -27,6 +27,16 @@ enum class MoeDispatcher { kFlex, kAllToAll };
 const char* MoeDispatcherName(MoeDispatcher d);  // "flex", "alltoall"
 Result<MoeDispatcher> ParseMoeDispatcher(std::string_view s);
 
+// How per-tensor FP8 (catalog::Precision::kFp8) takes its scales. kCurrent: from each tensor as it
+// is quantized (Transformer Engine's Float8CurrentScaling, the recipe of Megatron-Bridge's FP8
+// benchmarks), an extra amax pass per quantization. kDelayed: from an amax history of earlier
+// iterations (DelayedScaling, Transformer Engine's only per-tensor recipe before
+// Float8CurrentScaling arrived, NVIDIA/TransformerEngine 77fa1e596 of 2025-03-07; e.g. NeMo 24.07).
+// Their measured costs: catalog::QuantizeBytesPerElement.
+enum class Fp8Scaling { kCurrent, kDelayed };
+const char* Fp8ScalingName(Fp8Scaling s);  // "current", "delayed"
+Result<Fp8Scaling> ParseFp8Scaling(std::string_view s);
+
 struct TrainingJob {
   catalog::Model model;
   int seq_len = 4096;
@@ -46,6 +56,8 @@ struct TrainingJob {
   // The MoE token dispatcher (MoeDispatcher); flex by default, the hierarchical dispatch a
   // factory planning expert parallelism across NVLink domains would run.
   MoeDispatcher moe_dispatcher = MoeDispatcher::kFlex;
+  // Per-tensor FP8's scaling (Fp8Scaling); only `precision` kFp8 reads it.
+  Fp8Scaling fp8_scaling = Fp8Scaling::kCurrent;
 };
 
 // The accelerators a job runs on, with the system that houses them and its scale-out fabric.
