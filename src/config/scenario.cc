@@ -50,6 +50,17 @@ Result<std::vector<int>> IntegerList(const YamlDocument& doc, const YAML::Node& 
   return out;
 }
 
+// A setting named by a string that `parse` turns into its value (train::ParseTaskKind and the like);
+// the parser's message, at the key's line and column, where it refuses the name.
+template <typename Parse>
+auto NamedSetting(const YamlDocument& doc, const YAML::Node& parent, const char* key, const std::string& path,
+                  Parse parse) -> decltype(parse(std::string_view())) {
+  AIF_ASSIGN_OR_RETURN(std::string name, doc.String(parent, key, path));
+  auto value = parse(name);
+  if (!value.ok()) return doc.Error(parent[key], path, value.status().message());
+  return value;
+}
+
 // A list of CUDA graph modules, e.g. [attn, moe_router, moe_preprocess] (train::ParseCudaGraphModules).
 Result<unsigned> GraphModules(const YamlDocument& doc, const YAML::Node& parent, const char* key,
                               const std::string& path, const catalog::Model& model) {
@@ -242,24 +253,15 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
                          doc.Bool(training, "low_precision_weights", "training.low_precision_weights"));
   }
   if (training["moe_dispatcher"]) {
-    AIF_ASSIGN_OR_RETURN(std::string d, doc.String(training, "moe_dispatcher", "training.moe_dispatcher"));
-    auto dispatcher = train::ParseMoeDispatcher(d);
-    if (!dispatcher.ok()) {
-      return doc.Error(training["moe_dispatcher"], "training.moe_dispatcher", dispatcher.status().message());
-    }
-    s.job.moe_dispatcher = *dispatcher;
+    AIF_ASSIGN_OR_RETURN(s.job.moe_dispatcher, NamedSetting(doc, training, "moe_dispatcher", "training.moe_dispatcher",
+                                                            train::ParseMoeDispatcher));
   }
   if (training["fp8_scaling"]) {
-    AIF_ASSIGN_OR_RETURN(std::string f, doc.String(training, "fp8_scaling", "training.fp8_scaling"));
-    auto scaling = train::ParseFp8Scaling(f);
-    if (!scaling.ok()) return doc.Error(training["fp8_scaling"], "training.fp8_scaling", scaling.status().message());
-    s.job.fp8_scaling = *scaling;
+    AIF_ASSIGN_OR_RETURN(s.job.fp8_scaling,
+                         NamedSetting(doc, training, "fp8_scaling", "training.fp8_scaling", train::ParseFp8Scaling));
   }
   if (training["task"]) {
-    AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "task", "training.task"));
-    auto task = train::ParseTaskKind(t);
-    if (!task.ok()) return doc.Error(training["task"], "training.task", task.status().message());
-    s.job.task = *task;
+    AIF_ASSIGN_OR_RETURN(s.job.task, NamedSetting(doc, training, "task", "training.task", train::ParseTaskKind));
   }
 
   if (const YAML::Node rel = root["reliability"]) {

@@ -62,6 +62,17 @@ class RowReader {
     return Flag(column);
   }
 
+  // A setting named in the cell, as `parse` reads it (train::ParseMoeDispatcher and the like), or
+  // `fallback` when empty; the parser's message at the cell where it refuses the name.
+  template <typename T, typename Parse>
+  Result<T> Named(const char* column, T fallback, Parse parse) const {
+    Cell c = Get(column);
+    if (c.text.empty()) return fallback;
+    Result<T> v = parse(c.text);
+    if (!v.ok()) return Error(c, v.status().message());
+    return v;
+  }
+
   // A positive integer, or `fallback` when empty.
   Result<int> Count(const char* column, int fallback) const {
     Cell c = Get(column);
@@ -224,26 +235,12 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   c.vp_given = r.Has("vp");
   // The framework's settings beside the layout, where the row (or a --features file) gives them.
   AIF_ASSIGN_OR_RETURN(c.job.low_precision_weights, r.FlagOr("low_precision_weights", c.job.low_precision_weights));
-  Cell dispatcher = r.Get("moe_dispatcher");
-  if (!dispatcher.text.empty()) {
-    auto d = train::ParseMoeDispatcher(dispatcher.text);
-    if (!d.ok()) return r.Error(dispatcher, d.status().message());
-    c.job.moe_dispatcher = *d;
-  }
-  Cell scaling = r.Get("fp8_scaling");
-  if (!scaling.text.empty()) {
-    auto f = train::ParseFp8Scaling(scaling.text);
-    if (!f.ok()) return r.Error(scaling, f.status().message());
-    c.job.fp8_scaling = *f;
-  }
+  AIF_ASSIGN_OR_RETURN(c.job.moe_dispatcher, r.Named("moe_dispatcher", c.job.moe_dispatcher, train::ParseMoeDispatcher));
+  AIF_ASSIGN_OR_RETURN(c.job.fp8_scaling, r.Named("fp8_scaling", c.job.fp8_scaling, train::ParseFp8Scaling));
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
-  Cell graph_modules = r.Get("cuda_graph_modules");
-  if (!graph_modules.text.empty()) {
-    auto g = train::ParseCudaGraphModules(graph_modules.text);
-    if (!g.ok()) return r.Error(graph_modules, g.status().message());
-    p.cuda_graph_modules = *g;
-  }
+  AIF_ASSIGN_OR_RETURN(p.cuda_graph_modules,
+                       r.Named("cuda_graph_modules", p.cuda_graph_modules, train::ParseCudaGraphModules));
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
   out->input = std::move(c);
