@@ -2,7 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+
 namespace aif::train {
+namespace {
+
+// The one of `all` that `name` calls `s`, or an error of `unknown` (a format string taking `s`).
+template <typename E>
+Result<E> ByName(std::string_view s, std::initializer_list<E> all, const char* (*name)(E), const char* unknown) {
+  for (E e : all) {
+    if (s == name(e)) return e;
+  }
+  return InvalidArgument(fmt::format(fmt::runtime(unknown), s));
+}
+
+}  // namespace
 
 const char* TaskKindName(TaskKind k) {
   switch (k) {
@@ -14,10 +28,8 @@ const char* TaskKindName(TaskKind k) {
 }
 
 Result<TaskKind> ParseTaskKind(std::string_view s) {
-  for (TaskKind k : {TaskKind::kPretrain, TaskKind::kSft, TaskKind::kLora}) {
-    if (s == TaskKindName(k)) return k;
-  }
-  return InvalidArgument(fmt::format("unknown task kind '{}', expected pretrain, sft or lora", s));
+  return ByName(s, {TaskKind::kPretrain, TaskKind::kSft, TaskKind::kLora}, TaskKindName,
+                "unknown task kind '{}', expected pretrain, sft or lora");
 }
 
 const char* RecomputeName(Recompute r) {
@@ -30,10 +42,8 @@ const char* RecomputeName(Recompute r) {
 }
 
 Result<Recompute> ParseRecompute(std::string_view s) {
-  for (Recompute r : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
-    if (s == RecomputeName(r)) return r;
-  }
-  return InvalidArgument(fmt::format("unknown recompute mode '{}', expected none, selective or full", s));
+  return ByName(s, {Recompute::kNone, Recompute::kSelective, Recompute::kFull}, RecomputeName,
+                "unknown recompute mode '{}', expected none, selective or full");
 }
 
 const char* MoeDispatcherName(MoeDispatcher d) {
@@ -45,11 +55,8 @@ const char* MoeDispatcherName(MoeDispatcher d) {
 }
 
 Result<MoeDispatcher> ParseMoeDispatcher(std::string_view s) {
-  for (MoeDispatcher d : {MoeDispatcher::kFlex, MoeDispatcher::kAllToAll}) {
-    if (s == MoeDispatcherName(d)) return d;
-  }
-  return InvalidArgument(fmt::format(
-      "unknown MoE dispatcher '{}', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)", s));
+  return ByName(s, {MoeDispatcher::kFlex, MoeDispatcher::kAllToAll}, MoeDispatcherName,
+                "unknown MoE dispatcher '{}', expected flex (DeepEP, HybridEP) or alltoall (NCCL all-to-all)");
 }
 
 const char* Fp8ScalingName(Fp8Scaling s) {
@@ -61,11 +68,8 @@ const char* Fp8ScalingName(Fp8Scaling s) {
 }
 
 Result<Fp8Scaling> ParseFp8Scaling(std::string_view s) {
-  for (Fp8Scaling f : {Fp8Scaling::kCurrent, Fp8Scaling::kDelayed}) {
-    if (s == Fp8ScalingName(f)) return f;
-  }
-  return InvalidArgument(fmt::format(
-      "unknown FP8 scaling '{}', expected current (scales from each tensor) or delayed (from an amax history)", s));
+  return ByName(s, {Fp8Scaling::kCurrent, Fp8Scaling::kDelayed}, Fp8ScalingName,
+                "unknown FP8 scaling '{}', expected current (scales from each tensor) or delayed (from an amax history)");
 }
 
 int Cluster::DomainSize() const {
