@@ -1,8 +1,8 @@
 #include "aifactory/train/job.h"
 
-#include <fmt/format.h>
-
 #include <initializer_list>
+
+#include <fmt/format.h>
 
 namespace aif::train {
 namespace {
