@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aifactory/core/file.h"
+#include "job_json.h"
 #include "rounding.h"
 
 namespace aif::report {
@@ -731,12 +732,7 @@ std::string FactorySummaryJson(const train::FactoryRun& run) {
     doc["wan_bandwidth_bytes_per_s"] = Number(in.cluster.wan_bandwidth.value());
     doc["wan_latency_s"] = Number(in.cluster.wan_latency.value());
   }
-  doc["precision"] = catalog::PrecisionName(in.job.precision);
-  doc["low_precision_weights"] = in.job.low_precision_weights;
-  if (in.job.model.moe) doc["moe_dispatcher"] = train::MoeDispatcherName(in.job.moe_dispatcher);
-  if (in.job.precision == catalog::Precision::kFp8) doc["fp8_scaling"] = train::Fp8ScalingName(in.job.fp8_scaling);
-  doc["seq_len"] = in.job.seq_len;
-  doc["global_batch"] = in.job.global_batch;
+  AddJobSettings(in.job, doc);
   doc["tokens"] = Number(in.tokens);
   doc["fixed_plan"] = in.fixed_plan.has_value();
   doc["rank_by"] = train::RankByName(in.rank_by);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "job_json.h"
 #include "rounding.h"
 
 namespace aif::report {
@@ -59,12 +60,7 @@ std::string StepJson(const train::StepEstimate& e, const train::TrainingJob& job
   j["system"] = cluster.system.id;
   j["accelerator"] = cluster.accelerator.id;
   j["gpus"] = cluster.gpus;
-  j["precision"] = catalog::PrecisionName(job.precision);
-  j["low_precision_weights"] = job.low_precision_weights;
-  if (job.model.moe) j["moe_dispatcher"] = train::MoeDispatcherName(job.moe_dispatcher);
-  if (job.precision == catalog::Precision::kFp8) j["fp8_scaling"] = train::Fp8ScalingName(job.fp8_scaling);
-  j["seq_len"] = job.seq_len;
-  j["global_batch"] = job.global_batch;
+  AddJobSettings(job, j);
   j["plan"] = plan.ToString();
   j["recompute"] = train::RecomputeName(e.recompute);
   j["recompute_layers"] = e.recompute_layers;
