@@ -110,11 +110,55 @@ def recipe_section(featured, recipe_rows, plans, source):
     return lines
 
 
+def heldout_section(rows, path):
+    """The runs of data/validation/heldout_runs.csv: measured outside shared/validation, never fitted."""
+    source = {r["row_id"]: r for r in csv.DictReader(open(path))}
+    by_id = {r["row_id"]: r for r in rows}
+    lines = ["", "## Runs kept apart", "",
+             f"`{os.path.relpath(path, ROOT)}` holds measured runs from other sources than shared/validation "
+             "(each row names its source), which the calibration never sees: step times, throughput and the peak "
+             "memory per GPU (metric `peak_memory_gb_per_gpu`, decimal GB). Where a row changes one setting of "
+             "another (column `compare_with`), the second table sets the measured change beside the predicted one: "
+             "the plan search ranks plans by exactly such changes.", "",
+             "| row | model | accelerator | plan and settings | metric | measured | predicted | error % |",
+             "|---|---|---|---|---|---|---|---|"]
+    def plan(s):
+        words = [f"{k}{s[k]}" for k in ("tp", "pp", "vp", "cp", "ep") if s.get(k, "") not in ("", "1")]
+        words.append(f"mbs{s.get('micro_batch') or 1}")
+        words += [s["dtype"], s["task_kind"]]
+        if s.get("moe_dispatcher"):
+            words.append(s["moe_dispatcher"])
+        if s.get("ep_overlap") == "true":
+            words.append("ep-overlap")
+        if s.get("cuda_graph_modules"):
+            words.append("graphs=" + s["cuda_graph_modules"])
+        return " ".join(words)
+    def err(r):
+        return f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f}" if r["status"] == "ok" else "n/a"
+    for row_id, s in source.items():
+        r = by_id[row_id]
+        lines.append(f"| {row_id} | {s['model_id']} | {s['accelerator_id']} | {plan(s)} | {s['metric']} | "
+                     f"{float(s['measured']):g} | {r['predicted']:.4g} | {err(r)} |")
+    for memory, name in ((True, "Peak memory"), (False, "Time and throughput")):
+        rs = [by_id[i] for i, s in source.items() if (s["metric"] == "peak_memory_gb_per_gpu") == memory]
+        _, k, med, p90, mean = stats(rs)
+        lines.append(f"\n{name}: {k} rows, median error {med:.1f}%, mean {mean:.1f}%.")
+    lines += ["", "| row | changes from | measured change | predicted change |", "|---|---|---|---|"]
+    for row_id, s in source.items():
+        base = s.get("compare_with")
+        if not base:
+            continue
+        r, b = by_id[row_id], by_id[base]
+        lines.append(f"| {row_id} | {base} | x{r['measured'] / b['measured']:.3f} | x{r['predicted'] / b['predicted']:.3f} |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aifactory", default=os.path.join(ROOT, "build/release/aifactory"))
     ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
     validation_features.add_argument(ap)
+    ap.add_argument("--heldout", default=os.path.join(ROOT, "data/validation/heldout_runs.csv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/validation.md"))
     args = ap.parse_args()
     def validate_file(path, extra):
@@ -180,6 +224,7 @@ def main():
                 validation_features.write_with_recipe_plans(args.csv, plans, recipe_csv)
                 recipe_rows = validate_file(recipe_csv, validation_features.validate_args(args.features))
             lines += recipe_section(featured, recipe_rows, plans, source)
+    lines += heldout_section(validate_file(args.heldout, []), args.heldout)
     lines += ["", "## Error per model and precision", "",
               "| accelerator | model | dtype | rows | median % | signed median % |", "|---|---|---|---|---|---|"]
     groups = collections.defaultdict(list)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -635,6 +636,60 @@ TEST(CsvFuzz, MutatedFeaturesFilesNeverCrash) {
   }
   EXPECT_GT(merged, 100);
   EXPECT_GT(refused, 100);
+}
+
+// ---------------------------------------------------------------- runs kept apart
+
+// A row whose metric is the peak memory per GPU predicts the step model's memory of the plan.
+TEST(ValidationRows, PeakMemoryMetricIsTheStepModelsMemoryPerGpu) {
+  std::vector<train::ValidationRow> rows = Rows(std::string(kHeader) +
+                                                "m1,llama3-8b,h100-sxm,peak_memory_gb_per_gpu,40,8,8192,64,1,1,,2,bf16,\n");
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_TRUE(rows[0].input.has_value()) << rows[0].reason;
+  train::EvaluateRow(rows[0]);
+  ASSERT_TRUE(rows[0].ok) << rows[0].reason;
+  const train::ValidationCase& c = *rows[0].input;
+  Result<train::StepEstimate> e = train::EstimateStepLightestRecompute(c.job, c.cluster, c.plan);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_NEAR(rows[0].predicted, e->memory_total.value() / 1e9, 1e-9);
+  EXPECT_GT(rows[0].predicted, 16.0);  // at least the 8B model's BF16 weights and gradients
+}
+
+// data/validation/heldout_runs.csv: measured runs from outside shared/validation, never used by
+// the calibration. Every row is predicted, and where a row changes one setting of another row
+// and the measurement moved by more than 10%, the prediction moves the same way.
+TEST(HeldOutRuns, EveryRowIsPredictedAndMeasuredPlanChangesRankTheSameWay) {
+  const std::string path = std::string(AIF_SOURCE_DIR) + "/data/validation/heldout_runs.csv";
+  Result<CsvTable> table = ReadCsvFile(path);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*table, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_GE(rows->size(), 9u);
+  std::map<std::string, const train::ValidationRow*> by_id;
+  for (train::ValidationRow& row : *rows) {
+    ASSERT_TRUE(row.input.has_value()) << row.row_id << ": " << row.reason;
+    train::EvaluateRow(row);
+    ASSERT_TRUE(row.ok) << row.row_id << ": " << row.reason;
+    by_id[row.row_id] = &row;
+  }
+  const auto& header = table->header;
+  const size_t compare = std::find(header.begin(), header.end(), "compare_with") - header.begin();
+  ASSERT_LT(compare, header.size());
+  int pairs = 0;
+  for (size_t i = 0; i < table->rows.size(); ++i) {
+    const std::string& base_id = table->rows[i].fields[compare];
+    if (base_id.empty()) continue;
+    const train::ValidationRow& row = (*rows)[i];
+    ASSERT_TRUE(by_id.count(base_id)) << row.row_id << " compares with unknown row " << base_id;
+    const train::ValidationRow& base = *by_id[base_id];
+    ASSERT_EQ(row.metric, base.metric) << row.row_id;
+    double measured = *row.measured / *base.measured, predicted = row.predicted / base.predicted;
+    if (std::abs(measured - 1) <= 0.10) continue;
+    ++pairs;
+    EXPECT_EQ(measured > 1, predicted > 1) << row.row_id << " against " << base_id << ": measured x" << measured
+                                           << ", predicted x" << predicted;
+  }
+  EXPECT_GE(pairs, 2);
 }
 
 }  // namespace

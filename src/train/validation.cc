@@ -19,18 +19,19 @@ const char* MetricName(Metric m) {
     case Metric::kTokensPerSecondTotal: return "tokens_per_s_total";
     case Metric::kModelTflopsPerGpu: return "model_tflops_per_gpu";
     case Metric::kHwTflopsPerGpu: return "hw_tflops_per_gpu";
+    case Metric::kPeakMemoryGbPerGpu: return "peak_memory_gb_per_gpu";
   }
   return "?";
 }
 
 Result<Metric> ParseMetric(std::string_view name) {
   for (Metric m : {Metric::kStepTime, Metric::kTokensPerSecondPerGpu, Metric::kTokensPerSecondTotal,
-                   Metric::kModelTflopsPerGpu, Metric::kHwTflopsPerGpu}) {
+                   Metric::kModelTflopsPerGpu, Metric::kHwTflopsPerGpu, Metric::kPeakMemoryGbPerGpu}) {
     if (name == MetricName(m)) return m;
   }
   return InvalidArgument(fmt::format(
       "unknown metric '{}', expected step_time_s, tokens_per_s_per_gpu, tokens_per_s_total, "
-      "model_tflops_per_gpu or hw_tflops_per_gpu", name));
+      "model_tflops_per_gpu, hw_tflops_per_gpu or peak_memory_gb_per_gpu", name));
 }
 
 double PredictMetric(Metric metric, const StepEstimate& e, const TrainingJob& job, const Cluster& cluster) {
@@ -42,6 +43,7 @@ double PredictMetric(Metric metric, const StepEstimate& e, const TrainingJob& jo
     case Metric::kTokensPerSecondTotal: return tokens / step;
     case Metric::kModelTflopsPerGpu: return e.model_flops / step / cluster.gpus / 1e12;
     case Metric::kHwTflopsPerGpu: return e.hardware_flops / step / cluster.gpus / 1e12;
+    case Metric::kPeakMemoryGbPerGpu: return e.memory_total.value() / 1e9;
   }
   return 0;
 }

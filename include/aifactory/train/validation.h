@@ -11,7 +11,16 @@
 
 namespace aif::train {
 
-enum class Metric { kStepTime, kTokensPerSecondPerGpu, kTokensPerSecondTotal, kModelTflopsPerGpu, kHwTflopsPerGpu };
+// kPeakMemoryGbPerGpu: the peak HBM a GPU's state takes (weights, gradients, optimizer state,
+// activations, transient buffers; decimal GB), as a framework's peak allocated memory counts it.
+enum class Metric {
+  kStepTime,
+  kTokensPerSecondPerGpu,
+  kTokensPerSecondTotal,
+  kModelTflopsPerGpu,
+  kHwTflopsPerGpu,
+  kPeakMemoryGbPerGpu
+};
 const char* MetricName(Metric m);
 Result<Metric> ParseMetric(std::string_view name);
 
