@@ -382,6 +382,30 @@ TEST(ValidationRows, Fp8ScalingColumnSetsTheJob) {
       << (*rows)[2].reason;
 }
 
+// mtp_layers overrides the catalog model's multi-token-prediction modules (0: a run without them);
+// a bad count names its cell.
+TEST(ValidationRows, MtpLayersColumnOverridesTheModel) {
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,dtype,tp,pp,ep,"
+                             "micro_batch,mtp_layers\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,deepseek-v3,gb200,step_time_s,1,256,4096,2048,mxfp8,1,8,32,1,\n"
+                                    "b,deepseek-v3,gb200,step_time_s,1,256,4096,2048,mxfp8,1,8,32,1,0\n"
+                                    "c,deepseek-v3,gb200,step_time_s,1,256,4096,2048,mxfp8,1,8,32,1,1.5\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 3u);
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input) << (*rows)[0].reason << (*rows)[1].reason;
+  EXPECT_EQ((*rows)[0].input->job.model.mtp_layers, 1);  // the catalog's DeepSeek-V3
+  EXPECT_EQ((*rows)[1].input->job.model.mtp_layers, 0);
+  train::EvaluateRow((*rows)[0]);
+  train::EvaluateRow((*rows)[1]);
+  EXPECT_LT((*rows)[1].predicted, (*rows)[0].predicted);  // one layer and head fewer to run
+  EXPECT_FALSE((*rows)[2].input);
+  EXPECT_TRUE(HasText((*rows)[2].reason, "runs.csv:4: column 'mtp_layers': expected a whole number")) << (*rows)[2].reason;
+}
+
 // moe_dispatcher: empty keeps the default (flex), alltoall sets the NCCL all-to-all dispatcher; a
 // bad value names its cell and the values it takes.
 TEST(ValidationRows, MoeDispatcherColumnSetsTheJob) {

@@ -101,6 +101,15 @@ Status ApplyShape(const RowReader& r, catalog::Model* m, bool custom) {
     AIF_ASSIGN_OR_RETURN(int v, r.Count(f.column, *f.field));
     *f.field = v;
   }
+  // Multi-token-prediction modules: the run's count, 0 for a run without them.
+  if (r.Has("mtp_layers")) {
+    Cell c = r.Get("mtp_layers");
+    AIF_ASSIGN_OR_RETURN(double v, r.Number("mtp_layers"));
+    if (v < 0 || v > 64 || v != std::floor(v)) {
+      return r.Error(c, fmt::format("expected a whole number of modules from 0 to 64, got '{}'", c.text));
+    }
+    m->mtp_layers = static_cast<int>(v);
+  }
   if (custom) {
     // A GPT shape given inline: multi-head attention and a 4h GELU MLP unless the row says more
     // (Brown et al. 2020 sec. 2.1; Megatron-LM GPT defaults).
