@@ -55,7 +55,12 @@ def reason(published, searched, host_pct, model):
         return what + (" (plausible gain, extrapolated: the only measured pair is qwen3-30b-a3b on 8 B200, rows 438 "
                        f"and 401, a point release apart, where the model predicts {PAIR['predicted']:.1f}x against "
                        f"{PAIR['measured']:.1f}x measured; " + GUIDE + ", prescribes the same for a CPU-overhead "
-                       "bottleneck: 'Reduce kernel launches: decrease TP size or increase micro-batch size')")
+                       "bottleneck: 'Reduce kernel launches: decrease TP size or increase micro-batch size'; NVIDIA's "
+                       "DeepSeek-V3 GB200 optimization guide, Megatron-LM docs/discussions/deepseek-v3-gb200-optimization/"
+                       "deepseek-v3-gb200-optimization.md @eb0783b6d3, profiled micro-batch 1 on 256 GB200 and found "
+                       "'the biggest performance issue is ... the CPU kernel launch speed cannot keep up with the kernel "
+                       "execution speed on GPU', and expects that at micro-batch 2 'many of the CPU overhead problems ... "
+                       "may no longer exist')")
     if degree(searched, "mbs") > degree(published, "mbs") and without(searched, "mbs") == without(published, "mbs"):
         if model == "qwen3-30b-a3b":
             return ("search takes a larger micro-batch and changes nothing else but activation offload to fit it "
