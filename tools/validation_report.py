@@ -80,6 +80,12 @@ def features_section(rows, featured, path, source):
     return lines
 
 
+def plan_text(fields):
+    """A row's parallel plan in the report's words: the degrees above 1, then the micro-batch."""
+    return " ".join(f"{k}{fields[k]}" for k in ("tp", "pp", "vp", "cp", "ep") if fields.get(k, "1") not in ("", "1")) + \
+        f" mbs{fields.get('micro_batch') or 1}"
+
+
 def recipe_section(featured, recipe_rows, plans, source):
     """Rows whose table plan disagrees with the plan of their release's recipe, priced both ways."""
     if not plans:
@@ -99,9 +105,6 @@ def recipe_section(featured, recipe_rows, plans, source):
              "error, recipe's plan |", "|---|---|---|---|---|---|---|---|"]
     def signed(r):
         return f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f}" if r["status"] == "ok" else "n/a"
-    def plan_text(fields):
-        return " ".join(f"{k}{fields[k]}" for k in ("tp", "pp", "vp", "cp", "ep") if fields.get(k, "1") not in ("", "1")) + \
-            f" mbs{fields.get('micro_batch') or 1}"
     for row_id in sorted(plans, key=int):
         s = source[row_id]
         lines.append(f"| {row_id} | {s['accelerator_id']} | {s['model_id']} | {s['framework'].split()[-1]} | "
@@ -123,9 +126,7 @@ def heldout_section(rows, path):
              "| row | model | accelerator | plan and settings | metric | measured | predicted | error % |",
              "|---|---|---|---|---|---|---|---|"]
     def plan(s):
-        words = [f"{k}{s[k]}" for k in ("tp", "pp", "vp", "cp", "ep") if s.get(k, "") not in ("", "1")]
-        words.append(f"mbs{s.get('micro_batch') or 1}")
-        words += [s["dtype"], s["task_kind"]]
+        words = [plan_text(s), s["dtype"], s["task_kind"]]
         if s.get("moe_dispatcher"):
             words.append(s["moe_dispatcher"])
         if s.get("ep_overlap") == "true":
