@@ -96,6 +96,15 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
                      job.seq_len, job.global_batch, dispatcher);
 }
 
+
+// One line for a plan's step: time, throughput, MFU and memory, and whether the memory fits.
+std::string StepLine(const train::StepEstimate& e) {
+  std::string note = !e.fits_in_memory ? train::MemoryShortfall(e) : train::MemoryMarginNote(e);
+  return fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
+                     e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9,
+                     e.memory_capacity.value() / 1e9, note.empty() ? "" : " (" + note + ")");
+}
+
 int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, const train::ParallelPlan& plan,
                   const EstimateOptions& opt, std::ostream& out, std::ostream& err) {
   auto e = train::EstimateStep(job, cluster, plan);
@@ -104,10 +113,7 @@ int PrintEstimate(const train::TrainingJob& job, const train::Cluster& cluster, 
   if (opt.explain) {
     out << train::ExplainStep(*e);
   } else {
-    out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
-                       e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
-                       e->memory_capacity.value() / 1e9,
-                       e->fits_in_memory ? "" : " (" + train::MemoryShortfall(*e) + ")");
+    out << StepLine(*e);
   }
   if (!opt.json_path.empty()) {
     Status s = WriteFileAtomic(opt.json_path, report::StepJson(*e, job, cluster, plan));
@@ -137,9 +143,7 @@ int RunScenario(const std::string& path, const EstimateOptions& opt, int threads
   if (opt.explain) {
     out << train::ExplainStep(e);
   } else {
-    out << fmt::format("step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB{}\n",
-                       e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9,
-                       e.memory_capacity.value() / 1e9, e.fits_in_memory ? "" : " (" + train::MemoryShortfall(e) + ")");
+    out << StepLine(e);
   }
   if (run->steps > 0) {
     const auto& g = run->goodput;
@@ -237,10 +241,8 @@ std::string ScenarioPlanRank(const train::ParallelPlan& plan, const Result<train
                              const train::SearchResult& search) {
   std::string s = fmt::format("\nthe scenario's plan: {}\n", plan.ToString());
   if (!e.ok()) return s + fmt::format("  cannot be estimated: {}\n", e.status().message());
-  s += fmt::format("  step time {:.4f} s, {:.0f} tokens/s/GPU, MFU {:.1f}%, memory {:.1f} GB / {:.1f} GB\n",
-                   e->step_time.value(), e->tokens_per_second_per_gpu, 100 * e->mfu, e->memory_total.value() / 1e9,
-                   e->memory_capacity.value() / 1e9);
-  if (!e->fits_in_memory) return s + "  " + train::MemoryShortfall(*e) + "\n";
+  s += "  " + StepLine(*e);
+  if (!e->fits_in_memory) return s;
   if (search.best.empty()) return s;
   const double best = search.best.front().estimate.step_time.value();
   const double slower_pct = 100 * (e->step_time.value() / best - 1);
@@ -304,10 +306,14 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
   out << fmt::format("{:>4}  {:<{}} {:>10} {:>10} {:>7} {:>9}{}{}\n", "rank", "plan", plan_width, "step (s)",
                      "tok/s/GPU", "MFU %", "mem (GB)", steps > 0 ? "  compute days" : "", cost_column ? "  cost ($M)" : "");
   int rank = 0;
+  bool tight = false;  // a plan shown leaves less HBM free than the memory model's measured error
   for (const auto& r : result->best) {
     const auto& e = r.estimate;
-    out << fmt::format("{:>4}  {:<{}} {:>10.4f} {:>10.0f} {:>7.1f} {:>9.1f}", ++rank, r.plan.ToString(), plan_width,
-                       e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9);
+    const bool within_error = train::MemoryWithinModelError(e);
+    tight |= within_error;
+    out << fmt::format("{:>4}  {:<{}} {:>10.4f} {:>10.0f} {:>7.1f} {:>8.1f}{}", ++rank, r.plan.ToString(), plan_width,
+                       e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu, e.memory_total.value() / 1e9,
+                       within_error ? "*" : " ");
     if (steps > 0) out << fmt::format("  {:>14.1f}", steps * e.step_time.value() / 86400);
     if (cost_column) {
       const train::ScalingPoint whole_run =
@@ -315,6 +321,12 @@ int Plan(const std::string& path, int threads, int top, bool explain, const std:
       out << fmt::format("  {:>10.3g}", whole_run.cost.total_usd / 1e6);
     }
     out << "\n";
+  }
+  if (tight) {
+    out << fmt::format(
+        "* memory within {:.0f}% of the {:.1f} GB of HBM a plan may use, the memory model's largest error on "
+        "measured peaks (docs/validation.md): such a plan may not fit; cluster.memory_reserve holds headroom back\n",
+        100 * train::kMemoryModelError, result->best.front().estimate.memory_capacity.value() / 1e9);
   }
   if (chosen) out << ScenarioPlanRank(*scenario->plan, *chosen, *result);
   if (explain && !result->best.empty()) out << "\nbest plan:\n" << train::ExplainStep(result->best.front().estimate);

@@ -219,7 +219,7 @@ TEST_F(ScenarioFiles, PlanRanksTheScenariosOwnPlan) {
   Output big = Aifactory({"plan", Write("f.yaml", "plan: {tp: 1, pp: 1, micro_batch: 4}\n")});
   ASSERT_EQ(big.code, 0) << big.err;
   EXPECT_TRUE(HasText(big.out, "the scenario's plan: tp1 pp1 dp32 mbs4 zero1\n")) << big.out;
-  EXPECT_TRUE(HasText(big.out, "  does not fit in memory\n")) << big.out;
+  EXPECT_TRUE(HasText(big.out, " GB (does not fit in memory)\n")) << big.out;
 }
 
 TEST_F(ScenarioFiles, SearchTakesTheFrameworkSettingsTheScenarioGrants) {

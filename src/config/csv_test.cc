@@ -716,5 +716,27 @@ TEST(HeldOutRuns, EveryRowIsPredictedAndMeasuredPlanChangesRankTheSameWay) {
   EXPECT_GE(pairs, 2);
 }
 
+// train::kMemoryModelError is the memory model's largest error on the measured peaks kept apart,
+// rounded up by at most one point: a change to the memory model that moves it fails here.
+TEST(HeldOutRuns, MemoryMarginCoversTheMeasuredError) {
+  Result<CsvTable> table = ReadCsvFile(std::string(AIF_SOURCE_DIR) + "/data/validation/heldout_runs.csv");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*table, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  double worst = 0;
+  int memory_rows = 0;
+  for (train::ValidationRow& row : *rows) {
+    if (row.metric != "peak_memory_gb_per_gpu") continue;
+    ASSERT_TRUE(row.input.has_value()) << row.row_id << ": " << row.reason;
+    train::EvaluateRow(row);
+    ASSERT_TRUE(row.ok) << row.row_id;
+    worst = std::max(worst, row.ape_pct / 100);
+    ++memory_rows;
+  }
+  ASSERT_GE(memory_rows, 4);
+  EXPECT_GE(train::kMemoryModelError, worst);
+  EXPECT_LE(train::kMemoryModelError, worst + 0.01);
+}
+
 }  // namespace
 }  // namespace aif::config

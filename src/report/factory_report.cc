@@ -86,6 +86,8 @@ ordered PlanJson(const train::RankedPlan& ranked) {
     j["host_memory_capacity_bytes"] = Number(e.host_memory_capacity.value());  // 0: the system gives none
   }
   j["fits_in_memory"] = e.fits_in_memory;
+  // Fits with less headroom than the memory model's measured error (train::kMemoryModelError).
+  j["memory_within_model_error"] = train::MemoryWithinModelError(e);
   ordered time = ordered::object();
   for (size_t i = 0; i < e.time.size(); ++i) {
     time[train::TimeComponentName(static_cast<train::TimeComponent>(i))] =
@@ -431,6 +433,12 @@ void AppendMemoryBreakdown(std::string& html, const train::StepEstimate& e) {
   html += "</p>\n";
   if (!e.fits_in_memory) {
     html += "<p class=\"warning\">This plan " + HtmlEscape(train::MemoryShortfall(e)) + ".</p>\n";
+  } else if (train::MemoryWithinModelError(e)) {
+    html += fmt::format(
+        "<p class=\"warning\">This plan leaves less of the HBM free than the memory model's largest error on "
+        "measured peak memory ({}%), so it may not fit on the real GPU; cluster.memory_reserve holds headroom "
+        "back.</p>\n",
+        Text(100 * train::kMemoryModelError));
   }
   html += "</section>\n";
 }

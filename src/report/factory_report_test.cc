@@ -360,6 +360,19 @@ TEST(FactoryHtmlTest, MemoryAgainstCapacity) {
   EXPECT_EQ(html.find("does not fit"), std::string::npos);
 }
 
+// A best plan that fits with less headroom than the memory model's measured error says so in the
+// HTML and in summary.json; one with room to spare says nothing.
+TEST(FactoryHtmlTest, MemoryWithinTheModelsErrorIsFlagged) {
+  train::FactoryRun run = MakeRun();
+  EXPECT_FALSE(json::parse(FactorySummaryJson(run))["best"]["memory_within_model_error"].get<bool>());
+  EXPECT_FALSE(HasText(FactoryHtml(run), "may not fit"));
+  run.best.estimate.memory_total = Bytes(280e9);  // of 288 GB
+  EXPECT_TRUE(json::parse(FactorySummaryJson(run))["best"]["memory_within_model_error"].get<bool>());
+  std::string html = FactoryHtml(run);
+  EXPECT_TRUE(HasText(html, "so it may not fit on the real GPU")) << html;
+  EXPECT_EQ(CheckWellFormed(html), "");
+}
+
 TEST(FactoryHtmlTest, RankingShowsEachPlan) {
   train::FactoryRun run = MakeRun();
   std::string html = FactoryHtml(run);

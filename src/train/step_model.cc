@@ -805,6 +805,16 @@ std::string MemoryShortfall(const StepEstimate& e) {
   return "does not fit in memory";
 }
 
+bool MemoryWithinModelError(const StepEstimate& e) {
+  return FitsInHbm(e) && e.memory_total.value() > (1 - kMemoryModelError) * e.memory_capacity.value();
+}
+
+std::string MemoryMarginNote(const StepEstimate& e) {
+  if (!MemoryWithinModelError(e)) return "";
+  return fmt::format("within the memory model's measured {:.0f}% error of the capacity: may not fit",
+                     100 * kMemoryModelError);
+}
+
 std::string ExplainStep(const StepEstimate& e) {
   std::string out = fmt::format("step time {:.4f} s  ({:.0f} tokens/s/GPU, MFU {:.1f}%)\n",
                                 e.step_time.value(), e.tokens_per_second_per_gpu, 100 * e.mfu);
@@ -817,8 +827,9 @@ std::string ExplainStep(const StepEstimate& e) {
   std::string reserve = e.memory_reserve.value() > 0
                             ? fmt::format(" ({:.1f} GB of HBM held in reserve)", e.memory_reserve.value() / 1e9)
                             : "";
+  std::string fit = !FitsInHbm(e) ? "  (DOES NOT FIT)" : MemoryWithinModelError(e) ? "  (" + MemoryMarginNote(e) + ")" : "";
   out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}{}\n", e.memory_total.value() / 1e9,
-                     e.memory_capacity.value() / 1e9, reserve, FitsInHbm(e) ? "" : "  (DOES NOT FIT)");
+                     e.memory_capacity.value() / 1e9, reserve, fit);
   for (size_t i = 0; i < e.memory.size(); ++i) {
     out += fmt::format("  {:<20} {:>10.2f} GB\n", MemoryComponentName(static_cast<MemoryComponent>(i)),
                        e.memory[i].value() / 1e9);

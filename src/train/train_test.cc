@@ -290,6 +290,23 @@ TEST(ValidatePlan, HugeDegreesAreRejectedWithoutOverflow) {
 
 // ---------------------------------------------------------------- step model invariants
 
+// A plan that fits with less headroom than the memory model's measured error is flagged; one with
+// more, or one that does not fit at all, is not (the latter is reported as not fitting).
+TEST(StepModel, MemoryWithinModelErrorFlagsPlansThatFitWithTooLittleHeadroom) {
+  StepEstimate e;
+  e.memory_capacity = Bytes(100e9);
+  e.memory_total = Bytes(83e9);
+  EXPECT_FALSE(MemoryWithinModelError(e));
+  e.memory_total = Bytes(85e9);
+  EXPECT_TRUE(MemoryWithinModelError(e));
+  e.memory_total = Bytes(100e9);
+  EXPECT_TRUE(MemoryWithinModelError(e));
+  e.memory_total = Bytes(101e9);
+  EXPECT_FALSE(MemoryWithinModelError(e));  // does not fit: MemoryShortfall says so
+  EXPECT_GT(kMemoryModelError, 0.0);
+  EXPECT_LT(kMemoryModelError, 0.5);
+}
+
 TEST(StepModel, StepTimeIsTheSumOfItsComponents) {
   struct Case {
     TrainingJob job;
