@@ -122,15 +122,21 @@ def heldout_section(rows, path):
              "(each row names its source), which the calibration never sees: step times, throughput and the peak "
              "memory per GPU (metric `peak_memory_gb_per_gpu`, decimal GB). Where a row changes one setting of "
              "another (column `compare_with`), the second table sets the measured change beside the predicted one: "
-             "the plan search ranks plans by exactly such changes.", "",
+             "the plan search ranks plans by exactly such changes. The error is signed in the row's metric: a "
+             "predicted step time above the measured one is a slower prediction, a predicted throughput above the "
+             "measured one a faster one.", "",
              "| row | model | accelerator | plan and settings | metric | measured | predicted | error % |",
              "|---|---|---|---|---|---|---|---|"]
     def plan(s):
         words = [plan_text(s), s["dtype"], s["task_kind"]]
         if s.get("moe_dispatcher"):
             words.append(s["moe_dispatcher"])
+        if s.get("fp8_scaling") == "delayed":
+            words.append("delayed-scaling")
         if s.get("ep_overlap") == "true":
             words.append("ep-overlap")
+        if s.get("cuda_graphs") == "true":
+            words.append("cuda-graphs")
         if s.get("cuda_graph_modules"):
             words.append("graphs=" + s["cuda_graph_modules"])
         return " ".join(words)
