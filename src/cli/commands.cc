@@ -96,7 +96,6 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
                      job.seq_len, job.global_batch, dispatcher);
 }
 
-
 // One line for a plan's step: time, throughput, MFU and memory, and whether the memory fits.
 std::string StepLine(const train::StepEstimate& e) {
   std::string note = !e.fits_in_memory ? train::MemoryShortfall(e) : train::MemoryMarginNote(e);
