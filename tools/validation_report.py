@@ -121,8 +121,9 @@ def heldout_section(rows, path):
              f"`{os.path.relpath(path, ROOT)}` holds measured runs from other sources than shared/validation "
              "(each row names its source), which the calibration never sees: step times, throughput and the peak "
              "memory per GPU (metric `peak_memory_gb_per_gpu`, decimal GB). Where a row changes one setting of "
-             "another (column `compare_with`), the second table sets the measured change beside the predicted one: "
-             "the plan search ranks plans by exactly such changes. The error is signed in the row's metric: a "
+             "another, or runs the same job on more GPUs (column `compare_with`), the second table sets the measured "
+             "change of the metric beside the predicted one: the plan search ranks plans, and the scaling curve "
+             "sizes clusters, by exactly such changes. The error is signed in the row's metric: a "
              "predicted step time above the measured one is a slower prediction, a predicted throughput above the "
              "measured one a faster one.", "",
              "| row | model | accelerator | plan and settings | metric | measured | predicted | error % |",
@@ -150,13 +151,17 @@ def heldout_section(rows, path):
         rs = [by_id[i] for i, s in source.items() if (s["metric"] == "peak_memory_gb_per_gpu") == memory]
         _, k, med, p90, mean = stats(rs)
         lines.append(f"\n{name}: {k} rows, median error {med:.1f}%, mean {mean:.1f}%.")
-    lines += ["", "| row | changes from | measured change | predicted change |", "|---|---|---|---|"]
+    lines += ["", "| row | changes from | what changes | measured change | predicted change |", "|---|---|---|---|---|"]
     for row_id, s in source.items():
         base = s.get("compare_with")
         if not base:
             continue
         r, b = by_id[row_id], by_id[base]
-        lines.append(f"| {row_id} | {base} | x{r['measured'] / b['measured']:.3f} | x{r['predicted'] / b['predicted']:.3f} |")
+        s0 = source[base]
+        what = [f"{k} {s0[k] or 1} -> {s[k] or 1}" for k in ("gpus", "global_batch", "tp", "pp", "vp", "cp", "ep", "micro_batch",
+                                                             "ep_overlap") if (s0[k] or "1") != (s[k] or "1")]
+        lines.append(f"| {row_id} | {base} | {', '.join(what)} | x{r['measured'] / b['measured']:.3f} | "
+                     f"x{r['predicted'] / b['predicted']:.3f} |")
     return lines
 
 
