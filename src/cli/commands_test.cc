@@ -395,6 +395,28 @@ TEST_F(ScenarioFiles, PlanHeaderNamesANonDefaultMoeDispatcher) {
   EXPECT_TRUE(HasText(o.out, "seq 4096 gbs 64, alltoall dispatcher\n")) << o.out;
 }
 
+// Token dropping: the header names the capacity factor, and the plans searched take a MoE layer
+// captured whole as a CUDA graph, which a dropless job refuses at its key.
+TEST_F(ScenarioFiles, TokenDroppingIsNamedAndLetsAMoeLayerBeOneGraph) {
+  const std::string path = (dir_ / "drop.yaml").string();
+  std::ofstream(path) << "cluster: {system: dgx-h100, gpus: 16}\nmodel: qwen3-30b-a3b\n"
+                         "training: {seq_len: 4096, global_batch: 64, moe_capacity_factor: 1.25}\n"
+                         "search: {cuda_graph_modules: [attn, moe]}\n";
+  Output o = Aifactory({"plan", path});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_TRUE(HasText(o.out, "seq 4096 gbs 64, tokens dropped beyond capacity factor 1.25\n")) << o.out;
+  EXPECT_TRUE(HasText(o.out, "graphs=attn+moe")) << o.out;
+  const std::string dropless = (dir_ / "dropless.yaml").string();
+  std::ofstream(dropless) << "cluster: {system: dgx-h100, gpus: 16}\nmodel: qwen3-30b-a3b\n"
+                             "training: {seq_len: 4096, global_batch: 64}\n"
+                             "search: {cuda_graph_modules: [attn, moe]}\n";
+  Output refused = Aifactory({"plan", dropless});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_TRUE(HasText(refused.err, "dropless.yaml:4:37: search.cuda_graph_modules[1]: moe (a MoE layer's whole MLP) "
+                                   "needs token dropping and padding"))
+      << refused.err;
+}
+
 // The header names per-tensor FP8's scaling where the scenario chose delayed scaling.
 TEST_F(ScenarioFiles, PlanHeaderNamesDelayedFp8Scaling) {
   const std::string path = (dir_ / "fp8.yaml").string();

@@ -326,8 +326,26 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   ASSERT_TRUE(base2.ok() && modules.ok() && MergeColumnsByRowId(*base2, *modules).ok());
   Result<std::vector<train::ValidationRow>> bad2 = ReadValidationRows(*base2, Builtin());
   ASSERT_TRUE(bad2.ok());
-  EXPECT_TRUE(HasText((*bad2)[0].reason, "runs.csv:2: column 'cuda_graph_modules': CUDA graph module 'moe'"))
+  EXPECT_TRUE(HasText((*bad2)[0].reason,
+                      "runs.csv:2: column 'cuda_graph_modules': CUDA graph module moe (a MoE layer's whole MLP) needs "
+                      "token dropping"))
       << (*bad2)[0].reason;
+  // With token dropping (moe_capacity_factor) the whole MoE layer is captured; a bad factor names its cell.
+  auto with_capacity = [&](const std::string& factor) {
+    Result<CsvTable> b = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
+    Result<CsvTable> x = ParseCsv("row_id,cuda_graph_modules,moe_capacity_factor\na,attn+moe," + factor + "\n", "f.csv");
+    EXPECT_TRUE(b.ok() && x.ok() && MergeColumnsByRowId(*b, *x).ok());
+    Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*b, Builtin());
+    EXPECT_TRUE(rows.ok() && rows->size() == 1);
+    return (*rows)[0];
+  };
+  train::ValidationRow dropped = with_capacity("1");
+  ASSERT_TRUE(dropped.input.has_value()) << dropped.reason;
+  EXPECT_EQ(dropped.input->job.moe_capacity_factor, 1.0);
+  EXPECT_EQ(dropped.input->plan.cuda_graph_modules, train::kGraphAttn | train::kGraphMoe);
+  EXPECT_EQ(with_capacity("-1").reason,
+            "runs.csv:2: column 'moe_capacity_factor': expected 0 (dropless) or a capacity factor above 0 up to 16, "
+            "got '-1'");
 }
 
 // low_precision_weights: empty keeps the default (weights kept in the GEMM format), false keeps

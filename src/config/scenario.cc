@@ -63,30 +63,42 @@ auto NamedSetting(const YamlDocument& doc, const YAML::Node& parent, const char*
 
 // A list of CUDA graph modules, e.g. [attn, moe_router, moe_preprocess] (train::ParseCudaGraphModules).
 Result<unsigned> GraphModules(const YamlDocument& doc, const YAML::Node& parent, const char* key,
-                              const std::string& path, const catalog::Model& model) {
+                              const std::string& path, const train::TrainingJob& job) {
+  const catalog::Model& model = job.model;
   const YAML::Node list = parent[key];
   AIF_RETURN_IF_ERROR(doc.ExpectSequence(list, path));
-  if (list.size() > 8) return doc.Error(list, path, "at most the four modules attn, mlp, moe_router, moe_preprocess");
+  if (list.size() > 8) {
+    return doc.Error(list, path, "at most the five modules attn, mlp, moe, moe_router, moe_preprocess");
+  }
   unsigned modules = 0;
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string item = JoinPath(path, i);
     AIF_ASSIGN_OR_RETURN(std::string name, doc.String(list[i], item));
     auto m = train::ParseCudaGraphModules(name);
     if (!m.ok()) return doc.Error(list[i], item, m.status().message());
-    if ((*m & (train::kGraphMoeRouter | train::kGraphMoePreprocess)) != 0 && !model.is_moe()) {
+    if ((*m & (train::kGraphMoeRouter | train::kGraphMoePreprocess | train::kGraphMoe)) != 0 && !model.is_moe()) {
       return doc.Error(list[i], item, "the model has no experts");
+    }
+    if ((*m & train::kGraphMoe) != 0 && !job.DropsTokens()) {
+      return doc.Error(list[i], item,
+                       "moe (a MoE layer's whole MLP) needs token dropping and padding: set "
+                       "training.moe_capacity_factor, or capture moe_router and moe_preprocess");
     }
     modules |= *m;
   }
   if ((modules & train::kGraphMoePreprocess) != 0 && (modules & train::kGraphMoeRouter) == 0) {
     return doc.Error(list, path, "moe_preprocess needs moe_router");
   }
+  if ((modules & train::kGraphMoe) != 0 && (modules & (train::kGraphMoeRouter | train::kGraphMoePreprocess)) != 0) {
+    return doc.Error(list, path, "moe captures the router and the preprocess already: name moe, or moe_router, not both");
+  }
   return modules;
 }
 
 // `search:` narrows the plan search to what the user's framework and cluster will run.
 Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const YAML::Node& search,
-                                                const catalog::Model& model) {
+                                                const train::TrainingJob& job) {
+  const catalog::Model& model = job.model;
   AIF_RETURN_IF_ERROR(doc.ExpectMap(search, "search"));
   AIF_RETURN_IF_ERROR(doc.CheckKeys(search, "search", {"micro_batches", "virtual_stages", "context_parallel",
                                                        "zero_stages", "recompute", "offload", "max_tp", "max_pp",
@@ -136,7 +148,7 @@ Result<train::SearchOptions> ParseSearchOptions(const YamlDocument& doc, const Y
   }
   if (search["cuda_graph_modules"]) {
     AIF_ASSIGN_OR_RETURN(o.cuda_graph_modules,
-                         GraphModules(doc, search, "cuda_graph_modules", "search.cuda_graph_modules", model));
+                         GraphModules(doc, search, "cuda_graph_modules", "search.cuda_graph_modules", job));
     if (o.cuda_graphs && o.cuda_graph_modules != 0) {
       return doc.Error(search["cuda_graph_modules"], "search.cuda_graph_modules",
                        "cuda_graphs (the whole iteration) and cuda_graph_modules do not combine");
@@ -233,7 +245,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (!training) return doc.Error(root, "training", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision",
                                                           "low_precision_weights", "task", "moe_dispatcher",
-                                                          "fp8_scaling"}));
+                                                          "fp8_scaling", "moe_capacity_factor"}));
   if (training["tokens"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
@@ -255,6 +267,18 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (training["moe_dispatcher"]) {
     AIF_ASSIGN_OR_RETURN(s.job.moe_dispatcher, NamedSetting(doc, training, "moe_dispatcher", "training.moe_dispatcher",
                                                             train::ParseMoeDispatcher));
+  }
+  if (training["moe_capacity_factor"]) {
+    AIF_ASSIGN_OR_RETURN(double cf, doc.Number(training, "moe_capacity_factor", "training.moe_capacity_factor"));
+    if (!(cf >= 0 && cf <= train::TrainingJob::kMaxMoeCapacityFactor)) {
+      return doc.Error(training["moe_capacity_factor"], "training.moe_capacity_factor",
+                       fmt::format("expected 0 (dropless) or a capacity factor above 0 up to {}, got {}",
+                                   train::TrainingJob::kMaxMoeCapacityFactor, cf));
+    }
+    if (cf > 0 && !s.job.model.is_moe()) {
+      return doc.Error(training["moe_capacity_factor"], "training.moe_capacity_factor", "the model has no experts");
+    }
+    s.job.moe_capacity_factor = cf;
   }
   if (training["fp8_scaling"]) {
     AIF_ASSIGN_OR_RETURN(s.job.fp8_scaling,
@@ -377,7 +401,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   }
 
   if (const YAML::Node search = root["search"]) {
-    AIF_ASSIGN_OR_RETURN(s.search, ParseSearchOptions(doc, search, s.job.model));
+    AIF_ASSIGN_OR_RETURN(s.search, ParseSearchOptions(doc, search, s.job));
   }
 
   if (const YAML::Node plan = root["plan"]) {
@@ -416,7 +440,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     }
     if (plan["cuda_graph_modules"]) {
       AIF_ASSIGN_OR_RETURN(p.cuda_graph_modules,
-                           GraphModules(doc, plan, "cuda_graph_modules", "plan.cuda_graph_modules", s.job.model));
+                           GraphModules(doc, plan, "cuda_graph_modules", "plan.cuda_graph_modules", s.job));
     }
     Status valid = train::ValidatePlan(s.job, s.cluster, p);
     if (!valid.ok()) return doc.Error(plan, "plan", valid.message());

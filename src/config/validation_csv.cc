@@ -246,10 +246,23 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   AIF_ASSIGN_OR_RETURN(c.job.low_precision_weights, r.FlagOr("low_precision_weights", c.job.low_precision_weights));
   AIF_ASSIGN_OR_RETURN(c.job.moe_dispatcher, r.Named("moe_dispatcher", c.job.moe_dispatcher, train::ParseMoeDispatcher));
   AIF_ASSIGN_OR_RETURN(c.job.fp8_scaling, r.Named("fp8_scaling", c.job.fp8_scaling, train::ParseFp8Scaling));
+  if (r.Has("moe_capacity_factor")) {
+    Cell cf = r.Get("moe_capacity_factor");
+    AIF_ASSIGN_OR_RETURN(double v, r.Number("moe_capacity_factor"));
+    if (v < 0 || v > train::TrainingJob::kMaxMoeCapacityFactor) {
+      return r.Error(cf, fmt::format("expected 0 (dropless) or a capacity factor above 0 up to {}, got '{}'",
+                                     train::TrainingJob::kMaxMoeCapacityFactor, cf.text));
+    }
+    if (v > 0 && !c.job.model.is_moe()) return r.Error(cf, "token dropping needs a model with experts");
+    c.job.moe_capacity_factor = v;
+  }
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graph_modules,
                        r.Named("cuda_graph_modules", p.cuda_graph_modules, train::ParseCudaGraphModules));
+  if (Status modules = train::CheckCudaGraphModules(c.job, p.cuda_graph_modules); !modules.ok()) {
+    return r.Error(r.Get("cuda_graph_modules"), modules.message());
+  }
   Status valid = train::ValidatePlan(c.job, c.cluster, p);
   if (!valid.ok()) return r.Error(r.Get("tp"), "impossible plan: " + valid.message());
   out->input = std::move(c);

@@ -8,11 +8,14 @@
 namespace aif::report {
 
 // Precision and the settings that go with it, sequence length and global batch, in this order; the
-// MoE dispatcher for MoE models, FP8's scaling for per-tensor FP8.
+// MoE dispatcher and capacity factor (0: dropless) for MoE models, FP8's scaling for per-tensor FP8.
 inline void AddJobSettings(const train::TrainingJob& job, nlohmann::ordered_json& j) {
   j["precision"] = catalog::PrecisionName(job.precision);
   j["low_precision_weights"] = job.low_precision_weights;
-  if (job.model.moe) j["moe_dispatcher"] = train::MoeDispatcherName(job.moe_dispatcher);
+  if (job.model.moe) {
+    j["moe_dispatcher"] = train::MoeDispatcherName(job.moe_dispatcher);
+    j["moe_capacity_factor"] = job.moe_capacity_factor;
+  }
   if (job.precision == catalog::Precision::kFp8) j["fp8_scaling"] = train::Fp8ScalingName(job.fp8_scaling);
   j["seq_len"] = job.seq_len;
   j["global_batch"] = job.global_batch;

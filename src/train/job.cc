@@ -123,7 +123,8 @@ std::string ParallelPlan::ToString() const {
 
 namespace {
 constexpr std::pair<CudaGraphModule, const char*> kGraphModuleNames[] = {
-    {kGraphAttn, "attn"}, {kGraphMlp, "mlp"}, {kGraphMoeRouter, "moe_router"}, {kGraphMoePreprocess, "moe_preprocess"}};
+    {kGraphAttn, "attn"}, {kGraphMlp, "mlp"},           {kGraphMoe, "moe"},
+    {kGraphMoeRouter, "moe_router"}, {kGraphMoePreprocess, "moe_preprocess"}};
 }  // namespace
 
 std::string CudaGraphModulesName(unsigned modules) {
@@ -156,16 +157,33 @@ Result<unsigned> ParseCudaGraphModules(std::string_view s) {
       }
     }
     if (found) continue;
-    if (name == "moe") {
-      return InvalidArgument(
-          "CUDA graph module 'moe' (a MoE layer's whole MLP) needs token dropping and padding, which is not "
-          "modelled; capture moe_router and moe_preprocess instead");
-    }
-    return InvalidArgument(fmt::format("unknown CUDA graph module '{}' (expected attn, mlp, moe_router, "
+    return InvalidArgument(fmt::format("unknown CUDA graph module '{}' (expected attn, mlp, moe, moe_router, "
                                        "moe_preprocess or none)",
                                        name.substr(0, 64)));
   }
   return modules;
+}
+
+Status CheckCudaGraphModules(const TrainingJob& job, unsigned modules) {
+  if ((modules & kGraphMoePreprocess) != 0 && (modules & kGraphMoeRouter) == 0) {
+    return InvalidArgument("CUDA graph module moe_preprocess needs moe_router");
+  }
+  if ((modules & (kGraphMoeRouter | kGraphMoePreprocess | kGraphMoe)) != 0 && !job.model.is_moe()) {
+    return InvalidArgument("CUDA graph modules moe, moe_router and moe_preprocess need a model with experts");
+  }
+  if ((modules & kGraphMoe) != 0) {
+    if (!job.DropsTokens()) {
+      return InvalidArgument(
+          "CUDA graph module moe (a MoE layer's whole MLP) needs token dropping and padding "
+          "(moe_capacity_factor > 0): a dropless layer's shapes follow the routing; capture moe_router and "
+          "moe_preprocess instead");
+    }
+    if ((modules & (kGraphMoeRouter | kGraphMoePreprocess)) != 0) {
+      return InvalidArgument("CUDA graph module moe captures the router and the preprocess already: name moe, or "
+                             "moe_router (and moe_preprocess), not both");
+    }
+  }
+  return Status::Ok();
 }
 
 bool EpOverlapAllowed(const ParallelPlan& p) {
@@ -254,11 +272,13 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     // supported with activation recomputation").
     return InvalidArgument("full recompute and per-layer CUDA graphs (cuda_graph_modules) do not combine");
   }
-  if ((p.cuda_graph_modules & kGraphMoePreprocess) != 0 && (p.cuda_graph_modules & kGraphMoeRouter) == 0) {
-    return InvalidArgument("CUDA graph module moe_preprocess needs moe_router");
+  AIF_RETURN_IF_ERROR(CheckCudaGraphModules(job, p.cuda_graph_modules));
+  if (!(job.moe_capacity_factor >= 0 && job.moe_capacity_factor <= TrainingJob::kMaxMoeCapacityFactor)) {
+    return InvalidArgument(fmt::format("moe_capacity_factor must be 0 (dropless) or above 0 up to {}, got {}",
+                                       TrainingJob::kMaxMoeCapacityFactor, job.moe_capacity_factor));
   }
-  if ((p.cuda_graph_modules & (kGraphMoeRouter | kGraphMoePreprocess)) != 0 && !m.is_moe()) {
-    return InvalidArgument("CUDA graph modules moe_router and moe_preprocess need a model with experts");
+  if (job.DropsTokens() && !m.is_moe()) {
+    return InvalidArgument("moe_capacity_factor (token dropping) needs a model with experts");
   }
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",

@@ -142,6 +142,9 @@ class StepModel {
   double Overlap(double comm, double compute) const {
     return std::max(0.0, comm - compute) + c_.efficiency.overlap_slowdown * std::min(comm, compute);
   }
+  // Rows a MoE layer moves and computes per routed token-expert pair: 1 dropless (balanced
+  // routing), the capacity factor when tokens drop and pad to capacity (TrainingJob).
+  double RoutedRowsPerPair() const { return job_.DropsTokens() ? job_.moe_capacity_factor : 1.0; }
   // Replayed CUDA graphs launch no kernel from the host one by one.
   double HostPerKernel() const { return p_.cuda_graphs ? 0.0 : c_.efficiency.host_kernel.value(); }
   // Backward GEMMs: input gradient and weight gradient, each as costly as the forward; LoRA
@@ -258,7 +261,8 @@ LayerCost StepModel::Layer(int layer) const {
   const double mult = MlpInputMultiplier();
   if (m_.IsMoeLayer(layer)) {
     const auto& e = *m_.moe;
-    double pairs = tsp * e.top_k;  // token-expert pairs routed from this GPU
+    // Token-expert pairs routed from this GPU (padded to the experts' capacity when tokens drop).
+    double pairs = tsp * e.top_k * RoutedRowsPerPair();
     double local_experts = 1.0 * e.experts / p_.ep;
     double rows = pairs * p_.ep / e.experts;  // tokens per local expert (balanced routing)
     fwd_linear += perf::GemmTime(dev_, tsp, e.experts, h, Precision::kBf16).value();  // router
@@ -281,9 +285,9 @@ LayerCost StepModel::Layer(int layer) const {
     // NCCL all-to-all dispatcher one copy per remote token-expert pair.
     double a2a = job_.moe_dispatcher == MoeDispatcher::kAllToAll
                      ? perf::AllToAllTime(ep_group_, Bytes(pairs * h * kBf16)).value()
-                     : perf::MoeDispatchTime(ep_group_, tsp, e.experts, e.top_k, h * kBf16, e.groups,
-                                             e.groups_per_token)
-                           .value();
+                     : RoutedRowsPerPair() * perf::MoeDispatchTime(ep_group_, tsp, e.experts, e.top_k, h * kBf16,
+                                                                   e.groups, e.groups_per_token)
+                                                 .value();
     c.fwd.ep = 2 * a2a;
     c.bwd.ep = 2 * a2a;
   } else {
@@ -359,10 +363,15 @@ StepModel::Launches StepModel::LayerKernels(int layer) const {
     const double preprocess = p_.ep > 1 ? 2 : 0;  // split-size copies for the all-to-all
     // fc1 and fc2 of every local expert; residual add, (un)permute, activation; dispatch and combine.
     const double rest = 2 * local * k + 1 + 4 + 1 + (p_.ep > 1 ? 2 : 0);
-    // A captured preprocess joins the router's graph (it needs moe_router: ValidatePlan).
-    n += (graphs & kGraphMoePreprocess) != 0 ? launches(router + preprocess, kGraphMoeRouter)
-                                             : launches(router, kGraphMoeRouter) + preprocess;
-    n += rest;
+    // A captured preprocess joins the router's graph (it needs moe_router: ValidatePlan); a MoE
+    // layer captured whole is one graph.
+    if ((graphs & kGraphMoe) != 0) {
+      n += launches(router + preprocess + rest, kGraphMoe);
+    } else {
+      n += (graphs & kGraphMoePreprocess) != 0 ? launches(router + preprocess, kGraphMoeRouter)
+                                               : launches(router, kGraphMoeRouter) + preprocess;
+      n += rest;
+    }
   } else {
     n += launches(2 * k + 3 + tp_comm, kGraphMlp);  // fc1, fc2; norm, activation, add
   }
@@ -427,7 +436,7 @@ double StepModel::ActivationBytesPerLayer(int layer, Recompute r) const {
   };
   if (m_.IsMoeLayer(layer)) {
     const auto& e = *m_.moe;
-    double pairs = tsp * e.top_k;
+    double pairs = tsp * e.top_k * RoutedRowsPerPair();
     bytes += pairs * h * g;                  // permuted tokens = expert GEMM input
     bytes += mlp(pairs, e.expert_ffn_hidden);
     bytes += tsp * e.experts * kFp32;        // router probabilities
@@ -491,9 +500,11 @@ StepEstimate StepModel::Run() {
   recompute = recompute.Scaled(1.0 / pp);
   // Host launch time: an MoE layer's dispatcher waits for the routing result on the host
   // (split sizes for the all-to-all), so the host cannot run ahead of the forward layer by
-  // layer; the backward has no such wait and only its total launch time is exposed.
+  // layer; the backward has no such wait and only its total launch time is exposed. Dropping
+  // tokens, the dispatcher knows its split sizes without the host, which then runs ahead of the
+  // forward too.
   host_f /= pp;
-  host_exposed_f /= pp;
+  host_exposed_f = job_.DropsTokens() ? std::max(0.0, host_f - fwd.total()) : host_exposed_f / pp;
   host_b = host_b / pp + (p_.recompute == Recompute::kFull ? recompute_share * host_f : 0);
   const double host_exposed = host_exposed_f + std::max(0.0, host_b - bwd.total() - recompute.total());
   const double f = fwd.total() + host_exposed_f, b = bwd.total() + recompute.total() + (host_exposed - host_exposed_f);

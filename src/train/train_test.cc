@@ -642,6 +642,17 @@ TEST(StepModel, PerLayerCudaGraphsReplaceTheirModulesLaunchesWithOne) {
   EXPECT_NEAR(eager - host_time(kGraphMoeRouter | kGraphMoePreprocess), saved(8 + 2), 1e-6 * eager);
   // A dense-MLP graph has nothing to capture in an all-MoE model.
   EXPECT_EQ(host_time(kGraphMlp), eager);
+  // Dropping tokens, the whole MoE MLP is one graph: the router's 8 launches, the preprocess's 2,
+  // and the rest: fc1 and fc2 of the one local expert, residual add, (un)permute, activation,
+  // dispatch and combine (2 + 1 + 4 + 1 + 2).
+  TrainingJob dropping = job;
+  dropping.moe_capacity_factor = 1;
+  auto host_dropping = [&](unsigned modules) {
+    plan.cuda_graph_modules = modules;
+    return Estimate(dropping, cluster, plan).at(TimeComponent::kHostLaunch).value();
+  };
+  EXPECT_NEAR(host_dropping(0) - host_dropping(kGraphMoe), saved(8 + 2 + 10), 1e-6 * eager);
+  EXPECT_NEAR(host_dropping(0) - host_dropping(kGraphAttn | kGraphMoe), saved(7) + saved(8 + 2 + 10), 1e-6 * eager);
   // The rest of the step does not change.
   plan.cuda_graph_modules = kGraphAttn;
   const StepEstimate graphs = Estimate(job, cluster, plan);
@@ -672,8 +683,8 @@ TEST(CudaGraphModules, ParseAndNameRoundTrip) {
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*empty, 0u);
   Result<unsigned> moe = ParseCudaGraphModules("attn+moe");
-  ASSERT_FALSE(moe.ok());
-  EXPECT_TRUE(HasText(moe.status().message(), "token dropping"));
+  ASSERT_TRUE(moe.ok());
+  EXPECT_EQ(*moe, kGraphAttn | kGraphMoe);
   Result<unsigned> typo = ParseCudaGraphModules("atn");
   ASSERT_FALSE(typo.ok());
   EXPECT_TRUE(HasText(typo.status().message(), "'atn'"));
@@ -718,6 +729,70 @@ TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
   EXPECT_TRUE(HasText(dense.message(), "experts"));
   d.cuda_graph_modules = 1u << 7;
   EXPECT_FALSE(ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d).ok());
+  // A MoE layer whole: only with token dropping, and not beside the router's graph it contains.
+  p.cuda_graph_modules = kGraphAttn | kGraphMoe;
+  Status dropless = ValidatePlan(moe, H100Cluster(8), p);
+  ASSERT_FALSE(dropless.ok());
+  EXPECT_TRUE(HasText(dropless.message(), "needs token dropping and padding (moe_capacity_factor > 0)"));
+  TrainingJob dropping = moe;
+  dropping.moe_capacity_factor = 1;
+  EXPECT_TRUE(ValidatePlan(dropping, H100Cluster(8), p).ok());
+  p.cuda_graph_modules = kGraphMoe | kGraphMoeRouter;
+  Status twice = ValidatePlan(dropping, H100Cluster(8), p);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_TRUE(HasText(twice.message(), "captures the router and the preprocess already"));
+  d.cuda_graph_modules = kGraphMoe;
+  EXPECT_TRUE(HasText(ValidatePlan(Job(Llama3_8B(), 1024, 64), H100Cluster(8), d).message(), "experts"));
+  // The factor: 0 (dropless) or above 0 up to the input bound, on a model with experts.
+  p.cuda_graph_modules = 0;
+  dropping.moe_capacity_factor = -1;
+  EXPECT_TRUE(HasText(ValidatePlan(dropping, H100Cluster(8), p).message(), "moe_capacity_factor must be 0"));
+  dropping.moe_capacity_factor = 17;
+  EXPECT_FALSE(ValidatePlan(dropping, H100Cluster(8), p).ok());
+  TrainingJob dense_dropping = Job(Llama3_8B(), 1024, 64);
+  dense_dropping.moe_capacity_factor = 1;
+  EXPECT_TRUE(HasText(ValidatePlan(dense_dropping, H100Cluster(8), Plan(1, 1, 8, 1)).message(), "needs a model with experts"));
+}
+
+// Token dropping with padding: every expert computes, permutes and exchanges capacity = factor x
+// its balanced share of rows. At a factor of 1 the balanced routing the model assumes drops and
+// pads nothing, so the step only changes through the host, which no longer waits for the routing
+// result layer by layer: with dense and MoE layers mixed, the dense layers' slack covers the MoE
+// layers' launches, and never the other way round.
+TEST(StepModel, TokenDroppingPadsExpertsToCapacityAndFreesTheHostFromTheRouting) {
+  Cluster cluster = H100Cluster(8);
+  cluster.efficiency.host_kernel = Seconds(0);
+  TrainingJob job = Job(SmallMoe(), 1024, 64);  // 2,048 rows per local expert at ep 8
+  ParallelPlan plan = Plan(1, 1, 8, 1);
+  plan.ep = 8;
+  const StepEstimate dropless = Estimate(job, cluster, plan);
+  job.moe_capacity_factor = 1;
+  const StepEstimate balanced = Estimate(job, cluster, plan);
+  EXPECT_DOUBLE_EQ(balanced.step_time.value(), dropless.step_time.value());
+  job.moe_capacity_factor = 1.25;  // 2,560 rows: whole 128-row tiles either way
+  const StepEstimate padded = Estimate(job, cluster, plan);
+  EXPECT_NEAR(padded.at(TimeComponent::kMoeGemm).value(), 1.25 * dropless.at(TimeComponent::kMoeGemm).value(),
+              1e-12 * dropless.step_time.value());
+  EXPECT_NEAR(padded.at(TimeComponent::kEpComm).value(), 1.25 * dropless.at(TimeComponent::kEpComm).value(),
+              1e-12 * dropless.step_time.value());
+  EXPECT_GT(padded.at(TimeComponent::kElementwise).value(), dropless.at(TimeComponent::kElementwise).value());
+  EXPECT_GT(padded.memory_total.value(), dropless.memory_total.value());
+  EXPECT_EQ(padded.at(TimeComponent::kGemm).value(), dropless.at(TimeComponent::kGemm).value());
+
+  // Half the layers dense, half MoE; the host slower and slower.
+  TrainingJob mixed = Job(SmallMoe(), 1024, 64);
+  mixed.model.moe->dense_layers = 4;
+  TrainingJob mixed_dropping = mixed;
+  mixed_dropping.moe_capacity_factor = 1;
+  bool freed = false;
+  for (double us = 1; us <= 1000; us *= 1.5) {
+    cluster.efficiency.host_kernel = Seconds(us * 1e-6);
+    const double waits = Estimate(mixed, cluster, plan).at(TimeComponent::kHostLaunch).value();
+    const double runs_ahead = Estimate(mixed_dropping, cluster, plan).at(TimeComponent::kHostLaunch).value();
+    EXPECT_LE(runs_ahead, waits + 1e-15) << us << " us per launch";
+    freed |= runs_ahead < 0.9 * waits;
+  }
+  EXPECT_TRUE(freed);
 }
 
 // Delayed FP8 scaling skips the amax pass: the quantization the step charges falls from 12.14 to

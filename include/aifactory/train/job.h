@@ -58,6 +58,20 @@ struct TrainingJob {
   MoeDispatcher moe_dispatcher = MoeDispatcher::kFlex;
   // Per-tensor FP8's scaling (Fp8Scaling); only `precision` kFp8 reads it.
   Fp8Scaling fp8_scaling = Fp8Scaling::kCurrent;
+  // MoE token dropping with padding to capacity (Megatron-Core moe_expert_capacity_factor with
+  // moe_pad_expert_input_to_capacity); 0: dropless, the default. Above 0, every expert takes
+  // capacity = this factor times its balanced share of the routed tokens, drops what is beyond it
+  // and pads what is short of it, so its GEMMs, permutes and all-to-all move the factor's rows
+  // whatever the routing. The split sizes are then known without the routing result: the
+  // dispatcher copies nothing to the host and waits on nothing there (token_dispatcher.py
+  // MoEAlltoAllTokenDispatcher: drop_and_pad skips _maybe_dtoh_and_synchronize, NVIDIA/Megatron-LM
+  // @d98e8a64ddf3), and the static shapes let a MoE layer be captured whole as a CUDA graph (the
+  // "moe" module). Megatron-Bridge's token-drop recipes use 1.0 (apply_moe_token_drop, v0.1.0rc4).
+  double moe_capacity_factor = 0;
+  // Input bound on moe_capacity_factor: published token-drop runs use 1.0 to 2.0 (Fedus et al.
+  // 2021, Switch Transformer, table 1: 1.0-2.0); beyond 16 a typo is likelier than a run.
+  static constexpr double kMaxMoeCapacityFactor = 16;
+  bool DropsTokens() const { return moe_capacity_factor > 0; }
 };
 
 // The accelerators a job runs on, with the system that houses them and its scale-out fabric.
@@ -105,14 +119,20 @@ enum CudaGraphModule : unsigned {
   kGraphMlp = 1u << 1,            // "mlp": the MLP block of a dense layer
   kGraphMoeRouter = 1u << 2,      // "moe_router": a MoE block up to the router, shared experts included
   kGraphMoePreprocess = 1u << 3,  // "moe_preprocess": the token dispatcher's preprocess (with moe_router)
-  kGraphAll = (1u << 4) - 1,
+  kGraphMoe = 1u << 4,            // "moe": a MoE layer's whole MLP (needs token dropping)
+  kGraphAll = (1u << 5) - 1,
 };
 // "attn+moe_router+moe_preprocess" (in this order); "none" for no module.
 std::string CudaGraphModulesName(unsigned modules);
 // Names separated by '+', ',', ';' or spaces, e.g. "attn+moe_router+moe_preprocess"; "" or
-// "none" is no module. "moe" (a MoE layer's whole MLP, which Megatron-Core captures only with
-// token dropping and padding, not modelled here) and unknown names are errors naming the valid ones.
+// "none" is no module; unknown names are errors naming the valid ones. "moe" (a MoE layer's whole
+// MLP: router, dispatch, experts, combine) needs TrainingJob::moe_capacity_factor (ValidatePlan):
+// Megatron-Core captures a MoE layer whole only with token dropping and padding.
 Result<unsigned> ParseCudaGraphModules(std::string_view s);
+// Megatron-Core's rules for the modules a job captures: moe_preprocess with moe_router; moe,
+// moe_router and moe_preprocess on a model with experts; moe only with token dropping, and not
+// beside moe_router or moe_preprocess (it captures them). ValidatePlan checks them too.
+Status CheckCudaGraphModules(const TrainingJob& job, unsigned modules);
 
 struct ParallelPlan {
   int tp = 1;  // tensor parallel (with sequence parallelism when > 1)
