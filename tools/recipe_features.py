@@ -38,14 +38,23 @@ NVIDIA-NeMo/Megatron-Bridge.
   recipe_plan  where the recipe's parallel plan differs from the one the performance summary's
                table gives the row, the recipe's (tp, pp, vp, cp, ep, micro_batch); validate reads
                the table's plan, and the reports price both (docs/validation.md).
+  moe_capacity_factor
+               1 for the 25.09 rows the table names "(tokendrop)": Megatron-Bridge's token-drop
+               benchmarks drop and pad every expert to capacity factor 1.0 (apply_moe_token_drop's
+               defaults, src/megatron/bridge/training/utils/moe_token_drop.py at v0.1.0rc4, which
+               also asserts the NCCL all-to-all dispatcher; noted, not set, as for the later rows).
 
 The row's recipe is the config of its model, accelerator and precision whose GPU count and global
-batch match the row. Rows whose config cannot be matched are left out (not stated: settings off),
-and so are the rows of the 25.09 release: its table first appears at tag v0.1.0rc4, whose settings
-live in another format (scripts/performance/configs/*/*.yaml perf_matrix, keyed by an FP8 recipe
-the table does not state) and capture MoE layers whole under token dropping, which the step model
-does not price. Needs a clone of the repository (git directory), so it runs by hand; its output is
-committed.
+batch match the row. Rows whose config cannot be matched are left out (not stated: settings off).
+The 25.09 table first appears at tag v0.1.0rc4, whose settings live in another format:
+scripts/performance/configs/<family>/<model>_llm_pretrain.yaml, a perf_matrix of GPU and GPU count
+with common settings and per-precision overrides (utils/helpers.py merges them). The table states
+no precision, so a row's recipe is every precision entry of its GPU count that runs the row's
+global batch and plan (micro-batch, tp, pp, vp, cp, ep, and FSDP as the table's column says); its
+CUDA graphs are stated where those entries agree. `cuda_graphs: true` there is Megatron-Core's
+enable_cuda_graph (helpers.py set_cuda_graph_overrides): per-layer graphs of whole layers, which a
+MoE layer allows only with token dropping (attn+mlp, and moe with it). Needs a clone of the
+repository (git directory), so it runs by hand; its output is committed.
 
 Usage: tools/recipe_features.py --bridge /path/to/Megatron-Bridge.git [--csv PATH] [--out PATH]
 """
@@ -88,6 +97,76 @@ PERF_RECIPES = {"deepseek-v3": ("deepseek", "deepseek_v3", "deepseek_v3"),
                 "gpt-oss-120b": ("gpt_oss", "gpt_oss", "gpt_oss_120b"),
                 "llama3-8b": ("llama", "llama3", "llama3_8b"), "llama3-70b": ("llama", "llama3", "llama3_70b"),
                 "llama3.1-405b": ("llama", "llama31", "llama31_405b")}
+
+
+# 25.09: the tag where its table first appears, and each model's perf_matrix file there.
+MATRIX_TAGS = {"25.09": "v0.1.0rc4"}
+MATRIX_FILES = {"qwen3-30b-a3b": "qwen3/qwen3_30b_a3b_llm_pretrain.yaml",
+                "qwen3-235b-a22b": "qwen3/qwen3_235b_a22b_llm_pretrain.yaml",
+                "deepseek-v3": "deepseek/deepseek_v3_llm_pretrain.yaml",
+                "llama3-8b": "llama3/llama3_8b_llm_pretrain.yaml", "llama3-70b": "llama3/llama3_70b_llm_pretrain.yaml",
+                "llama3.1-405b": "llama31/llama31_405b_llm_pretrain.yaml"}
+# The plan fields of a row (validation CSV column, perf_matrix key); a key left out or null is 1.
+MATRIX_PLAN = [("tp", "tp"), ("pp", "pp"), ("vp", "vp"), ("cp", "cp"), ("ep", "ep"), ("micro_batch", "mbs")]
+MOE_TOKEN_DROP = ("moe_expert_capacity_factor 1.0 with moe_pad_expert_input_to_capacity "
+                  "(src/megatron/bridge/training/utils/moe_token_drop.py apply_moe_token_drop defaults; it asserts the "
+                  "alltoall dispatcher)")
+
+
+def matrix_features(git_dir, tag, row):
+    """A 25.09 row's settings from its tag's perf_matrix: ([ep_overlap, cuda_graphs, modules,
+    low_precision_weights, recipe_plan, note], moe_capacity_factor), or (None, why not)."""
+    import yaml  # python3-yaml: only this reader needs it
+    path = f"scripts/performance/configs/{MATRIX_FILES[row['model_id']]}"
+    text = git_show(git_dir, tag, path)
+    if text is None:
+        return None, f"no {path} at {tag}"
+    gpu, gpus = GPUS[row["accelerator_id"]].lower(), int(row["gpus"])
+    cell = ((yaml.safe_load(text) or {}).get("perf_matrix") or {}).get(gpu, {}).get(f"num_gpus_{gpus}")
+    if not cell:
+        return None, f"no {gpu} num_gpus_{gpus} in {path} at {tag}"
+    common = cell.get("common") or {}
+    entries = {name: dict(common, **(v or {})) for name, v in cell.items() if name != "common"}
+
+    def runs_the_row(e):
+        if e.get("gbs") != int(row["global_batch"]):
+            return False
+        if any(int(e.get(key) or 1) != int(row[column] or 1) for column, key in MATRIX_PLAN):
+            return False
+        return row["fsdp"] == "" or bool(e.get("use_megatron_fsdp")) == (float(row["fsdp"]) > 0)
+
+    hits = sorted(name for name, e in entries.items() if runs_the_row(e))
+    moe = row["model_id"] in MOE
+    drop = moe and "(tokendrop)" in row["model"]
+    dropped = f"the table's '(tokendrop)': {MOE_TOKEN_DROP}; " if drop else ""
+    if not hits:
+        why = f"no precision of {gpu} num_gpus_{gpus} in {path} at {tag} runs the table's plan"
+        if not drop:
+            return None, why
+        # The table itself says the tokens drop; the recipe's other settings stay unstated.
+        return ["", "", "", "", "", f"NVIDIA-NeMo/Megatron-Bridge {tag}: {dropped}{why} (not stated)"], "1"
+    graphs = {bool(entries[name].get("cuda_graphs")) for name in hits}
+    note = f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} perf_matrix {gpu} num_gpus_{gpus} ({', '.join(hits)}): {dropped}"
+    modules = ""
+    if len(graphs) > 1:
+        note += "cuda_graphs differs between them (not stated)"
+    elif graphs == {True}:
+        note += "cuda_graphs=True (enable_cuda_graph: per-layer graphs of whole layers)"
+        if moe and not drop:
+            note += " (not modelled: a dropless MoE layer is not captured whole)"
+        else:
+            modules = "attn+mlp+moe" if moe else "attn+mlp"
+    else:
+        note += "cuda_graphs=False"
+    if row["model_id"] == "deepseek-v3":
+        # run_script.py picks DeepSeek-V3's dispatcher and EP overlap by GPU.
+        script = git_show(git_dir, tag, "scripts/performance/run_script.py") or ""
+        for name, what in (("enable_deepep", "DeepEP dispatcher"), ("A2A_1F1B", "overlap_moe_expert_parallel_comm")):
+            m = re.search(rf"{name} = bool\(args\.gpu\.lower\(\) in \[([^\]]*)\]\)", script)
+            if m and f'"{gpu}"' in m.group(1) and not (drop and name == "enable_deepep"):
+                note += f"; run_script.py: {what}" + (" (Hopper: overlap recorded as not taking effect)"
+                                                      if name == "A2A_1F1B" and gpu.upper() not in BLACKWELL else "")
+    return ["false", "false", modules, "", "", note], "1" if drop else ""
 
 
 # NeMo 24.07's FP8: Transformer Engine's per-tensor recipe of the time.
@@ -265,12 +344,23 @@ def main():
     cache, gather_cache = {}, {}
     out = {}  # row_id -> [ep_overlap, cuda_graphs, cuda_graph_modules, low_precision_weights, recipe_plan, source]
     delayed = {}  # row_id -> fp8_scaling "delayed" (NeMo 24.07's FP8), with its source
+    capacity = {}  # row_id -> moe_capacity_factor (25.09's token-drop rows)
     skipped = []
     with open(args.csv, newline="") as f:
         for r in csv.DictReader(f):
             release = r["framework"].split("container")[-1].strip()
             if r["framework"].strip() == "NeMo 24.07 container" and r["dtype"] == "fp8":
                 delayed[int(r["row_id"])] = NEMO_2407_FP8
+                continue
+            if release in MATRIX_TAGS and "Megatron-Bridge" in r["framework"] and r["task_kind"] == "pretrain" and \
+                    r["model_id"] in MATRIX_FILES and r["accelerator_id"] in GPUS:
+                found, factor = matrix_features(args.bridge, MATRIX_TAGS[release], r)
+                if found is None:
+                    skipped.append((r["row_id"], factor))
+                else:
+                    out[int(r["row_id"])] = found
+                    if factor:
+                        capacity[int(r["row_id"])] = factor
                 continue
             if release not in TAGS or "Megatron-Bridge" not in r["framework"]:
                 continue
@@ -366,15 +456,17 @@ def main():
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "low_precision_weights", "recipe_plan",
-                    "fp8_scaling", "features_source"])
-        w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else ""] + cols[5:] for rid, cols in rows)
+                    "fp8_scaling", "moe_capacity_factor", "features_source"])
+        w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else "", capacity.get(rid, "")] + cols[5:]
+                    for rid, cols in rows)
     cols = [c for _, c in rows]
     print(f"{args.out}: {len(cols)} rows ({sum(1 for o in cols if o[0] == 'true')} with EP overlap, "
           f"{sum(1 for o in cols if o[1] == 'true')} with full-iteration CUDA graphs, "
           f"{sum(1 for o in cols if o[2])} with per-layer CUDA graphs, "
           f"{sum(1 for o in cols if o[3] == 'true')} keeping weights in their low-precision format and "
           f"{sum(1 for o in cols if o[3] == 'false')} not, {sum(1 for o in cols if o[4])} whose recipe "
-          f"runs another plan than the table says, {len(delayed)} with delayed FP8 scaling); {len(skipped)} left out")
+          f"runs another plan than the table says, {len(delayed)} with delayed FP8 scaling, {len(capacity)} dropping "
+          f"tokens); {len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
 

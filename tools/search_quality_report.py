@@ -43,7 +43,23 @@ PAIR_ROWS = ("438", "401")
 PAIR = {"measured": float("nan"), "predicted": float("nan")}
 
 
-def reason(published, searched, host_pct, model):
+def nvlink_domains():
+    """accelerator id -> GPUs of its system's NVLink domain (data/catalog/systems.yaml)."""
+    domains, accelerator = {}, None
+    for line in open(os.path.join(ROOT, "data/catalog/systems.yaml")):
+        m = re.match(r"\s+accelerator:\s*(\S+)", line)
+        if m:
+            accelerator = m.group(1)
+        m = re.match(r"\s+nvlink_domain:\s*(\d+)\s*$", line)
+        if m and accelerator:
+            domains[accelerator] = int(m.group(1))
+    return domains
+
+
+DOMAINS = nvlink_domains()
+
+
+def reason(published, searched, host_pct, model, accelerator="", gpus=0):
     """What the search changed, and what that says about the gain. The evidence is graded: 'real
     gain' (a measurement of the same change in one release, or a published study of it), 'likely
     real gain' (a different plan of the same model and accelerators measured better in a point release
@@ -78,6 +94,12 @@ def reason(published, searched, host_pct, model):
         return ("published plan needs full recompute in our memory model; the search avoids it by "
                 "sharding state (blind spot if the real run did not recompute, else a real gain)")
     if degree(published, "ep") > degree(searched, "ep"):
+        if 0 < gpus <= DOMAINS.get(accelerator, 0) and "fsdp" not in searched:
+            return ("search shrinks expert parallelism inside one NVLink domain, where the whole job runs: less or no "
+                    "all-to-all, more experts on every GPU and fewer rows each; the model prices their smaller grouped "
+                    "GEMMs at the dense GEMMs' efficiency where the accelerator has no measured shape table (all "
+                    "Blackwell parts), and MoE layers captured whole as CUDA graphs cost no launch per expert (blind "
+                    "spot: no run measured the smaller EP)")
         if "fsdp" in searched:
             return ("search shrinks expert parallelism and shards the experts' weights instead (FSDP): the model "
                     "hides their per-layer all-gathers behind compute (blind spot: overheads of gathering every "
@@ -341,7 +363,7 @@ def main():
                 "of the searched best, and either the same table states that plan for the same run in the releases "
                 "before and after or the table's plan contradicts its own fields (as printed, a real gain)")
     for r in big:
-        why = reason(r[3].strip(), r[4].strip(), float(r[6]), r[2].strip())
+        why = reason(r[3].strip(), r[4].strip(), float(r[6]), r[2].strip(), r[1].strip(), int(csv_rows[r[0]]["gpus"]))
         doubt = plan_in_doubt(csv_rows, r[0], plans[r[0]]) if r[0] in plans else None
         if (doubt or contradiction(csv_rows[r[0]])) and recipe_gain.get(r[0], ("", 100))[1] <= 15:
             if doubt:

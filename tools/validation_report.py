@@ -46,9 +46,10 @@ def features_section(rows, featured, path, source):
              "graphs, per-layer CUDA graph modules and, where it differs from the table's, its parallel plan, and the "
              f"{sum(1 for r in settings.values() if r['low_precision_weights'])} rows in an 8- or 4-bit format "
              "whether the model kept its weights in that format; of NeMo 24.07's, the "
-             f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling (written by "
-             "`tools/recipe_features.py`; docs/calibration-method.md). The calibration is the same (fitted on the "
-             "CSV alone).", "",
+             f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling; and of 25.09's, "
+             f"the {sum(1 for r in settings.values() if r.get('moe_capacity_factor'))} MoE rows its table names "
+             "'(tokendrop)', token dropping at capacity factor 1 (written by `tools/recipe_features.py`; "
+             "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
              "| accelerator | median % | p90 % | mean % | held-out median % | held-out p90 % |",
              "|---|---|---|---|---|---|"]
     by = collections.defaultdict(list)
@@ -63,8 +64,9 @@ def features_section(rows, featured, path, source):
         lines.append(f"| {name} | {med:.1f} | {p90:.1f} | {mean:.1f} | {mh:.1f} | {ph:.1f} |")
     before = {r["row_id"]: r for r in rows}
     lines += ["", "Rows whose settings change the prediction (signed error of the prediction):", "",
-              "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | FP8 scaling | without | with |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | FP8 scaling | "
+              "capacity factor | without | with |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in featured:
         b = before[r["row_id"]]
         if r["status"] != "ok" or b["status"] != "ok" or abs(r["predicted"] - b["predicted"]) <= 1e-9 * abs(b["predicted"]):
@@ -74,7 +76,7 @@ def features_section(rows, featured, path, source):
         release = s["framework"].replace(" container", "").split()[-1]
         lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {release} | "
                      f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | {f.get('cuda_graph_modules', '')} | "
-                     f"{f.get('fp8_scaling', '')} | "
+                     f"{f.get('fp8_scaling', '')} | {f.get('moe_capacity_factor', '')} | "
                      f"{100 * (b['predicted'] - b['measured']) / b['measured']:+.1f} | "
                      f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f} |")
     return lines
@@ -134,6 +136,8 @@ def heldout_section(rows, path):
             words.append(s["moe_dispatcher"])
         if s.get("fp8_scaling") == "delayed":
             words.append("delayed-scaling")
+        if s.get("moe_capacity_factor"):
+            words.append("capacity-factor=" + s["moe_capacity_factor"])
         if s.get("ep_overlap") == "true":
             words.append("ep-overlap")
         if s.get("cuda_graphs") == "true":
