@@ -328,7 +328,7 @@ TEST(ConfigErrorPaths, Training) {
       {"moe_capacity_factor out of range", training("  moe_capacity_factor: 20\n"), "8:24",
        "training.moe_capacity_factor", "expected 0 (dropless) or a capacity factor above 0 up to 16, got 20"},
       {"moe_capacity_factor on a dense model", training("  moe_capacity_factor: 1.25\n"), "8:24",
-       "training.moe_capacity_factor", "the model has no experts"},
+       "training.moe_capacity_factor", "token dropping needs a model with experts"},
       {"fp8_scaling unknown", training("  fp8_scaling: tensorwise\n"), "8:16", "training.fp8_scaling",
        "unknown FP8 scaling 'tensorwise', expected current (scales from each tensor) or delayed (from an amax history)"},
       {"task unknown", training("  task: pretraining\n"), "8:9", "training.task",

@@ -333,7 +333,8 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   // With token dropping (moe_capacity_factor) the whole MoE layer is captured; a bad factor names its cell.
   auto with_capacity = [&](const std::string& factor) {
     Result<CsvTable> b = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
-    Result<CsvTable> x = ParseCsv("row_id,cuda_graph_modules,moe_capacity_factor\na,attn+moe," + factor + "\n", "f.csv");
+    Result<CsvTable> x =
+        ParseCsv("row_id,cuda_graph_modules,moe_capacity_factor\na,attn+moe," + factor + "\n", "f.csv");
     EXPECT_TRUE(b.ok() && x.ok() && MergeColumnsByRowId(*b, *x).ok());
     Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*b, Builtin());
     EXPECT_TRUE(rows.ok() && rows->size() == 1);
@@ -345,7 +346,7 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   EXPECT_EQ(dropped.input->plan.cuda_graph_modules, train::kGraphAttn | train::kGraphMoe);
   EXPECT_EQ(with_capacity("-1").reason,
             "runs.csv:2: column 'moe_capacity_factor': expected 0 (dropless) or a capacity factor above 0 up to 16, "
-            "got '-1'");
+            "got -1");
 }
 
 // low_precision_weights: empty keeps the default (weights kept in the GEMM format), false keeps

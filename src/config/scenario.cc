@@ -90,7 +90,8 @@ Result<unsigned> GraphModules(const YamlDocument& doc, const YAML::Node& parent,
     return doc.Error(list, path, "moe_preprocess needs moe_router");
   }
   if ((modules & train::kGraphMoe) != 0 && (modules & (train::kGraphMoeRouter | train::kGraphMoePreprocess)) != 0) {
-    return doc.Error(list, path, "moe captures the router and the preprocess already: name moe, or moe_router, not both");
+    return doc.Error(list, path,
+                     "moe captures the router and the preprocess already: name moe, or moe_router, not both");
   }
   return modules;
 }
@@ -269,16 +270,11 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
                                                             train::ParseMoeDispatcher));
   }
   if (training["moe_capacity_factor"]) {
-    AIF_ASSIGN_OR_RETURN(double cf, doc.Number(training, "moe_capacity_factor", "training.moe_capacity_factor"));
-    if (!(cf >= 0 && cf <= train::TrainingJob::kMaxMoeCapacityFactor)) {
-      return doc.Error(training["moe_capacity_factor"], "training.moe_capacity_factor",
-                       fmt::format("expected 0 (dropless) or a capacity factor above 0 up to {}, got {}",
-                                   train::TrainingJob::kMaxMoeCapacityFactor, cf));
+    AIF_ASSIGN_OR_RETURN(s.job.moe_capacity_factor,
+                         doc.Number(training, "moe_capacity_factor", "training.moe_capacity_factor"));
+    if (Status cf = train::CheckMoeCapacityFactor(s.job); !cf.ok()) {
+      return doc.Error(training["moe_capacity_factor"], "training.moe_capacity_factor", cf.message());
     }
-    if (cf > 0 && !s.job.model.is_moe()) {
-      return doc.Error(training["moe_capacity_factor"], "training.moe_capacity_factor", "the model has no experts");
-    }
-    s.job.moe_capacity_factor = cf;
   }
   if (training["fp8_scaling"]) {
     AIF_ASSIGN_OR_RETURN(s.job.fp8_scaling,

@@ -247,14 +247,10 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
   AIF_ASSIGN_OR_RETURN(c.job.moe_dispatcher, r.Named("moe_dispatcher", c.job.moe_dispatcher, train::ParseMoeDispatcher));
   AIF_ASSIGN_OR_RETURN(c.job.fp8_scaling, r.Named("fp8_scaling", c.job.fp8_scaling, train::ParseFp8Scaling));
   if (r.Has("moe_capacity_factor")) {
-    Cell cf = r.Get("moe_capacity_factor");
-    AIF_ASSIGN_OR_RETURN(double v, r.Number("moe_capacity_factor"));
-    if (v < 0 || v > train::TrainingJob::kMaxMoeCapacityFactor) {
-      return r.Error(cf, fmt::format("expected 0 (dropless) or a capacity factor above 0 up to {}, got '{}'",
-                                     train::TrainingJob::kMaxMoeCapacityFactor, cf.text));
+    AIF_ASSIGN_OR_RETURN(c.job.moe_capacity_factor, r.Number("moe_capacity_factor"));
+    if (Status cf = train::CheckMoeCapacityFactor(c.job); !cf.ok()) {
+      return r.Error(r.Get("moe_capacity_factor"), cf.message());
     }
-    if (v > 0 && !c.job.model.is_moe()) return r.Error(cf, "token dropping needs a model with experts");
-    c.job.moe_capacity_factor = v;
   }
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));

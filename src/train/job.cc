@@ -186,6 +186,15 @@ Status CheckCudaGraphModules(const TrainingJob& job, unsigned modules) {
   return Status::Ok();
 }
 
+Status CheckMoeCapacityFactor(const TrainingJob& job) {
+  if (!(job.moe_capacity_factor >= 0 && job.moe_capacity_factor <= TrainingJob::kMaxMoeCapacityFactor)) {
+    return InvalidArgument(fmt::format("expected 0 (dropless) or a capacity factor above 0 up to {}, got {:g}",
+                                       TrainingJob::kMaxMoeCapacityFactor, job.moe_capacity_factor));
+  }
+  if (job.DropsTokens() && !job.model.is_moe()) return InvalidArgument("token dropping needs a model with experts");
+  return Status::Ok();
+}
+
 bool EpOverlapAllowed(const ParallelPlan& p) {
   return p.ep > 1 && p.recompute != Recompute::kFull && (p.pp == 1 || p.vp > 1);
 }
@@ -273,13 +282,7 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
     return InvalidArgument("full recompute and per-layer CUDA graphs (cuda_graph_modules) do not combine");
   }
   AIF_RETURN_IF_ERROR(CheckCudaGraphModules(job, p.cuda_graph_modules));
-  if (!(job.moe_capacity_factor >= 0 && job.moe_capacity_factor <= TrainingJob::kMaxMoeCapacityFactor)) {
-    return InvalidArgument(fmt::format("moe_capacity_factor must be 0 (dropless) or above 0 up to {}, got {}",
-                                       TrainingJob::kMaxMoeCapacityFactor, job.moe_capacity_factor));
-  }
-  if (job.DropsTokens() && !m.is_moe()) {
-    return InvalidArgument("moe_capacity_factor (token dropping) needs a model with experts");
-  }
+  if (Status cf = CheckMoeCapacityFactor(job); !cf.ok()) return InvalidArgument("moe_capacity_factor: " + cf.message());
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",
                                        job.global_batch, p.micro_batch, p.dp));

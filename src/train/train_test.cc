@@ -746,12 +746,14 @@ TEST(ValidatePlan, CudaGraphModulesFollowMegatronCoresRules) {
   // The factor: 0 (dropless) or above 0 up to the input bound, on a model with experts.
   p.cuda_graph_modules = 0;
   dropping.moe_capacity_factor = -1;
-  EXPECT_TRUE(HasText(ValidatePlan(dropping, H100Cluster(8), p).message(), "moe_capacity_factor must be 0"));
+  EXPECT_TRUE(
+      HasText(ValidatePlan(dropping, H100Cluster(8), p).message(), "moe_capacity_factor: expected 0 (dropless)"));
   dropping.moe_capacity_factor = 17;
   EXPECT_FALSE(ValidatePlan(dropping, H100Cluster(8), p).ok());
   TrainingJob dense_dropping = Job(Llama3_8B(), 1024, 64);
   dense_dropping.moe_capacity_factor = 1;
-  EXPECT_TRUE(HasText(ValidatePlan(dense_dropping, H100Cluster(8), Plan(1, 1, 8, 1)).message(), "needs a model with experts"));
+  EXPECT_TRUE(HasText(ValidatePlan(dense_dropping, H100Cluster(8), Plan(1, 1, 8, 1)).message(),
+                      "moe_capacity_factor: token dropping needs a model with experts"));
 }
 
 // Token dropping with padding: every expert computes, permutes and exchanges capacity = factor x

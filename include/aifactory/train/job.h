@@ -133,6 +133,9 @@ Result<unsigned> ParseCudaGraphModules(std::string_view s);
 // moe_router and moe_preprocess on a model with experts; moe only with token dropping, and not
 // beside moe_router or moe_preprocess (it captures them). ValidatePlan checks them too.
 Status CheckCudaGraphModules(const TrainingJob& job, unsigned modules);
+// TrainingJob::moe_capacity_factor: 0 (dropless) or above 0 up to kMaxMoeCapacityFactor, and
+// above 0 only on a model with experts. ValidatePlan checks it too.
+Status CheckMoeCapacityFactor(const TrainingJob& job);
 
 struct ParallelPlan {
   int tp = 1;  // tensor parallel (with sequence parallelism when > 1)
