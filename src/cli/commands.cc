@@ -84,12 +84,12 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
                         FormatSi(cluster.wan_bandwidth.value(), "B/s"), cluster.wan_latency.value() * 1e3);
   }
   // The MoE dispatcher where it is not the default (training.moe_dispatcher).
-  std::string dispatcher = job.model.moe && job.moe_dispatcher != train::MoeDispatcher::kFlex
-                               ? fmt::format(", {} dispatcher", train::MoeDispatcherName(job.moe_dispatcher))
-                               : "";
+  std::string moe = job.model.moe && job.moe_dispatcher != train::MoeDispatcher::kFlex
+                        ? fmt::format(", {} dispatcher", train::MoeDispatcherName(job.moe_dispatcher))
+                        : "";
   // Token dropping where it is on (training.moe_capacity_factor).
   if (job.model.moe && job.DropsTokens()) {
-    dispatcher += fmt::format(", tokens dropped beyond capacity factor {:g}", job.moe_capacity_factor);
+    moe += fmt::format(", tokens dropped beyond capacity factor {:g}", job.moe_capacity_factor);
   }
   // Per-tensor FP8's scaling where it is not the default (training.fp8_scaling).
   const std::string scaling = job.precision == catalog::Precision::kFp8 && job.fp8_scaling != train::Fp8Scaling::kCurrent
@@ -97,7 +97,7 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
                                   : "";
   return fmt::format("{} on {} x {} ({}){}, {}{} seq {} gbs {}{}\n", job.model.id, cluster.gpus,
                      cluster.accelerator.id, cluster.system.id, sites, catalog::PrecisionName(job.precision), scaling,
-                     job.seq_len, job.global_batch, dispatcher);
+                     job.seq_len, job.global_batch, moe);
 }
 
 // One line for a plan's step: time, throughput, MFU and memory, and whether the memory fits.

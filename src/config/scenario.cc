@@ -86,13 +86,8 @@ Result<unsigned> GraphModules(const YamlDocument& doc, const YAML::Node& parent,
     }
     modules |= *m;
   }
-  if ((modules & train::kGraphMoePreprocess) != 0 && (modules & train::kGraphMoeRouter) == 0) {
-    return doc.Error(list, path, "moe_preprocess needs moe_router");
-  }
-  if ((modules & train::kGraphMoe) != 0 && (modules & (train::kGraphMoeRouter | train::kGraphMoePreprocess)) != 0) {
-    return doc.Error(list, path,
-                     "moe captures the router and the preprocess already: name moe, or moe_router, not both");
-  }
+  // The rules between modules (moe_preprocess with moe_router, moe alone), at the list.
+  if (Status st = train::CheckCudaGraphModules(job, modules); !st.ok()) return doc.Error(list, path, st.message());
   return modules;
 }
 

@@ -838,7 +838,8 @@ std::string ExplainStep(const StepEstimate& e) {
   std::string reserve = e.memory_reserve.value() > 0
                             ? fmt::format(" ({:.1f} GB of HBM held in reserve)", e.memory_reserve.value() / 1e9)
                             : "";
-  std::string fit = !FitsInHbm(e) ? "  (DOES NOT FIT)" : MemoryWithinModelError(e) ? "  (" + MemoryMarginNote(e) + ")" : "";
+  const std::string margin = MemoryMarginNote(e);
+  std::string fit = !FitsInHbm(e) ? "  (DOES NOT FIT)" : margin.empty() ? "" : "  (" + margin + ")";
   out += fmt::format("memory per GPU {:.1f} GB of {:.1f} GB{}{}\n", e.memory_total.value() / 1e9,
                      e.memory_capacity.value() / 1e9, reserve, fit);
   for (size_t i = 0; i < e.memory.size(); ++i) {
