@@ -10,9 +10,17 @@ Method (docs/validation.md):
      error of that accelerator's fit rows. The even rows are never seen and report the held-out
      error. Nothing is fitted per row, per model or per source.
 
+Two options exist for measured experiments (docs/calibration-method.md, "Tried"); the committed
+calibration uses neither:
+  --tie-gemm-formats  one training derating per accelerator for 16- and 8-bit GEMMs (the 16-bit one
+                      is the 8-bit one's), where the default fits each format on its own.
+  --exclude-model ID  leave the rows of model ID out of the fit (they are still validated).
+
 Usage: tools/calibrate.py [--fit] [--aifactory build/release/aifactory] [--csv PATH]
+                          [--tie-gemm-formats] [--exclude-model ID ...]
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -46,6 +54,9 @@ HOST_GROUPS = {}  # leader -> [leader, followers...]
 # less is absorbing a blind spot of the step model (e.g. one model's kernels), not calibrating.
 MULT_MIN, MULT_MAX = 0.5, 1.25
 FIT_FIELDS = ["gemm_16bit", "gemm_8bit", "gemm_4bit", "grouped_gemm", "host_kernel"]
+# Fields whose multiplier is another field's (--tie-gemm-formats): follower -> leader.
+TIED = {}
+EXCLUDED_ROWS = set()  # row_ids left out of the fit (--exclude-model)
 # The host time per kernel may grow from the launch-only start value by the framework's dispatch,
 # up to 8x (100 us); it never falls below the fastest launch (5 us, the measured range's floor).
 BOUNDS = {"host_kernel": (5.0 / HOST_KERNEL_US[0], 8.0)}
@@ -116,6 +127,8 @@ def median(xs):
 
 
 def is_fit_row(row_id):
+    if row_id in EXCLUDED_ROWS:
+        return False
     try:
         return int(row_id) % 2 == 1
     except ValueError:
@@ -133,11 +146,13 @@ def apply(table, priors, mult):
         fam = FAMILY[acc]
         for f in FIT_FIELDS:
             v0, src0 = priors[acc][f]
-            k = mult[(fam, f)]
+            k = mult[(fam, TIED.get(f, f))]
             whose = (f"fitted for {fam} on the odd row_id rows" if acc not in BORROWED else
                      f"fitted for {DERATE_FROM[acc]} (same die, no runs of {acc}) on the odd row_id rows")
             cap = float("inf") if f == "host_kernel" else 1.0
             what = "framework dispatch beyond the launch" if f == "host_kernel" else "training derating"
+            if f in TIED:
+                what = f"training derating of {TIED[f]}, one for both formats,"
             fitted = f"{whose} of shared/validation/training_runs.csv"
             group = host_group(fam)
             if f == "host_kernel" and group is not None:
@@ -176,7 +191,7 @@ def fit(binary, csv_path, table, passes=3):
         HOST_GROUPS.setdefault(leader, [leader]).append(follower)
     for _ in range(passes):
         for fam in families:
-            for f in FIT_FIELDS:
+            for f in [f for f in FIT_FIELDS if f not in TIED]:
                 # A shared host time is fitted once, on the rows of the whole group, at the turn of
                 # its last member (so that every member's GEMMs of this pass are fitted first).
                 group = host_group(fam) if f == "host_kernel" else None
@@ -222,9 +237,23 @@ def main():
     # The fit reads the CSV as `aifactory validate FILE` does (the validation contract), without the
     # runs' framework settings: measurements from other sources come without them too.
     validation_features.add_argument(ap, default="")
+    ap.add_argument("--tie-gemm-formats", action="store_true",
+                    help="one GEMM derating per accelerator for 16- and 8-bit (experiment; not the committed method)")
+    ap.add_argument("--exclude-model", action="append", default=[], metavar="ID",
+                    help="leave this model_id's rows out of the fit (experiment; not the committed method)")
     ap.add_argument("--out", default=os.path.join(ROOT, "data/catalog/calibration.yaml"))
     args = ap.parse_args()
     FEATURES_ARGS.extend(validation_features.validate_args(args.features))
+    if args.tie_gemm_formats:
+        TIED["gemm_16bit"] = "gemm_8bit"
+    if args.exclude_model:
+        with open(args.csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        known = {r.get("model_id", "") for r in rows}
+        unknown = [m for m in args.exclude_model if m not in known]
+        if unknown:
+            sys.exit(f"{args.csv}: no row has model_id {', '.join(unknown)}")
+        EXCLUDED_ROWS.update(r["row_id"] for r in rows if r.get("model_id") in args.exclude_model)
     table = complete(PRIORS)
     if not args.by_family:
         FAMILY.update({a: a for a in FAMILY})
