@@ -12,8 +12,9 @@ namespace {
 
 Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::string& path, catalog::Catalog* cat) {
   AIF_RETURN_IF_ERROR(doc.CheckKeys(n, path, {"id", "name", "vendor", "peak", "hbm_capacity", "hbm_bandwidth",
-                                              "scale_up_bandwidth", "tdp", "fp8_gemm_tn_only", "usual_training_precision",
-                                              "usual_training_precision_in", "sources", "notes"}));
+                                              "scale_up_bandwidth", "nccl_channel_bandwidth", "tdp", "fp8_gemm_tn_only",
+                                              "usual_training_precision", "usual_training_precision_in", "sources",
+                                              "notes"}));
   catalog::Accelerator a;
   std::vector<std::string> present;
   AIF_ASSIGN_OR_RETURN(a.id, doc.String(n, "id", JoinPath(path, "id")));
@@ -34,7 +35,8 @@ Status ReadAccelerator(const YamlDocument& doc, const YAML::Node& n, const std::
     a.hbm_capacity = Bytes(v);
     present.push_back("hbm_capacity");
   }
-  for (auto [key, field] : {std::pair{"hbm_bandwidth", &a.hbm_bandwidth}, {"scale_up_bandwidth", &a.scale_up_bandwidth}}) {
+  for (auto [key, field] : {std::pair{"hbm_bandwidth", &a.hbm_bandwidth}, {"scale_up_bandwidth", &a.scale_up_bandwidth},
+                            {"nccl_channel_bandwidth", &a.nccl_channel_bandwidth}}) {
     if (!n[key]) continue;
     AIF_ASSIGN_OR_RETURN(double v, doc.Quantity(n[key], JoinPath(path, key), Dimension::kBytesPerSecond));
     *field = BytesPerSecond(v);

@@ -241,7 +241,7 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   if (!training) return doc.Error(root, "training", "missing required key");
   AIF_RETURN_IF_ERROR(doc.CheckKeys(training, "training", {"tokens", "seq_len", "global_batch", "precision",
                                                           "low_precision_weights", "task", "moe_dispatcher",
-                                                          "fp8_scaling", "moe_capacity_factor"}));
+                                                          "fp8_scaling", "moe_capacity_factor", "nccl_max_ctas"}));
   if (training["tokens"]) {
     AIF_ASSIGN_OR_RETURN(std::string t, doc.String(training, "tokens", "training.tokens"));
     auto tokens = ParseCount(t);
@@ -277,6 +277,19 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
   }
   if (training["task"]) {
     AIF_ASSIGN_OR_RETURN(s.job.task, NamedSetting(doc, training, "task", "training.task", train::ParseTaskKind));
+  }
+  if (const YAML::Node caps = training["nccl_max_ctas"]) {
+    // NCCL CTAs per communicator, e.g. {cp: 1, dp: 8, pp: 2} (train::NcclCtaCaps).
+    const std::string path = "training.nccl_max_ctas";
+    AIF_RETURN_IF_ERROR(doc.ExpectMap(caps, path));
+    AIF_RETURN_IF_ERROR(doc.CheckKeys(caps, path, {"tp", "cp", "dp", "pp"}));
+    train::NcclCtaCaps& c = s.job.nccl_max_ctas;
+    for (auto [key, field] : {std::pair{"tp", &c.tp}, {"cp", &c.cp}, {"dp", &c.dp}, {"pp", &c.pp}}) {
+      if (!caps[key]) continue;
+      AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(caps, key, JoinPath(path, key), 1, train::NcclCtaCaps::kMax));
+      *field = static_cast<int>(v);
+    }
+    if (Status ok = train::CheckNcclCtaCaps(c, s.cluster.accelerator); !ok.ok()) return doc.Error(caps, path, ok.message());
   }
 
   if (const YAML::Node rel = root["reliability"]) {

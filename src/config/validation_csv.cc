@@ -252,6 +252,10 @@ Status BuildCase(const RowReader& r, const catalog::Catalog& cat, ValidationRow*
       return r.Error(r.Get("moe_capacity_factor"), cf.message());
     }
   }
+  AIF_ASSIGN_OR_RETURN(c.job.nccl_max_ctas, r.Named("nccl_max_ctas", c.job.nccl_max_ctas, train::ParseNcclCtaCaps));
+  if (Status caps = train::CheckNcclCtaCaps(c.job.nccl_max_ctas, c.cluster.accelerator); !caps.ok()) {
+    return r.Error(r.Get("nccl_max_ctas"), caps.message());
+  }
   AIF_ASSIGN_OR_RETURN(p.ep_overlap, r.Flag("ep_overlap"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graphs, r.Flag("cuda_graphs"));
   AIF_ASSIGN_OR_RETURN(p.cuda_graph_modules,

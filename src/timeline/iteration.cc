@@ -1089,7 +1089,7 @@ Result<IterationResult> SimulateIteration(const train::TrainingJob& job,
     cross("tp", plan.tp, 1, TimeComponent::kTpComm);
     cross("cp", plan.cp, plan.tp, TimeComponent::kCpComm);
     cross("ep", setup.ep, 1, TimeComponent::kEpComm);
-    setup.dense_group = train::CommGroupOf(cluster, plan.dp * plan.cp, plan.tp);
+    setup.dense_group = train::CommGroupOf(cluster, plan.dp * plan.cp, plan.tp, job.nccl_max_ctas.dp);
     setup.expert_group =
         train::CommGroupOf(cluster, std::max(1, plan.dp * plan.cp * plan.tp / setup.ep), setup.ep);
     // One micro-batch's activations per GPU at a stage boundary, as the step model sends them:

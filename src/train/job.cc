@@ -1,11 +1,29 @@
 #include "aifactory/train/job.h"
 
+#include <algorithm>
+#include <charconv>
 #include <initializer_list>
+#include <iterator>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace aif::train {
 namespace {
+
+// The tokens of `s` between separators (any of `seps`), empty ones skipped.
+std::vector<std::string_view> Tokens(std::string_view s, std::string_view seps) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find_first_of(seps, i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
 
 // The one of `all` that `name` calls `s`, or an error of `unknown` (a format string taking `s`).
 template <typename E>
@@ -70,6 +88,62 @@ const char* Fp8ScalingName(Fp8Scaling s) {
 Result<Fp8Scaling> ParseFp8Scaling(std::string_view s) {
   return ByName(s, {Fp8Scaling::kCurrent, Fp8Scaling::kDelayed}, Fp8ScalingName,
                 "unknown FP8 scaling '{}', expected current (scales from each tensor) or delayed (from an amax history)");
+}
+
+namespace {
+constexpr std::pair<int NcclCtaCaps::*, const char*> kCtaCapNames[] = {
+    {&NcclCtaCaps::tp, "tp"}, {&NcclCtaCaps::cp, "cp"}, {&NcclCtaCaps::dp, "dp"}, {&NcclCtaCaps::pp, "pp"}};
+}  // namespace
+
+std::string NcclCtaCapsName(const NcclCtaCaps& caps) {
+  std::string s;
+  for (auto [field, name] : kCtaCapNames) {
+    if (caps.*field <= 0) continue;
+    if (!s.empty()) s += ' ';
+    s += fmt::format("{}={}", name, caps.*field);
+  }
+  return s.empty() ? "none" : s;
+}
+
+Result<NcclCtaCaps> ParseNcclCtaCaps(std::string_view s) {
+  NcclCtaCaps caps;
+  for (std::string_view pair : Tokens(s, ",; \t")) {
+    if (pair == "none") continue;
+    const size_t eq = pair.find('=');
+    const std::string_view name = pair.substr(0, std::min(eq, pair.size()));
+    auto known = std::find_if(std::begin(kCtaCapNames), std::end(kCtaCapNames),
+                              [&](const auto& entry) { return name == entry.second; });
+    if (eq == std::string_view::npos || known == std::end(kCtaCapNames)) {
+      return InvalidArgument(fmt::format("expected communicator=CTAs with communicator tp, cp, dp or pp (e.g. "
+                                         "\"cp=1 dp=8 pp=2\"), got '{}'",
+                                         pair.substr(0, 64)));
+    }
+    const std::string_view count = pair.substr(eq + 1);
+    int v = 0;
+    auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), v);
+    if (ec != std::errc() || end != count.data() + count.size() || v < 1 || v > NcclCtaCaps::kMax) {
+      return InvalidArgument(fmt::format("{}: expected a whole number of CTAs from 1 to {} (NCCL's channel limit), "
+                                         "got '{}'",
+                                         name, NcclCtaCaps::kMax, count.substr(0, 64)));
+    }
+    caps.*(known->first) = v;
+  }
+  return caps;
+}
+
+Status CheckNcclCtaCaps(const NcclCtaCaps& caps, const catalog::Accelerator& accelerator) {
+  for (auto [field, name] : kCtaCapNames) {
+    if (caps.*field < 0 || caps.*field > NcclCtaCaps::kMax) {
+      return InvalidArgument(fmt::format("nccl_max_ctas {}: expected 0 (not capped) or 1 to {} CTAs, got {}", name,
+                                         NcclCtaCaps::kMax, caps.*field));
+    }
+  }
+  if (caps.Any() && accelerator.nccl_channel_bandwidth.value() <= 0) {
+    return InvalidArgument(fmt::format("nccl_max_ctas ({}) needs the NCCL channel bandwidth of {}, which the catalog "
+                                       "does not give",
+                                       NcclCtaCapsName(caps), accelerator.id));
+  }
+  return Status::Ok();
 }
 
 int Cluster::DomainSize() const {
@@ -139,15 +213,7 @@ std::string CudaGraphModulesName(unsigned modules) {
 
 Result<unsigned> ParseCudaGraphModules(std::string_view s) {
   unsigned modules = 0;
-  size_t i = 0;
-  auto is_sep = [](char c) { return c == '+' || c == ',' || c == ';' || c == ' ' || c == '\t'; };
-  while (i < s.size()) {
-    while (i < s.size() && is_sep(s[i])) ++i;
-    size_t j = i;
-    while (j < s.size() && !is_sep(s[j])) ++j;
-    if (j == i) break;
-    std::string_view name = s.substr(i, j - i);
-    i = j;
+  for (std::string_view name : Tokens(s, "+,; \t")) {
     if (name == "none") continue;
     bool found = false;
     for (auto [bit, n] : kGraphModuleNames) {
@@ -283,6 +349,7 @@ Status ValidatePlan(const TrainingJob& job, const Cluster& cluster, const Parall
   }
   AIF_RETURN_IF_ERROR(CheckCudaGraphModules(job, p.cuda_graph_modules));
   if (Status cf = CheckMoeCapacityFactor(job); !cf.ok()) return InvalidArgument("moe_capacity_factor: " + cf.message());
+  AIF_RETURN_IF_ERROR(CheckNcclCtaCaps(job.nccl_max_ctas, cluster.accelerator));
   if (job.global_batch / (1LL * p.micro_batch * p.dp) > (1LL << 24)) {
     return InvalidArgument(fmt::format("more than 2^24 micro-batches per step ({} / ({} * {}))",
                                        job.global_batch, p.micro_batch, p.dp));

@@ -76,6 +76,18 @@ CommTiers TiersOf(const Cluster& c) {
   return t;
 }
 
+// The NVLink tier of a communicator whose NCCL kernels run on at most `ctas` CTAs
+// (TrainingJob::nccl_max_ctas): ctas channels at the accelerator's NCCL channel bandwidth at
+// most. 0 CTAs: not capped. The scale-out tier stays: one channel there already runs at about a
+// NIC's rate in NCCL's model (src/graph/search.cc sm90SpeedArrayInter 48, sm100SpeedArrayInter 96 GB/s).
+perf::LinkTier CapCtas(perf::LinkTier scale_up, int ctas, const catalog::Accelerator& accelerator) {
+  const double channel = accelerator.nccl_channel_bandwidth.value();
+  if (ctas > 0 && channel > 0) {
+    scale_up.bandwidth = BytesPerSecond(std::min(scale_up.bandwidth.value(), ctas * channel));
+  }
+  return scale_up;
+}
+
 perf::CommGroup GroupOf(const CommTiers& t, int size, int stride) {
   perf::CommGroup g;
   g.size = size;
@@ -125,6 +137,13 @@ class StepModel {
     dp_group_ = Group(p_.dp * p_.cp, p_.tp);
     int expert_dp = std::max(1, p_.dp * p_.cp * p_.tp / p_.ep);
     expert_dp_group_ = Group(expert_dp, p_.ep);
+    // NCCL CTA caps per communicator (NcclCtaCaps). The dense data-parallel communicator is
+    // Megatron-Core's dp (dp_cp with context parallelism); the expert one has a name of its own.
+    const NcclCtaCaps& caps = job.nccl_max_ctas;
+    tp_group_.scale_up = CapCtas(tp_group_.scale_up, caps.tp, c_.accelerator);
+    dp_group_.scale_up = CapCtas(dp_group_.scale_up, caps.dp, c_.accelerator);
+    cp_link_ = cp_group_.spans_domains() ? scale_out_ : CapCtas(scale_up_, caps.cp, c_.accelerator);
+    pp_link_ = CapCtas(scale_up_, caps.pp, c_.accelerator);
   }
 
   StepEstimate Run();
@@ -191,6 +210,7 @@ class StepModel {
   int domain_ = 1;
   int site_ = 0;  // GPUs per site when the job spans sites, else 0
   perf::LinkTier scale_up_, scale_out_, cross_site_;
+  perf::LinkTier cp_link_, pp_link_;  // the CP ring's link; PP sends inside an NVLink domain
   perf::CommGroup tp_group_, cp_group_, ep_group_, dp_group_, expert_dp_group_;
 };
 
@@ -314,7 +334,7 @@ LayerCost StepModel::Layer(int layer) const {
   if (p_.cp > 1) {
     double kv_local = m_.mla ? nq / tp : std::max(1.0, m_.kv_heads / tp);
     Bytes kv(t * kv_local * (dqk + dv) * kBf16);
-    double ring = (p_.cp - 1) * perf::SendRecvTime(cp_group_.spans_domains() ? scale_out_ : scale_up_, kv).value();
+    double ring = (p_.cp - 1) * perf::SendRecvTime(cp_link_, kv).value();
     c.fwd.cp = Overlap(ring, c.fwd.attention);
     c.bwd.cp = Overlap(2 * ring, c.bwd.attention);
   }
@@ -529,7 +549,7 @@ StepEstimate StepModel::Run() {
   if (pp > 1) {
     const int stage = p_.tp * p_.cp * p_.dp;  // GPUs of one pipeline stage (pp is laid out outermost)
     const Bytes msg_bytes(t_sp_ * m_.hidden * kBf16);
-    perf::LinkTier link = stage >= domain_ ? scale_out_ : scale_up_;
+    perf::LinkTier link = stage >= domain_ ? scale_out_ : pp_link_;
     double msg = perf::SendRecvTime(link, msg_bytes).value();
     // Stage boundaries that cross sites: every one when a stage fills a site or more, else one
     // per pair of neighbouring sites. Only the boundary stage's GPUs share that WAN. With
@@ -721,8 +741,10 @@ double PipelineSteadyStateSends(int pp, int vp, int micro_batches) {
   return std::max(0.0, 2.0 * (1.0 * micro_batches * (pp - 1) / pp - 1));
 }
 
-perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride) {
-  return GroupOf(TiersOf(cluster), size, stride);
+perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride, int nccl_ctas) {
+  perf::CommGroup g = GroupOf(TiersOf(cluster), size, stride);
+  g.scale_up = CapCtas(g.scale_up, nccl_ctas, cluster.accelerator);
+  return g;
 }
 
 Result<StepEstimate> EstimateStep(const TrainingJob& job, const Cluster& cluster, const ParallelPlan& plan) {

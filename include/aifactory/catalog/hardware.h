@@ -26,6 +26,11 @@ struct Accelerator {
   BytesPerSecond hbm_bandwidth;
   // Per GPU, per direction.
   BytesPerSecond scale_up_bandwidth;
+  // What one NCCL channel (one CTA) moves over NVLink in NCCL's own topology model: the
+  // per-channel speed its ring search settles on, after it doubles the channels (src/graph/search.cc
+  // ncclTopoCompute, ncclTopoDupChannels). It bounds a communicator whose CTAs are capped
+  // (train::NcclCtaCaps). Zero where unknown.
+  BytesPerSecond nccl_channel_bandwidth;
   Watts tdp;
   // FP8 GEMMs on this accelerator take their operands only in the TN layout (cuBLASLt on compute
   // capability 9.x: Hopper), so a per-tensor-scaled FP8 weight used by the backward pass is kept

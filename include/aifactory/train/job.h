@@ -37,6 +37,34 @@ enum class Fp8Scaling { kCurrent, kDelayed };
 const char* Fp8ScalingName(Fp8Scaling s);  // "current", "delayed"
 Result<Fp8Scaling> ParseFp8Scaling(std::string_view s);
 
+// NCCL's per-communicator CTA caps: the most CTAs (NCCL channels) one communicator's kernels run
+// on, as Megatron-Core sets them per process group from nccl_communicator_config_path (max_ctas per
+// group name, NCCL's ncclConfig_t maxCTAs). NVIDIA's MLPerf Training v5.0/v5.1 Llama 3.1 8B and 405B
+// submissions cap cp at 1, dp and dp_cp at 8 and pp at 2 CTAs (conf/nccl/custom_communicator_cta.yaml,
+// NCCL_CFG_PATH in config_common.sh) to leave the SMs to the GEMMs. NCCL keeps a capped
+// communicator's first channels of its topology search (src/graph/connect.cc: nChannels =
+// min(nChannels, maxCTAs)), each at the search's per-channel bandwidth
+// (catalog::Accelerator::nccl_channel_bandwidth), so the communicator moves at most caps x that
+// over NVLink. 0: not capped (NCCL's own channel count), the default.
+struct NcclCtaCaps {
+  int tp = 0;  // the tensor-parallel communicator (NCCL's; userbuffers TP overlap does not use it)
+  int cp = 0;  // context parallel: the ring attention's K/V send/recv
+  int dp = 0;  // data parallel (dp and dp_cp): gradient reduce-scatter / all-reduce, parameter all-gather
+  int pp = 0;  // pipeline send/recv
+  bool Any() const { return tp > 0 || cp > 0 || dp > 0 || pp > 0; }
+  bool operator==(const NcclCtaCaps&) const = default;
+  // NCCL's MAXCHANNELS (src/include/device.h: 64): a cap above it means nothing.
+  static constexpr int kMax = 64;
+};
+// "cp=1 dp=8 pp=2" (communicators in the order tp, cp, dp, pp; "none" when none is capped).
+std::string NcclCtaCapsName(const NcclCtaCaps& caps);
+// Pairs name=count separated by spaces, ',' or ';', names tp, cp, dp, pp, counts 1 to
+// NcclCtaCaps::kMax; "" or "none" caps nothing. Errors name the pair at fault.
+Result<NcclCtaCaps> ParseNcclCtaCaps(std::string_view s);
+// Caps within 0..NcclCtaCaps::kMax, and an accelerator whose NCCL channel bandwidth the catalog
+// gives wherever a cap is set (ValidatePlan checks it too).
+Status CheckNcclCtaCaps(const NcclCtaCaps& caps, const catalog::Accelerator& accelerator);
+
 struct TrainingJob {
   catalog::Model model;
   int seq_len = 4096;
@@ -72,6 +100,8 @@ struct TrainingJob {
   // 2021, Switch Transformer, table 1: 1.0-2.0); beyond 16 a typo is likelier than a run.
   static constexpr double kMaxMoeCapacityFactor = 16;
   bool DropsTokens() const { return moe_capacity_factor > 0; }
+  // Per-communicator NCCL CTA caps (NcclCtaCaps); none by default.
+  NcclCtaCaps nccl_max_ctas;
 };
 
 // The accelerators a job runs on, with the system that houses them and its scale-out fabric.

@@ -101,8 +101,9 @@ double PipelineSteadyStateSends(int pp, int vp, int micro_batches);
 
 // The communicator the step model prices for `size` ranks `stride` apart in a job laid out
 // domain by domain on `cluster` (a DP group: dp x cp ranks of stride tp), for simulators that
-// must choose the same collective algorithm.
-perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride);
+// must choose the same collective algorithm. `nccl_ctas` > 0 caps its NVLink tier at that many
+// NCCL channels (TrainingJob::nccl_max_ctas).
+perf::CommGroup CommGroupOf(const Cluster& cluster, int size, int stride, int nccl_ctas = 0);
 
 // Activation offload of the fewest layers per pipeline rank that fit in memory; an error when the
 // system has no host link, and every layer when even that does not fit.
