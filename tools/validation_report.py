@@ -144,6 +144,8 @@ def heldout_section(rows, path):
             words.append("cuda-graphs")
         if s.get("cuda_graph_modules"):
             words.append("graphs=" + s["cuda_graph_modules"])
+        if s.get("nccl_max_ctas"):
+            words.append("ctas(" + s["nccl_max_ctas"].replace(" ", ",") + ")")
         return " ".join(words)
     def err(r):
         return f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f}" if r["status"] == "ok" else "n/a"
@@ -166,16 +168,22 @@ def heldout_section(rows, path):
                                                              "ep_overlap") if (s0[k] or "1") != (s[k] or "1")]
         lines.append(f"| {row_id} | {base} | {', '.join(what)} | x{r['measured'] / b['measured']:.3f} | "
                      f"x{r['predicted'] / b['predicted']:.3f} |")
-    lines += ["", "What the step model does not price here: NVIDIA's MLPerf configurations cap the CTAs NCCL may use "
-              "per communicator (training_results_v5.1 NVIDIA/benchmarks/llama31_8b/implementations/nemo/conf/nccl/"
-              "custom_communicator_cta.yaml, and the same caps in v5.0's and v5.1's Llama 3.1 405B configurations: "
-              "context parallel 1, data parallel 8, "
-              "pipeline 2), to leave the SMs to compute, while NCCL needs two CTAs per NVLink to saturate it "
-              "(NVIDIA/nccl issue #1703). The Llama 3.1 8B rows with context parallelism (m18, m19, m21, m22) miss "
-              "more the larger it is and the less compute hides their one micro-batch's ring exchange; the rows "
-              "without it (m17, m20) are within 5%. Pricing a capped group at CTAs x 1/36 of the NVLink bandwidth "
-              "(18 links, two CTAs each) turns them too slow (+10 to +27% with the context-parallel cap alone), so "
-              "one CTA moves more than that: the rate per CTA wants a measurement before the cap enters the model."]
+    lines += ["", "NVIDIA's MLPerf configurations cap the CTAs NCCL may use per communicator "
+              "(training_results_v5.1 NVIDIA/benchmarks/llama31_8b/implementations/nemo/conf/nccl/"
+              "custom_communicator_cta.yaml, set through NCCL_CFG_PATH, and the same caps in v5.0's and v5.1's "
+              "Llama 3.1 405B configurations: context parallel 1, data parallel (dp and dp_cp) 8, pipeline 2; "
+              "tensor parallel 8 too, but their TP traffic goes through Transformer Engine's userbuffers overlap, "
+              "not that communicator), to leave the SMs to compute. The rows say so (`nccl_max_ctas`, `ctas(...)` "
+              "above), and the step model moves a capped communicator's NVLink traffic at the caps times the "
+              "accelerator's NCCL channel bandwidth: the per-channel speed NCCL's own ring search settles on, "
+              "45 GB/s on Blackwell (8 channels of 90 GB/s in 18 NVLinks, doubled to 16 of 45; NVIDIA/nccl "
+              "src/graph/search.cc), 30 GB/s on Hopper. It moved the held-out rows from MAPE / median / p90 "
+              "13.4 / 8.5 / 26.4% to 10.5 / 7.3 / 26.4% (2026-12-05): the Llama 3.1 8B rows on 72 GPUs from "
+              "-18.7 / -18.1% to -2.7 / -4.2%, those on 512 GPUs from -60 / -56% to -30 / -27%, the GB200 "
+              "405B rows about 0.7 points closer. Pricing a CTA at 1/36 of the NVLink bandwidth instead (two CTAs "
+              "per link, the most NCCL launches, NVIDIA/nccl issue #1703) overshoots (+10 to +27% on the 8B rows "
+              "with context parallelism), and at NCCL's 90 GB/s before the doubling it undershoots (the 72-GPU rows "
+              "-16%). What else the 512-GPU 8B rows (85 ms steps) spend is not found."]
     return lines
 
 

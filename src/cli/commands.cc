@@ -95,9 +95,13 @@ std::string JobHeader(const train::TrainingJob& job, const train::Cluster& clust
   const std::string scaling = job.precision == catalog::Precision::kFp8 && job.fp8_scaling != train::Fp8Scaling::kCurrent
                                   ? fmt::format(" ({} scaling)", train::Fp8ScalingName(job.fp8_scaling))
                                   : "";
-  return fmt::format("{} on {} x {} ({}){}, {}{} seq {} gbs {}{}\n", job.model.id, cluster.gpus,
+  // NCCL CTA caps where any is set (training.nccl_max_ctas).
+  const std::string ctas = job.nccl_max_ctas.Any()
+                               ? fmt::format(", NCCL CTAs capped ({})", train::NcclCtaCapsName(job.nccl_max_ctas))
+                               : "";
+  return fmt::format("{} on {} x {} ({}){}, {}{} seq {} gbs {}{}{}\n", job.model.id, cluster.gpus,
                      cluster.accelerator.id, cluster.system.id, sites, catalog::PrecisionName(job.precision), scaling,
-                     job.seq_len, job.global_batch, moe);
+                     job.seq_len, job.global_batch, moe, ctas);
 }
 
 // One line for a plan's step: time, throughput, MFU and memory, and whether the memory fits.
@@ -453,10 +457,13 @@ int Catalog(const std::string& what, const std::string& id, std::ostream& out, s
   }
   if (auto a = cat->FindAccelerator(id); a.ok()) {
     const auto& x = **a;
-    out << fmt::format("{} ({})\n  bf16 {}  fp8 {}  fp4 {}\n  HBM {} at {}\n  scale-up {} per direction\n  TDP {}\n",
+    const std::string channel = x.nccl_channel_bandwidth.value() > 0
+                                    ? fmt::format(" ({} per NCCL channel)", FormatSi(x.nccl_channel_bandwidth.value(), "B/s"))
+                                    : "";
+    out << fmt::format("{} ({})\n  bf16 {}  fp8 {}  fp4 {}\n  HBM {} at {}\n  scale-up {} per direction{}\n  TDP {}\n",
                        x.id, x.name, FormatSi(x.peak_bf16.value(), "FLOP/s"), FormatSi(x.peak_fp8.value(), "FLOP/s"),
                        FormatSi(x.peak_fp4.value(), "FLOP/s"), FormatSi(x.hbm_capacity.value(), "B"),
-                       FormatSi(x.hbm_bandwidth.value(), "B/s"), FormatSi(x.scale_up_bandwidth.value(), "B/s"),
+                       FormatSi(x.hbm_bandwidth.value(), "B/s"), FormatSi(x.scale_up_bandwidth.value(), "B/s"), channel,
                        FormatSi(x.tdp.value(), "W"));
     out << "  sources:\n";
     for (const auto& [k, v] : x.sources) out << "    " << k << ": " << v << "\n";

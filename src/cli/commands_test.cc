@@ -395,6 +395,33 @@ TEST_F(ScenarioFiles, PlanHeaderNamesANonDefaultMoeDispatcher) {
   EXPECT_TRUE(HasText(o.out, "seq 4096 gbs 64, alltoall dispatcher\n")) << o.out;
 }
 
+// NCCL CTA caps: the header names them, the JSON estimate carries them, and a plan whose context
+// parallelism stays inside the NVLink domain runs slower with the ring on one CTA.
+TEST_F(ScenarioFiles, NcclCtaCapsAreNamedAndSlowTheCappedCommunicator) {
+  const std::string base = "cluster: {system: gb200-nvl72, gpus: 8}\nmodel: llama3-8b\n"
+                           "plan: {tp: 1, pp: 1, dp: 4, cp: 2, micro_batch: 1}\n";
+  const std::string free = (dir_ / "free.yaml").string();
+  const std::string capped = (dir_ / "capped.yaml").string();
+  std::ofstream(free) << base << "training: {seq_len: 8192, global_batch: 64}\n";
+  std::ofstream(capped) << base << "training: {seq_len: 8192, global_batch: 64, nccl_max_ctas: {cp: 1, dp: 8}}\n";
+  const std::string json = (dir_ / "capped.json").string();
+  Output a = Aifactory({"run", free, "--explain"});
+  Output b = Aifactory({"run", capped, "--explain", "--json", json});
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_TRUE(HasText(b.out, "seq 8192 gbs 64, NCCL CTAs capped (cp=1 dp=8)\n")) << b.out;
+  EXPECT_FALSE(HasText(a.out, "NCCL CTAs")) << a.out;
+  auto cp_seconds = [](const std::string& out) {
+    const size_t at = out.find("CP comm (exposed)");
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(at + std::string("CP comm (exposed)").size()));
+  };
+  EXPECT_GT(cp_seconds(b.out), cp_seconds(a.out)) << a.out << b.out;
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(HasText(text, "\"nccl_max_ctas\": {\n")) << text;
+  EXPECT_TRUE(HasText(text, "\"cp\": 1")) << text;
+}
+
 // Token dropping: the header names the capacity factor, and the plans searched take a MoE layer
 // captured whole as a CUDA graph, which a dropless job refuses at its key.
 TEST_F(ScenarioFiles, TokenDroppingIsNamedAndLetsAMoeLayerBeOneGraph) {

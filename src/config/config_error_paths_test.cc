@@ -333,6 +333,12 @@ TEST(ConfigErrorPaths, Training) {
        "unknown FP8 scaling 'tensorwise', expected current (scales from each tensor) or delayed (from an amax history)"},
       {"task unknown", training("  task: pretraining\n"), "8:9", "training.task",
        "unknown task kind 'pretraining', expected pretrain, sft or lora"},
+      {"nccl_max_ctas not a mapping", training("  nccl_max_ctas: 8\n"), "8:18", "training.nccl_max_ctas",
+       "expected a mapping of keys to values"},
+      {"nccl_max_ctas unknown communicator", training("  nccl_max_ctas: {cq: 1}\n"), "8:19",
+       "training.nccl_max_ctas.cq", "unknown key (did you mean 'cp'?)"},
+      {"nccl_max_ctas out of range", training("  nccl_max_ctas: {cp: 0}\n"), "8:23", "training.nccl_max_ctas.cp",
+       "0 is out of range [1, 64]"},
   });
 }
 

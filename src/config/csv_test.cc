@@ -349,6 +349,28 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
             "got -1");
 }
 
+// nccl_max_ctas: NCCL CTA caps per communicator ("cp=1 dp=8 pp=2"); empty caps nothing; a bad pair
+// names its cell.
+TEST(ValidationRows, NcclMaxCtasColumnSetsTheJob) {
+  const std::string header =
+      "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,cp,micro_batch,nccl_max_ctas\n";
+  Result<CsvTable> t = ParseCsv(header +
+                                    "a,llama3-8b,gb200,step_time_s,1,8,8192,64,1,1,4,2,1,cp=1 dp=8 pp=2\n"
+                                    "b,llama3-8b,gb200,step_time_s,1,8,8192,64,1,1,4,2,1,\n"
+                                    "c,llama3-8b,gb200,step_time_s,1,8,8192,64,1,1,4,2,1,cp=0\n",
+                                "runs.csv");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok() && rows->size() == 3);
+  ASSERT_TRUE((*rows)[0].input.has_value()) << (*rows)[0].reason;
+  EXPECT_EQ(train::NcclCtaCapsName((*rows)[0].input->job.nccl_max_ctas), "cp=1 dp=8 pp=2");
+  ASSERT_TRUE((*rows)[1].input.has_value()) << (*rows)[1].reason;
+  EXPECT_FALSE((*rows)[1].input->job.nccl_max_ctas.Any());
+  EXPECT_EQ((*rows)[2].reason,
+            "runs.csv:4: column 'nccl_max_ctas': cp: expected a whole number of CTAs from 1 to 64 (NCCL's channel "
+            "limit), got '0'");
+}
+
 // low_precision_weights: empty keeps the default (weights kept in the GEMM format), false keeps
 // BF16 weights beside the quantized copy and so needs more memory; a bad value names its cell.
 TEST(ValidationRows, LowPrecisionWeightsColumnSetsTheJob) {

@@ -8,7 +8,8 @@
 namespace aif::report {
 
 // Precision and the settings that go with it, sequence length and global batch, in this order; the
-// MoE dispatcher and capacity factor (0: dropless) for MoE models, FP8's scaling for per-tensor FP8.
+// MoE dispatcher and capacity factor (0: dropless) for MoE models, FP8's scaling for per-tensor FP8;
+// NCCL's per-communicator CTA caps where any is set.
 inline void AddJobSettings(const train::TrainingJob& job, nlohmann::ordered_json& j) {
   j["precision"] = catalog::PrecisionName(job.precision);
   j["low_precision_weights"] = job.low_precision_weights;
@@ -19,6 +20,14 @@ inline void AddJobSettings(const train::TrainingJob& job, nlohmann::ordered_json
   if (job.precision == catalog::Precision::kFp8) j["fp8_scaling"] = train::Fp8ScalingName(job.fp8_scaling);
   j["seq_len"] = job.seq_len;
   j["global_batch"] = job.global_batch;
+  if (job.nccl_max_ctas.Any()) {
+    nlohmann::ordered_json caps;
+    for (auto [name, v] : {std::pair{"tp", job.nccl_max_ctas.tp}, {"cp", job.nccl_max_ctas.cp},
+                           {"dp", job.nccl_max_ctas.dp}, {"pp", job.nccl_max_ctas.pp}}) {
+      if (v > 0) caps[name] = v;
+    }
+    j["nccl_max_ctas"] = caps;
+  }
 }
 
 }  // namespace aif::report

@@ -797,6 +797,73 @@ TEST(StepModel, TokenDroppingPadsExpertsToCapacityAndFreesTheHostFromTheRouting)
   EXPECT_TRUE(freed);
 }
 
+// NCCL CTA caps per communicator: a capped communicator moves at most caps x the accelerator's NCCL
+// channel bandwidth over NVLink. A cap of one CTA slows the context-parallel ring and the pipeline
+// sends; a cap above what the link carries, or no cap, changes nothing; caps need the channel
+// bandwidth in the catalog.
+TEST(StepModel, NcclCtaCapsBoundACommunicatorsNvlinkBandwidth) {
+  Cluster cluster = H100Cluster(8);
+  cluster.accelerator.nccl_channel_bandwidth = BytesPerSecond(30e9);
+  TrainingJob job = Job(Llama3_8B(), 8192, 64);
+  ParallelPlan plan = Plan(1, 2, 2, 1);
+  plan.cp = 2;
+  const StepEstimate free = Estimate(job, cluster, plan);
+  job.nccl_max_ctas = *ParseNcclCtaCaps("cp=1 pp=1");
+  const StepEstimate capped = Estimate(job, cluster, plan);
+  EXPECT_GT(capped.at(TimeComponent::kCpComm).value(), free.at(TimeComponent::kCpComm).value());
+  EXPECT_GT(capped.at(TimeComponent::kPpComm).value(), free.at(TimeComponent::kPpComm).value());
+  EXPECT_EQ(capped.at(TimeComponent::kGemm).value(), free.at(TimeComponent::kGemm).value());
+  // One pipeline send each way per chunk boundary on the critical path, at 30 GB/s instead of the
+  // link's 360 GB/s (450 x 0.8): 2 x (pp - 1) x bytes x (1/30 - 1/360) GB/s more, no steady-state sends
+  // being exposed here (m = 32 micro-batches, pp 2: 2 (32 / 2 - 1) = 30 more of them).
+  const double bytes = 1.0 * 8192 / 2 * Llama3_8B().hidden * 2;
+  const double sends = 2.0 * 1 + 30;
+  EXPECT_NEAR(capped.at(TimeComponent::kPpComm).value() - free.at(TimeComponent::kPpComm).value(),
+              sends * bytes * (1 / 30e9 - 1 / 360e9), 1e-9);
+  // Caps the link already meets (12 x 30 = 360 GB/s) change nothing.
+  job.nccl_max_ctas = *ParseNcclCtaCaps("tp=12 cp=12 dp=12 pp=12");
+  EXPECT_EQ(Estimate(job, cluster, plan).step_time.value(), free.step_time.value());
+  // The data-parallel cap reaches the iteration timeline's DP communicator too.
+  EXPECT_EQ(CommGroupOf(cluster, 4, 1, 1).scale_up.bandwidth.value(), 30e9);
+  EXPECT_EQ(CommGroupOf(cluster, 4, 1, 0).scale_up.bandwidth.value(), 360e9);
+  // Without the accelerator's channel bandwidth the caps cannot be priced.
+  cluster.accelerator.nccl_channel_bandwidth = BytesPerSecond(0);
+  Status unknown = ValidatePlan(job, cluster, plan);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_TRUE(HasText(unknown.message(), "nccl_max_ctas (tp=12 cp=12 dp=12 pp=12) needs the NCCL channel bandwidth of "
+                                         "h100-sxm, which the catalog does not give"));
+  job.nccl_max_ctas = {};
+  EXPECT_TRUE(ValidatePlan(job, cluster, plan).ok());
+  job.nccl_max_ctas.dp = 65;
+  cluster.accelerator.nccl_channel_bandwidth = BytesPerSecond(30e9);
+  EXPECT_TRUE(HasText(ValidatePlan(job, cluster, plan).message(), "nccl_max_ctas dp: expected 0 (not capped) or 1 to 64"));
+}
+
+TEST(NcclCtaCaps, ParsesCommunicatorCountsAndNamesThemBack) {
+  Result<NcclCtaCaps> caps = ParseNcclCtaCaps("cp=1, dp=8;pp=2");
+  ASSERT_TRUE(caps.ok()) << caps.status().message();
+  EXPECT_EQ(caps->tp, 0);
+  EXPECT_EQ(caps->cp, 1);
+  EXPECT_EQ(caps->dp, 8);
+  EXPECT_EQ(caps->pp, 2);
+  EXPECT_TRUE(caps->Any());
+  EXPECT_EQ(NcclCtaCapsName(*caps), "cp=1 dp=8 pp=2");
+  EXPECT_EQ(*ParseNcclCtaCaps(NcclCtaCapsName(*caps)), *caps);
+  EXPECT_FALSE(ParseNcclCtaCaps("none")->Any());
+  EXPECT_FALSE(ParseNcclCtaCaps("")->Any());
+  EXPECT_EQ(NcclCtaCapsName({}), "none");
+  for (auto [text, error] : {std::pair{"xp=1", "expected communicator=CTAs with communicator tp, cp, dp or pp"},
+                             {"cp", "expected communicator=CTAs"},
+                             {"cp=0", "cp: expected a whole number of CTAs from 1 to 64 (NCCL's channel limit), got '0'"},
+                             {"dp=65", "got '65'"},
+                             {"pp=1.5", "got '1.5'"},
+                             {"tp=", "got ''"}}) {
+    Result<NcclCtaCaps> bad = ParseNcclCtaCaps(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_TRUE(HasText(bad.status().message(), error)) << text << ": " << bad.status().message();
+  }
+}
+
 // Delayed FP8 scaling skips the amax pass: the quantization the step charges falls from 12.14 to
 // 5.15 bytes per element (catalog::QuantizeBytesPerElement), and nothing else changes. The other
 // formats ignore the setting.
