@@ -457,9 +457,9 @@ int Catalog(const std::string& what, const std::string& id, std::ostream& out, s
   }
   if (auto a = cat->FindAccelerator(id); a.ok()) {
     const auto& x = **a;
-    const std::string channel = x.nccl_channel_bandwidth.value() > 0
-                                    ? fmt::format(" ({} per NCCL channel)", FormatSi(x.nccl_channel_bandwidth.value(), "B/s"))
-                                    : "";
+    const double channel_bw = x.nccl_channel_bandwidth.value();
+    const std::string channel =
+        channel_bw > 0 ? fmt::format(" ({} per NCCL channel)", FormatSi(channel_bw, "B/s")) : "";
     out << fmt::format("{} ({})\n  bf16 {}  fp8 {}  fp4 {}\n  HBM {} at {}\n  scale-up {} per direction{}\n  TDP {}\n",
                        x.id, x.name, FormatSi(x.peak_bf16.value(), "FLOP/s"), FormatSi(x.peak_fp8.value(), "FLOP/s"),
                        FormatSi(x.peak_fp4.value(), "FLOP/s"), FormatSi(x.hbm_capacity.value(), "B"),

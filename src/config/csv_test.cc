@@ -352,8 +352,8 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
 // nccl_max_ctas: NCCL CTA caps per communicator ("cp=1 dp=8 pp=2"); empty caps nothing; a bad pair
 // names its cell.
 TEST(ValidationRows, NcclMaxCtasColumnSetsTheJob) {
-  const std::string header =
-      "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,cp,micro_batch,nccl_max_ctas\n";
+  const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,cp,"
+                             "micro_batch,nccl_max_ctas\n";
   Result<CsvTable> t = ParseCsv(header +
                                     "a,llama3-8b,gb200,step_time_s,1,8,8192,64,1,1,4,2,1,cp=1 dp=8 pp=2\n"
                                     "b,llama3-8b,gb200,step_time_s,1,8,8192,64,1,1,4,2,1,\n"

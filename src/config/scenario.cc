@@ -289,7 +289,9 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
       AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(caps, key, JoinPath(path, key), 1, train::NcclCtaCaps::kMax));
       *field = static_cast<int>(v);
     }
-    if (Status ok = train::CheckNcclCtaCaps(c, s.cluster.accelerator); !ok.ok()) return doc.Error(caps, path, ok.message());
+    if (Status ok = train::CheckNcclCtaCaps(c, s.cluster.accelerator); !ok.ok()) {
+      return doc.Error(caps, path, ok.message());
+    }
   }
 
   if (const YAML::Node rel = root["reliability"]) {

@@ -836,7 +836,8 @@ TEST(StepModel, NcclCtaCapsBoundACommunicatorsNvlinkBandwidth) {
   EXPECT_TRUE(ValidatePlan(job, cluster, plan).ok());
   job.nccl_max_ctas.dp = 65;
   cluster.accelerator.nccl_channel_bandwidth = BytesPerSecond(30e9);
-  EXPECT_TRUE(HasText(ValidatePlan(job, cluster, plan).message(), "nccl_max_ctas dp: expected 0 (not capped) or 1 to 64"));
+  EXPECT_TRUE(
+      HasText(ValidatePlan(job, cluster, plan).message(), "nccl_max_ctas dp: expected 0 (not capped) or 1 to 64"));
 }
 
 TEST(NcclCtaCaps, ParsesCommunicatorCountsAndNamesThemBack) {
@@ -854,7 +855,8 @@ TEST(NcclCtaCaps, ParsesCommunicatorCountsAndNamesThemBack) {
   EXPECT_EQ(NcclCtaCapsName({}), "none");
   for (auto [text, error] : {std::pair{"xp=1", "expected communicator=CTAs with communicator tp, cp, dp or pp"},
                              {"cp", "expected communicator=CTAs"},
-                             {"cp=0", "cp: expected a whole number of CTAs from 1 to 64 (NCCL's channel limit), got '0'"},
+                             {"cp=0", "cp: expected a whole number of CTAs from 1 to 64 (NCCL's channel limit), "
+                                      "got '0'"},
                              {"dp=65", "got '65'"},
                              {"pp=1.5", "got '1.5'"},
                              {"tp=", "got ''"}}) {
