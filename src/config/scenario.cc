@@ -284,10 +284,10 @@ Result<Scenario> ParseScenario(std::string_view text, const std::string& file, c
     AIF_RETURN_IF_ERROR(doc.ExpectMap(caps, path));
     AIF_RETURN_IF_ERROR(doc.CheckKeys(caps, path, {"tp", "cp", "dp", "pp"}));
     train::NcclCtaCaps& c = s.job.nccl_max_ctas;
-    for (auto [key, field] : {std::pair{"tp", &c.tp}, {"cp", &c.cp}, {"dp", &c.dp}, {"pp", &c.pp}}) {
+    for (auto [field, key] : train::kNcclCtaCapFields) {
       if (!caps[key]) continue;
       AIF_ASSIGN_OR_RETURN(long long v, doc.Integer(caps, key, JoinPath(path, key), 1, train::NcclCtaCaps::kMax));
-      *field = static_cast<int>(v);
+      c.*field = static_cast<int>(v);
     }
     if (Status ok = train::CheckNcclCtaCaps(c, s.cluster.accelerator); !ok.ok()) {
       return doc.Error(caps, path, ok.message());

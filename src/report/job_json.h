@@ -22,9 +22,8 @@ inline void AddJobSettings(const train::TrainingJob& job, nlohmann::ordered_json
   j["global_batch"] = job.global_batch;
   if (job.nccl_max_ctas.Any()) {
     nlohmann::ordered_json caps;
-    for (auto [name, v] : {std::pair{"tp", job.nccl_max_ctas.tp}, {"cp", job.nccl_max_ctas.cp},
-                           {"dp", job.nccl_max_ctas.dp}, {"pp", job.nccl_max_ctas.pp}}) {
-      if (v > 0) caps[name] = v;
+    for (auto [field, name] : train::kNcclCtaCapFields) {
+      if (job.nccl_max_ctas.*field > 0) caps[name] = job.nccl_max_ctas.*field;
     }
     j["nccl_max_ctas"] = caps;
   }

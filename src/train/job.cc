@@ -90,14 +90,9 @@ Result<Fp8Scaling> ParseFp8Scaling(std::string_view s) {
                 "unknown FP8 scaling '{}', expected current (scales from each tensor) or delayed (from an amax history)");
 }
 
-namespace {
-constexpr std::pair<int NcclCtaCaps::*, const char*> kCtaCapNames[] = {
-    {&NcclCtaCaps::tp, "tp"}, {&NcclCtaCaps::cp, "cp"}, {&NcclCtaCaps::dp, "dp"}, {&NcclCtaCaps::pp, "pp"}};
-}  // namespace
-
 std::string NcclCtaCapsName(const NcclCtaCaps& caps) {
   std::string s;
-  for (auto [field, name] : kCtaCapNames) {
+  for (auto [field, name] : kNcclCtaCapFields) {
     if (caps.*field <= 0) continue;
     if (!s.empty()) s += ' ';
     s += fmt::format("{}={}", name, caps.*field);
@@ -111,9 +106,9 @@ Result<NcclCtaCaps> ParseNcclCtaCaps(std::string_view s) {
     if (pair == "none") continue;
     const size_t eq = pair.find('=');
     const std::string_view name = pair.substr(0, std::min(eq, pair.size()));
-    auto known = std::find_if(std::begin(kCtaCapNames), std::end(kCtaCapNames),
+    auto known = std::find_if(std::begin(kNcclCtaCapFields), std::end(kNcclCtaCapFields),
                               [&](const auto& entry) { return name == entry.second; });
-    if (eq == std::string_view::npos || known == std::end(kCtaCapNames)) {
+    if (eq == std::string_view::npos || known == std::end(kNcclCtaCapFields)) {
       return InvalidArgument(fmt::format("expected communicator=CTAs with communicator tp, cp, dp or pp (e.g. "
                                          "\"cp=1 dp=8 pp=2\"), got '{}'",
                                          pair.substr(0, 64)));
@@ -132,7 +127,7 @@ Result<NcclCtaCaps> ParseNcclCtaCaps(std::string_view s) {
 }
 
 Status CheckNcclCtaCaps(const NcclCtaCaps& caps, const catalog::Accelerator& accelerator) {
-  for (auto [field, name] : kCtaCapNames) {
+  for (auto [field, name] : kNcclCtaCapFields) {
     if (caps.*field < 0 || caps.*field > NcclCtaCaps::kMax) {
       return InvalidArgument(fmt::format("nccl_max_ctas {}: expected 0 (not capped) or 1 to {} CTAs, got {}", name,
                                          NcclCtaCaps::kMax, caps.*field));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "aifactory/catalog/catalog.h"
 
@@ -56,6 +57,9 @@ struct NcclCtaCaps {
   // NCCL's MAXCHANNELS (src/include/device.h: 64): a cap above it means nothing.
   static constexpr int kMax = 64;
 };
+// The communicators a cap names, in their order, with the field that holds each.
+inline constexpr std::pair<int NcclCtaCaps::*, const char*> kNcclCtaCapFields[] = {
+    {&NcclCtaCaps::tp, "tp"}, {&NcclCtaCaps::cp, "cp"}, {&NcclCtaCaps::dp, "dp"}, {&NcclCtaCaps::pp, "pp"}};
 // "cp=1 dp=8 pp=2" (communicators in the order tp, cp, dp, pp; "none" when none is capped).
 std::string NcclCtaCapsName(const NcclCtaCaps& caps);
 // Pairs name=count separated by spaces, ',' or ';', names tp, cp, dp, pp, counts 1 to
