@@ -43,6 +43,11 @@ NVIDIA-NeMo/Megatron-Bridge.
                benchmarks drop and pad every expert to capacity factor 1.0 (apply_moe_token_drop's
                defaults, src/megatron/bridge/training/utils/moe_token_drop.py at v0.1.0rc4, which
                also asserts the NCCL all-to-all dispatcher; noted, not set, as for the later rows).
+  vp           the virtual pipeline size of a row whose table has no VP column: NeMo 24.07's
+               fine-tuning rows, from the release's NeMo-Framework-Launcher example that runs the
+               row (examples/peft/llama/h100 at tag 24.07: same model size, task, GPUs, batch,
+               micro-batch, TP and PP). validate fills only the cells the table leaves empty. The
+               same examples set fp8_params with a distributed optimizer: low_precision_weights.
 
 The row's recipe is the config of its model, accelerator and precision whose GPU count and global
 batch match the row. Rows whose config cannot be matched are left out (not stated: settings off).
@@ -54,9 +59,10 @@ global batch and plan (micro-batch, tp, pp, vp, cp, ep, and FSDP as the table's 
 CUDA graphs are stated where those entries agree. `cuda_graphs: true` there is Megatron-Core's
 enable_cuda_graph (helpers.py set_cuda_graph_overrides): per-layer graphs of whole layers, which a
 MoE layer allows only with token dropping (attn+mlp, and moe with it). Needs a clone of the
-repository (git directory), so it runs by hand; its output is committed.
+repositories (git directories), so it runs by hand; its output is committed.
 
-Usage: tools/recipe_features.py --bridge /path/to/Megatron-Bridge.git [--csv PATH] [--out PATH]
+Usage: tools/recipe_features.py --bridge /path/to/Megatron-Bridge.git --launcher /path/to/NeMo-Framework-Launcher.git
+                                [--csv PATH] [--out PATH]
 """
 import argparse
 import csv
@@ -172,6 +178,47 @@ def matrix_features(git_dir, tag, row):
 # NeMo 24.07's FP8: Transformer Engine's per-tensor recipe of the time.
 NEMO_2407_FP8 = ("NeMo 24.07 container (July 2024): Transformer Engine's per-tensor FP8 was DelayedScaling alone "
                  "until Float8CurrentScaling, NVIDIA/TransformerEngine 77fa1e596 (2025-03-07)")
+# NeMo 24.07's fine-tuning runs: the release's launcher examples (NVIDIA/NeMo-Framework-Launcher at
+# tag 24.07) run each row of the performance summary's fine-tuning table, whose columns stop at TP
+# and PP. The example of a row has its model size in the file name, its task (LoRA or not) and the
+# row's GPUs, batch, micro-batch, TP and PP; it adds the virtual pipeline size and whether the
+# weights are kept in FP8 (fp8_params, with the config's distributed_fused_adam optimizer).
+LAUNCHER_TAG = "24.07"
+LAUNCHER_EXAMPLES = "examples/peft/llama/h100"
+LAUNCHER_CONFIG = "launcher_scripts/conf/peft/llama/sft.yaml"
+LAUNCHER_MODELS = {"llama2-7b": "7b", "llama2-13b": "13b", "llama2-70b": "70b"}
+
+
+def launcher_features(git_dir, row):
+    """(vp, low_precision_weights, note) of a NeMo 24.07 fine-tuning row from the launcher example
+    that runs it, or (None, why not)."""
+    size = LAUNCHER_MODELS.get(row["model_id"])
+    if size is None:
+        return None, f"no launcher example of {row['model_id']}"
+    listing = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "--name-only", f"{LAUNCHER_TAG}:{LAUNCHER_EXAMPLES}"],
+                             capture_output=True, text=True)
+    config = git_show(git_dir, LAUNCHER_TAG, LAUNCHER_CONFIG) or ""
+    optimizer = re.search(r"^\s*optim:\s*\n\s*name:\s*(\S+)", config, re.M)
+    for name in sorted(listing.stdout.split()):
+        if not name.startswith(f"{size}_") or not name.endswith(".sh"):
+            continue
+        text = git_show(git_dir, LAUNCHER_TAG, f"{LAUNCHER_EXAMPLES}/{name}") or ""
+        args = dict(re.findall(r"^\s*[+~]*peft\.(?:model|trainer)\.([\w.]+)=(\S+?)\s*\\?$", text, re.M))
+        lora = args.get("peft.peft_scheme") == "lora"
+        gpus = int(args.get("devices", 0)) * int(args.get("num_nodes", 0))
+        fields = [("gpus", gpus), ("global_batch", args.get("global_batch_size")), ("micro_batch", args.get("micro_batch_size")),
+                  ("tp", args.get("tensor_model_parallel_size", 1)), ("pp", args.get("pipeline_model_parallel_size", 1))]
+        if lora != (row["task_kind"] == "lora") or any(str(v) != (row[c] or "1") for c, v in fields):
+            continue
+        vp = args.get("virtual_pipeline_model_parallel_size", "")
+        kept = args.get("fp8_params") == "true" and optimizer is not None and "distributed" in optimizer.group(1)
+        note = (f"NVIDIA/NeMo-Framework-Launcher {LAUNCHER_TAG} {LAUNCHER_EXAMPLES}/{name}: "
+                f"virtual_pipeline_model_parallel_size={vp or 'unset'}, fp8_params={args.get('fp8_params', 'unset')}"
+                f" ({LAUNCHER_CONFIG}: optim {optimizer.group(1) if optimizer else 'unset'})")
+        if vp and row["vp"] and vp != row["vp"]:
+            return None, f"{name} runs vp {vp}, the table {row['vp']}"
+        return (vp if not row["vp"] else "", "true" if kept else "", note), ""
+    return None, f"no launcher example at {LAUNCHER_TAG} runs the row's model, task, GPUs, batch and plan"
 
 
 class Config:
@@ -338,6 +385,7 @@ def recipe_plan(row, recipe):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bridge", required=True, help="git directory of NVIDIA-NeMo/Megatron-Bridge")
+    ap.add_argument("--launcher", required=True, help="git directory of NVIDIA/NeMo-Framework-Launcher")
     ap.add_argument("--csv", default=os.path.join(ROOT, "../shared/validation/training_runs.csv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "data/validation/training_runs_features.csv"))
     args = ap.parse_args()
@@ -345,12 +393,19 @@ def main():
     out = {}  # row_id -> [ep_overlap, cuda_graphs, cuda_graph_modules, low_precision_weights, recipe_plan, source]
     delayed = {}  # row_id -> fp8_scaling "delayed" (NeMo 24.07's FP8), with its source
     capacity = {}  # row_id -> moe_capacity_factor (25.09's token-drop rows)
+    launcher = {}  # row_id -> (vp, low_precision_weights, note) of NeMo 24.07's fine-tuning rows
     skipped = []
     with open(args.csv, newline="") as f:
         for r in csv.DictReader(f):
             release = r["framework"].split("container")[-1].strip()
             if r["framework"].strip() == "NeMo 24.07 container" and r["dtype"] == "fp8":
                 delayed[int(r["row_id"])] = NEMO_2407_FP8
+                if r["task_kind"] in ("sft", "lora"):
+                    found, why = launcher_features(args.launcher, r)
+                    if found is None:
+                        skipped.append((r["row_id"], why))
+                    else:
+                        launcher[int(r["row_id"])] = found
                 continue
             if release in MATRIX_TAGS and "Megatron-Bridge" in r["framework"] and r["task_kind"] == "pretrain" and \
                     r["model_id"] in MATRIX_FILES and r["accelerator_id"] in GPUS:
@@ -451,14 +506,15 @@ def main():
             out[int(r["row_id"])] = ["true" if effective else "false", "true" if graphs else "false", modules, weights,
                                      recipe_plan(r, found), note]
     for rid, source in delayed.items():
-        out[rid] = ["", "", "", "", "", source]
+        vp, kept, note = launcher.get(rid, ("", "", ""))
+        out[rid] = ["", "", "", kept, "", source + (f"; {note}" if note else "")]
     rows = sorted(out.items())
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "low_precision_weights", "recipe_plan",
-                    "fp8_scaling", "moe_capacity_factor", "features_source"])
-        w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else "", capacity.get(rid, "")] + cols[5:]
-                    for rid, cols in rows)
+                    "fp8_scaling", "moe_capacity_factor", "vp", "features_source"])
+        w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else "", capacity.get(rid, ""),
+                                        launcher.get(rid, ("",))[0]] + cols[5:] for rid, cols in rows)
     cols = [c for _, c in rows]
     print(f"{args.out}: {len(cols)} rows ({sum(1 for o in cols if o[0] == 'true')} with EP overlap, "
           f"{sum(1 for o in cols if o[1] == 'true')} with full-iteration CUDA graphs, "
@@ -466,7 +522,8 @@ def main():
           f"{sum(1 for o in cols if o[3] == 'true')} keeping weights in their low-precision format and "
           f"{sum(1 for o in cols if o[3] == 'false')} not, {sum(1 for o in cols if o[4])} whose recipe "
           f"runs another plan than the table says, {len(delayed)} with delayed FP8 scaling, {len(capacity)} dropping "
-          f"tokens); {len(skipped)} left out")
+          f"tokens, {sum(1 for v in launcher.values() if v[0])} with a VP the table leaves unstated); "
+          f"{len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")
 

@@ -46,7 +46,9 @@ def features_section(rows, featured, path, source):
              "graphs, per-layer CUDA graph modules and, where it differs from the table's, its parallel plan, and the "
              f"{sum(1 for r in settings.values() if r['low_precision_weights'])} rows in an 8- or 4-bit format "
              "whether the model kept its weights in that format; of NeMo 24.07's, the "
-             f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling; and of 25.09's, "
+             f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling and, for the "
+             f"{sum(1 for r in settings.values() if r.get('vp'))} fine-tuning rows whose table has no VP column, the "
+             "virtual pipeline size of the release's launcher example that ran them; and of 25.09's, "
              f"the {sum(1 for r in settings.values() if r.get('moe_capacity_factor'))} MoE rows its table names "
              "'(tokendrop)', token dropping at capacity factor 1 (written by `tools/recipe_features.py`; "
              "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
@@ -65,8 +67,8 @@ def features_section(rows, featured, path, source):
     before = {r["row_id"]: r for r in rows}
     lines += ["", "Rows whose settings change the prediction (signed error of the prediction):", "",
               "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | FP8 scaling | "
-              "capacity factor | without | with |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "capacity factor | VP | without | with |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in featured:
         b = before[r["row_id"]]
         if r["status"] != "ok" or b["status"] != "ok" or abs(r["predicted"] - b["predicted"]) <= 1e-9 * abs(b["predicted"]):
@@ -76,7 +78,7 @@ def features_section(rows, featured, path, source):
         release = s["framework"].replace(" container", "").split()[-1]
         lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {release} | "
                      f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | {f.get('cuda_graph_modules', '')} | "
-                     f"{f.get('fp8_scaling', '')} | {f.get('moe_capacity_factor', '')} | "
+                     f"{f.get('fp8_scaling', '')} | {f.get('moe_capacity_factor', '')} | {f.get('vp', '')} | "
                      f"{100 * (b['predicted'] - b['measured']) / b['measured']:+.1f} | "
                      f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f} |")
     return lines

@@ -314,6 +314,12 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
   EXPECT_EQ(merge_error("row_id,ep_overlap\na,true\na,false\n"), "f.csv:3: column 'row_id': a repeats line 2");
   EXPECT_EQ(merge_error("id,ep_overlap\na,true\n"), "f.csv:1: missing required column 'row_id'");
   EXPECT_EQ(merge_error("row_id,ep_overlap\na\n"), "f.csv:2: row has 1 fields, the header has 2");
+  // A column the table has too only fills what the table leaves empty.
+  EXPECT_EQ(merge_error("row_id,ep\na,16\n"),
+            "f.csv:2: column 'ep': 16 contradicts runs.csv:2, which states 8 for row a (a features file only fills "
+            "what the table leaves empty)");
+  EXPECT_EQ(merge_error("row_id,ep\na,8\n"), "");
+  EXPECT_EQ(merge_error("row_id,ep\na,\n"), "");
   // A bad value is the row's error, with the file, line and column.
   Result<CsvTable> base = ParseCsv(header + "a,qwen3-30b-a3b,h100-sxm,step_time_s,1,8,4096,64,1,8\n", "runs.csv");
   Result<CsvTable> extra = ParseCsv("row_id,ep_overlap\na,maybe\n", "f.csv");
@@ -351,6 +357,24 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
 
 // nccl_max_ctas: NCCL CTA caps per communicator ("cp=1 dp=8 pp=2"); empty caps nothing; a bad pair
 // names its cell.
+// A plan field the row's source leaves unstated (NeMo 24.07's fine-tuning table has no VP
+// column) is filled from the features file; the rows that state it keep theirs.
+TEST(ValidationRows, FeaturesFillAPlanFieldTheTableLeavesEmpty) {
+  Result<CsvTable> t = ParseCsv("row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,micro_batch,"
+                                "tp,pp,vp\n"
+                                "a,llama2-13b,h100-sxm,step_time_s,1,8,4096,32,1,1,4,\n"
+                                "b,llama2-13b,h100-sxm,step_time_s,1,8,4096,32,1,1,4,2\n",
+                                "runs.csv");
+  Result<CsvTable> f = ParseCsv("row_id,vp\na,10\nb,\n", "f.csv");
+  ASSERT_TRUE(t.ok() && f.ok());
+  ASSERT_TRUE(MergeColumnsByRowId(*t, *f).ok());
+  Result<std::vector<train::ValidationRow>> rows = ReadValidationRows(*t, Builtin());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_TRUE((*rows)[0].input && (*rows)[1].input);
+  EXPECT_EQ((*rows)[0].input->plan.vp, 10);
+  EXPECT_EQ((*rows)[1].input->plan.vp, 2);
+}
+
 TEST(ValidationRows, NcclMaxCtasColumnSetsTheJob) {
   const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,cp,"
                              "micro_batch,nccl_max_ctas\n";

@@ -315,9 +315,22 @@ Status MergeColumnsByRowId(CsvTable& table, const CsvTable& extra) {
     if (row == rows.end()) {
       return InvalidArgument(fmt::format("{}:{}: column 'row_id': no row {} in {}", extra.file, r.line, id, table.file));
     }
-    auto& fields = table.rows[row->second].fields;
-    if (fields.size() != table.header.size()) continue;
-    for (size_t c = 0; c < r.fields.size(); ++c) fields[target[c]] = r.fields[c];
+    CsvRow& into = table.rows[row->second];
+    if (into.fields.size() != table.header.size()) continue;
+    for (size_t c = 0; c < r.fields.size(); ++c) {
+      const std::string& value = r.fields[c];
+      std::string& cell = into.fields[target[c]];
+      // An empty cell says nothing. A column the table has too is only filled where the table
+      // leaves it empty (a field its source does not state); a different stated value is a
+      // contradiction, not a setting.
+      if (value.empty() || value == cell) continue;
+      if (target[c] < width && !cell.empty()) {
+        return InvalidArgument(fmt::format("{}:{}: column '{}': {} contradicts {}:{}, which states {} for row {} (a "
+                                           "features file only fills what the table leaves empty)",
+                                           extra.file, r.line, extra.header[c], value, table.file, into.line, cell, id));
+      }
+      cell = value;
+    }
   }
   return Status::Ok();
 }

@@ -17,9 +17,10 @@ const std::vector<std::string>& RequiredValidationColumns();
 Result<std::vector<train::ValidationRow>> ReadValidationRows(const CsvTable& table, const catalog::Catalog& catalog);
 
 // Adds the columns of `extra` (a CSV keyed by row_id, e.g. each run's framework settings taken
-// from its recipe) to the rows of `table` with the same row_id, overriding a cell the table
-// already has. Fails, naming the file and line, on a row_id that is missing, repeated or not in
-// `table`.
+// from its recipe) to the rows of `table` with the same row_id. An empty cell of `extra` says
+// nothing; a column the table has too fills only the cells the table leaves empty (e.g. a plan
+// field the row's source does not state). Fails, naming the file and line, on a row_id that is
+// missing, repeated or not in `table`, and on a value that contradicts one the table states.
 Status MergeColumnsByRowId(CsvTable& table, const CsvTable& extra);
 
 }  // namespace aif::config
