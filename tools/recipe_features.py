@@ -43,6 +43,11 @@ NVIDIA-NeMo/Megatron-Bridge.
                benchmarks drop and pad every expert to capacity factor 1.0 (apply_moe_token_drop's
                defaults, src/megatron/bridge/training/utils/moe_token_drop.py at v0.1.0rc4, which
                also asserts the NCCL all-to-all dispatcher; noted, not set, as for the later rows).
+  dtype        the format of a 25.09 row, whose table has no precision column: on B200 and GB200
+               per-tensor FP8 for the table's value and MXFP8 for a value it gives in parentheses
+               ("different quantization granularities ... 32x32"), where a perf_matrix entry of
+               that precision (fp8_cs, fp8_mx) runs the row's plan; unstated on H100 (blockwise
+               FP8, which the step model does not have) and where no entry runs the plan.
   vp           the virtual pipeline size of a row whose table has no VP column: NeMo 24.07's
                fine-tuning rows, from the release's NeMo-Framework-Launcher example that runs the
                row (examples/peft/llama/h100 at tag 24.07: same model size, task, GPUs, batch,
@@ -119,18 +124,39 @@ MOE_TOKEN_DROP = ("moe_expert_capacity_factor 1.0 with moe_pad_expert_input_to_c
                   "alltoall dispatcher)")
 
 
+# 25.09's table states no precision; its footnote: "The numbers in parentheses indicate the use of
+# different quantization granularities: In case of GB200 and B200 systems, 32x32 for both weights and
+# activations. For H100 system, 128x128 for weights and 1x128 for activations". The shared CSV keeps a
+# parenthesized value as a row of its own, noted "values in parentheses in source row". So on
+# Blackwell the unparenthesized value is per-tensor FP8 (the perf_matrix's fp8_cs) and the
+# parenthesized one MXFP8 (fp8_mx), where an entry of that precision runs the row's plan; H100's
+# blockwise FP8 (fp8_ss) is a format the step model does not have, so it stays unstated.
+MATRIX_PRECISIONS = {False: ("fp8_cs", "fp8"), True: ("fp8_mx", "mxfp8")}
+
+
+def matrix_precision(row, hits):
+    """(dtype, words) of a 25.09 row from the table's footnote and the precisions whose entries run
+    its plan, or ("", "") where they do not say."""
+    alternate = "values in parentheses in source row" in row["notes"]
+    entry, dtype = MATRIX_PRECISIONS[alternate]
+    if GPUS[row["accelerator_id"]] not in BLACKWELL and alternate or entry not in hits:
+        return "", ""
+    which = "parenthesized value: the other quantization granularity" if alternate else "unparenthesized value"
+    return dtype, f"the table's {which} -> {entry}"
+
+
 def matrix_features(git_dir, tag, row):
     """A 25.09 row's settings from its tag's perf_matrix: ([ep_overlap, cuda_graphs, modules,
-    low_precision_weights, recipe_plan, note], moe_capacity_factor), or (None, why not)."""
+    low_precision_weights, recipe_plan, note], moe_capacity_factor, dtype), or (None, why not, "")."""
     import yaml  # python3-yaml: only this reader needs it
     path = f"scripts/performance/configs/{MATRIX_FILES[row['model_id']]}"
     text = git_show(git_dir, tag, path)
     if text is None:
-        return None, f"no {path} at {tag}"
+        return None, f"no {path} at {tag}", ""
     gpu, gpus = GPUS[row["accelerator_id"]].lower(), int(row["gpus"])
     cell = ((yaml.safe_load(text) or {}).get("perf_matrix") or {}).get(gpu, {}).get(f"num_gpus_{gpus}")
     if not cell:
-        return None, f"no {gpu} num_gpus_{gpus} in {path} at {tag}"
+        return None, f"no {gpu} num_gpus_{gpus} in {path} at {tag}", ""
     common = cell.get("common") or {}
     entries = {name: dict(common, **(v or {})) for name, v in cell.items() if name != "common"}
 
@@ -148,11 +174,13 @@ def matrix_features(git_dir, tag, row):
     if not hits:
         why = f"no precision of {gpu} num_gpus_{gpus} in {path} at {tag} runs the table's plan"
         if not drop:
-            return None, why
+            return None, why, ""
         # The table itself says the tokens drop; the recipe's other settings stay unstated.
-        return ["", "", "", "", "", f"NVIDIA-NeMo/Megatron-Bridge {tag}: {dropped}{why} (not stated)"], "1"
+        return ["", "", "", "", "", f"NVIDIA-NeMo/Megatron-Bridge {tag}: {dropped}{why} (not stated)"], "1", ""
     graphs = {bool(entries[name].get("cuda_graphs")) for name in hits}
-    note = f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} perf_matrix {gpu} num_gpus_{gpus} ({', '.join(hits)}): {dropped}"
+    dtype, precision = matrix_precision(row, hits)
+    note = (f"NVIDIA-NeMo/Megatron-Bridge {tag} {path} perf_matrix {gpu} num_gpus_{gpus} ({', '.join(hits)}): "
+            f"{precision + '; ' if precision else ''}{dropped}")
     modules = ""
     if len(graphs) > 1:
         note += "cuda_graphs differs between them (not stated)"
@@ -172,7 +200,7 @@ def matrix_features(git_dir, tag, row):
             if m and f'"{gpu}"' in m.group(1) and not (drop and name == "enable_deepep"):
                 note += f"; run_script.py: {what}" + (" (Hopper: overlap recorded as not taking effect)"
                                                       if name == "A2A_1F1B" and gpu.upper() not in BLACKWELL else "")
-    return ["false", "false", modules, "", "", note], "1" if drop else ""
+    return ["false", "false", modules, "", "", note], "1" if drop else "", dtype
 
 
 # NeMo 24.07's FP8: Transformer Engine's per-tensor recipe of the time.
@@ -394,6 +422,7 @@ def main():
     delayed = {}  # row_id -> fp8_scaling "delayed" (NeMo 24.07's FP8), with its source
     capacity = {}  # row_id -> moe_capacity_factor (25.09's token-drop rows)
     launcher = {}  # row_id -> (vp, low_precision_weights, note) of NeMo 24.07's fine-tuning rows
+    dtypes = {}  # row_id -> the format of a 25.09 row (its table states none)
     skipped = []
     with open(args.csv, newline="") as f:
         for r in csv.DictReader(f):
@@ -409,13 +438,15 @@ def main():
                 continue
             if release in MATRIX_TAGS and "Megatron-Bridge" in r["framework"] and r["task_kind"] == "pretrain" and \
                     r["model_id"] in MATRIX_FILES and r["accelerator_id"] in GPUS:
-                found, factor = matrix_features(args.bridge, MATRIX_TAGS[release], r)
+                found, factor, dtype = matrix_features(args.bridge, MATRIX_TAGS[release], r)
                 if found is None:
                     skipped.append((r["row_id"], factor))
                 else:
                     out[int(r["row_id"])] = found
                     if factor:
                         capacity[int(r["row_id"])] = factor
+                    if dtype and not r["dtype"]:
+                        dtypes[int(r["row_id"])] = dtype
                 continue
             if release not in TAGS or "Megatron-Bridge" not in r["framework"]:
                 continue
@@ -512,9 +543,9 @@ def main():
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["row_id", "ep_overlap", "cuda_graphs", "cuda_graph_modules", "low_precision_weights", "recipe_plan",
-                    "fp8_scaling", "moe_capacity_factor", "vp", "features_source"])
+                    "fp8_scaling", "moe_capacity_factor", "vp", "dtype", "features_source"])
         w.writerows([rid] + cols[:5] + ["delayed" if rid in delayed else "", capacity.get(rid, ""),
-                                        launcher.get(rid, ("",))[0]] + cols[5:] for rid, cols in rows)
+                                        launcher.get(rid, ("",))[0], dtypes.get(rid, "")] + cols[5:] for rid, cols in rows)
     cols = [c for _, c in rows]
     print(f"{args.out}: {len(cols)} rows ({sum(1 for o in cols if o[0] == 'true')} with EP overlap, "
           f"{sum(1 for o in cols if o[1] == 'true')} with full-iteration CUDA graphs, "
@@ -522,7 +553,8 @@ def main():
           f"{sum(1 for o in cols if o[3] == 'true')} keeping weights in their low-precision format and "
           f"{sum(1 for o in cols if o[3] == 'false')} not, {sum(1 for o in cols if o[4])} whose recipe "
           f"runs another plan than the table says, {len(delayed)} with delayed FP8 scaling, {len(capacity)} dropping "
-          f"tokens, {sum(1 for v in launcher.values() if v[0])} with a VP the table leaves unstated); "
+          f"tokens, {sum(1 for v in launcher.values() if v[0])} with a VP and {len(dtypes)} with a format the table "
+          f"leaves unstated); "
           f"{len(skipped)} left out")
     for rid, why in skipped:
         print(f"  row {rid}: {why}")

@@ -48,7 +48,9 @@ def features_section(rows, featured, path, source):
              "whether the model kept its weights in that format; of NeMo 24.07's, the "
              f"{sum(1 for r in settings.values() if r.get('fp8_scaling'))} FP8 rows' delayed scaling and, for the "
              f"{sum(1 for r in settings.values() if r.get('vp'))} fine-tuning rows whose table has no VP column, the "
-             "virtual pipeline size of the release's launcher example that ran them; and of 25.09's, "
+             "virtual pipeline size of the release's launcher example that ran them; and of 25.09's, the "
+             f"{sum(1 for r in settings.values() if r.get('dtype'))} rows' format (its table states none: the "
+             "footnote's parentheses and the perf_matrix's precisions), "
              f"the {sum(1 for r in settings.values() if r.get('moe_capacity_factor'))} MoE rows its table names "
              "'(tokendrop)', token dropping at capacity factor 1 (written by `tools/recipe_features.py`; "
              "docs/calibration-method.md). The calibration is the same (fitted on the CSV alone).", "",
@@ -67,8 +69,8 @@ def features_section(rows, featured, path, source):
     before = {r["row_id"]: r for r in rows}
     lines += ["", "Rows whose settings change the prediction (signed error of the prediction):", "",
               "| row | accelerator | model | release | EP overlap | CUDA graphs | per-layer graphs | FP8 scaling | "
-              "capacity factor | VP | without | with |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "capacity factor | VP | format | without | with |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in featured:
         b = before[r["row_id"]]
         if r["status"] != "ok" or b["status"] != "ok" or abs(r["predicted"] - b["predicted"]) <= 1e-9 * abs(b["predicted"]):
@@ -78,7 +80,7 @@ def features_section(rows, featured, path, source):
         release = s["framework"].replace(" container", "").split()[-1]
         lines.append(f"| {r['row_id']} | {s['accelerator_id']} | {s['model_id']} | {release} | "
                      f"{f.get('ep_overlap', '')} | {f.get('cuda_graphs', '')} | {f.get('cuda_graph_modules', '')} | "
-                     f"{f.get('fp8_scaling', '')} | {f.get('moe_capacity_factor', '')} | {f.get('vp', '')} | "
+                     f"{f.get('fp8_scaling', '')} | {f.get('moe_capacity_factor', '')} | {f.get('vp', '')} | {f.get('dtype', '')} | "
                      f"{100 * (b['predicted'] - b['measured']) / b['measured']:+.1f} | "
                      f"{100 * (r['predicted'] - r['measured']) / r['measured']:+.1f} |")
     return lines
