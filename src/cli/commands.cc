@@ -558,7 +558,8 @@ int Main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string features;
   validate->add_option("--features", features,
                        "CSV keyed by row_id whose columns are added to the rows, e.g. each run's framework settings "
-                       "(ep_overlap, cuda_graphs, cuda_graph_modules) from its recipe: data/validation/training_runs_features.csv");
+                       "(ep_overlap, cuda_graphs, cuda_graph_modules) from its recipe: "
+                       "data/validation/training_runs_features.csv; a column the CSV has too only fills its empty cells");
   std::string explain_row;
   validate->add_option("--explain", explain_row,
                        "Only this row_id: where the published plan's and the searched best's time and memory go");
