@@ -537,7 +537,7 @@ def main():
             out[int(r["row_id"])] = ["true" if effective else "false", "true" if graphs else "false", modules, weights,
                                      recipe_plan(r, found), note]
     for rid, source in delayed.items():
-        vp, kept, note = launcher.get(rid, ("", "", ""))
+        _, kept, note = launcher.get(rid, ("", "", ""))
         out[rid] = ["", "", "", kept, "", source + (f"; {note}" if note else "")]
     rows = sorted(out.items())
     with open(args.out, "w", newline="") as f:

@@ -355,8 +355,6 @@ TEST(ValidationRows, FeaturesMergeByRowIdAndSetTheFrameworkSettings) {
             "got -1");
 }
 
-// nccl_max_ctas: NCCL CTA caps per communicator ("cp=1 dp=8 pp=2"); empty caps nothing; a bad pair
-// names its cell.
 // A plan field the row's source leaves unstated (NeMo 24.07's fine-tuning table has no VP
 // column) is filled from the features file; the rows that state it keep theirs.
 TEST(ValidationRows, FeaturesFillAPlanFieldTheTableLeavesEmpty) {
@@ -375,6 +373,8 @@ TEST(ValidationRows, FeaturesFillAPlanFieldTheTableLeavesEmpty) {
   EXPECT_EQ((*rows)[1].input->plan.vp, 2);
 }
 
+// nccl_max_ctas: NCCL CTA caps per communicator ("cp=1 dp=8 pp=2"); empty caps nothing; a bad pair
+// names its cell.
 TEST(ValidationRows, NcclMaxCtasColumnSetsTheJob) {
   const std::string header = "row_id,model_id,accelerator_id,metric,measured,gpus,seq_len,global_batch,tp,pp,dp,cp,"
                              "micro_batch,nccl_max_ctas\n";
